@@ -1,0 +1,35 @@
+"""Who acts: a unit's operator, a centre staff member, or the system (timers, messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OPERATOR, STAFF, SYSTEM = "operator", "staff", "system"
+EMPLOYER_LANE, REVIEWER_LANE = "employer", "centre_reviewer"
+#: Lane roles a diagram may use (lane id or name).
+ROLES = {EMPLOYER_LANE: "缴存单位", REVIEWER_LANE: "中心审核"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    id: int
+    name: str
+    unit_id: int | None = None
+    groups: frozenset[str] = field(default_factory=frozenset)
+    role: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == OPERATOR
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == STAFF
+
+
+SYSTEM_ACTOR = Actor(kind=SYSTEM, id=0, name="系统")

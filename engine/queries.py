@@ -1,0 +1,90 @@
+"""Read models for pages and the API: an application, its trail and its flowchart."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+from sqlalchemy import select
+
+from services.clock import iso
+from services.db import db
+from services.errors import NotFound
+
+from . import access, history, registry, store
+from .actors import Actor
+from .models import READY, STATUS_NAMES, HumanTask, ProcessDefinition, ProcessInstance
+from .script_engine import SCRIPT_ENGINE
+from .serializer import load_workflow
+from .tasks import task_dict
+
+
+def instance_for(instance_id: int, actor: Actor) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound("业务申请不存在")
+    access.check_can_view(instance, actor)
+    return instance
+
+
+def instance_detail(instance: ProcessInstance) -> dict:
+    definition = store.definition(instance.definition_id)
+    ready = db.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalars().all()
+    return {
+        "instance_id": instance.id, "process_key": instance.process_key,
+        "business": instance.title, "status": instance.status,
+        "status_name": STATUS_NAMES.get(instance.status, instance.status),
+        "version": definition.version, "unit_id": instance.unit_id,
+        "initiator": instance.initiator_name, "created_at": iso(instance.created_at),
+        "ended_at": iso(instance.ended_at), "summary": json.loads(instance.summary_json or "{}"),
+        "tasks": [task_dict(t, instance.title) for t in ready],
+    }
+
+
+def history_rows(instance: ProcessInstance) -> list[dict]:
+    return [{"element_id": e.element_id, "element_name": e.element_name, "type": e.type,
+             "type_name": history.TYPE_NAMES.get(e.type, e.type), "actor": e.actor_name,
+             "actor_key": e.actor, "at": iso(e.at), "decision": e.decision, "opinion": e.opinion,
+             "lane": e.lane} for e in history.events(instance.id)]
+
+
+def diagram(instance: ProcessInstance) -> dict:
+    """The pinned version's XML, the marking, and per element who did what and when."""
+    definition = store.definition(instance.definition_id)
+    xml = db.session.execute(select(ProcessDefinition.bpmn_xml).where(
+        ProcessDefinition.id == instance.definition_id)).scalar_one()
+    state = history.diagram_state(instance, definition)
+    details: dict[str, list[dict]] = {}
+    for event in history.events(instance.id):
+        if event.element_id and event.type != history.TASK_READY:
+            details.setdefault(event.element_id, []).append({
+                "type": history.TYPE_NAMES.get(event.type, event.type), "actor": event.actor_name,
+                "at": iso(event.at), "decision": event.decision, "opinion": event.opinion})
+    return {"bpmn_xml": xml, "version": definition.version, **state, "details": details}
+
+
+def trail(instance: ProcessInstance) -> list[dict]:
+    """审批流程: who handled each step, when, with which decision and opinion."""
+    return [task_dict(t, instance.title) for t in history.trail(instance.id)]
+
+
+def task_view(task_id: str, actor: Actor) -> dict:
+    """A task with its form description and current values (for 待办 detail and the API)."""
+    row = db.session.get(HumanTask, str(task_id))
+    if row is None:
+        raise NotFound("任务不存在")
+    access.check_can_view_task(row, actor)
+    instance = db.session.get(ProcessInstance, row.instance_id)
+    form = registry.form(row.form_key)
+    data = task_data(instance, row.id) if row.state == READY else {}
+    return {**task_dict(row, instance.title), "form": form.describe(),
+            "values": form.values(data), "instance": instance_detail(instance)}
+
+
+def task_data(instance: ProcessInstance, task_id: str) -> dict:
+    definition = store.definition(instance.definition_id)
+    workflow = load_workflow(instance.state, definition.spec, definition.subprocess_specs,
+                             SCRIPT_ENGINE)
+    task = workflow.get_task_from_id(UUID(task_id))
+    return dict(task.data) if task is not None else {}

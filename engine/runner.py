@@ -1,0 +1,372 @@
+"""Actions on applications: start, complete, claim, unclaim, terminate, deliver a message,
+fire timers. Each action is one locked read and one write of the instance, with the task
+index and history rows inserted in bulk, in the caller's transaction (nothing commits here).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import insert, select
+
+from processes.context import HandlerContext
+from services.db import db, utcnow
+from services.errors import Conflict, Forbidden, HallError, InvalidInput, NotFound
+
+from . import access, history, registry, store
+from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
+from .models import (
+    CANCELLED,
+    COMPLETED,
+    DONE,
+    READY,
+    RUNNING,
+    TERMINATED,
+    HumanTask,
+    ProcessInstance,
+)
+from .script_engine import SCRIPT_ENGINE, current_context
+from .serializer import dump_workflow, load_workflow
+
+
+class DiagramError(HallError):
+    """The diagram itself failed while running (a script error, an unexpected state)."""
+
+    status = 500
+    code = "diagram_error"
+
+
+class Run:
+    """One action on one instance: load, change, then `finish` writes everything at once."""
+
+    def __init__(self, instance: ProcessInstance, definition: store.Definition, actor: Actor,
+                 workflow: BpmnWorkflow):
+        self.instance = instance
+        self.definition = definition
+        self.actor = actor
+        self.wf = workflow
+        self.now = utcnow()
+        self.history: list[dict] = []
+        self.done_before = {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+        self.ready_before = {t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        self.completed_task: tuple[HumanTask, dict] | None = None
+        self.final_status: str | None = None
+
+    @classmethod
+    def load(cls, instance: ProcessInstance, actor: Actor) -> Run:
+        definition = store.definition(instance.definition_id)
+        workflow = load_workflow(instance.state, definition.spec, definition.subprocess_specs,
+                                 SCRIPT_ENGINE)
+        return cls(instance, definition, actor, workflow)
+
+    def context(self) -> HandlerContext:
+        return HandlerContext(instance_id=self.instance.id, unit_id=self.instance.unit_id,
+                              process_key=self.instance.process_key,
+                              process_name=self.definition.name, actor=self.actor.key,
+                              actor_name=self.actor.name, now=self.now)
+
+    def advance(self, step=None) -> None:
+        """Run `step` (if any) and the engine steps after it, with handlers able to see us."""
+        token = current_context.set(self.context())
+        try:
+            if step is not None:
+                step()
+            self.wf.do_engine_steps()
+        except HallError:
+            raise
+        except WorkflowException as exc:
+            raise DiagramError(f"流程执行出错，未做任何更改：{exc}") from exc
+        finally:
+            current_context.reset(token)
+
+    def event(self, type_: str, element_id: str | None = None, *, source: str | None = None,
+              task_id: str | None = None, actor: Actor | None = None, decision=None,
+              opinion=None, lane=None) -> None:
+        actor = actor or self.actor
+        self.history.append({
+            "instance_id": self.instance.id, "type": type_, "element_id": element_id,
+            "element_name": self.definition.element(element_id).get("name") if element_id
+            else None, "source_element_id": source, "lane": lane, "task_id": task_id,
+            "actor": actor.key, "actor_name": actor.name, "decision": decision,
+            "opinion": opinion, "at": self.now})
+
+    def finish(self) -> ProcessInstance:
+        """Index new human tasks, record what completed, save the instance (revision-checked)."""
+        self._record_completed()
+        ready_now = {t.id: t for t in self.wf.get_tasks(state=TaskState.READY, manual=True)}
+        new_rows = [self._task_row(t) for tid, t in ready_now.items()
+                    if tid not in self.ready_before]
+        vanished = [str(tid) for tid in self.ready_before - set(ready_now)
+                    if not (self.completed_task and str(tid) == self.completed_task[0].id)]
+        if vanished:
+            self._cancel_rows(vanished)
+        if new_rows:
+            db.session.execute(insert(HumanTask), new_rows)
+            for row in new_rows:
+                self.event(history.TASK_READY, row["element_id"], task_id=row["id"],
+                           lane=row["lane"], source=_source_element(ready_now[UUID(row["id"])]),
+                           actor=SYSTEM_ACTOR)
+        values = {"state": dump_workflow(self.wf), "updated_at": self.now,
+                  "active_elements": json.dumps(self._active_elements()),
+                  "next_timer_at": self._next_timer()}
+        if self.final_status:
+            values.update(status=self.final_status, ended_at=self.now)
+        elif self.wf.completed:
+            values.update(status=COMPLETED, ended_at=self.now)
+        business = registry.business(self.instance.process_key)
+        if business.summary:
+            values["summary_json"] = json.dumps(business.summary(self.instance.id),
+                                                ensure_ascii=False)
+        store.save(self.instance, values)
+        history.write(self.history)
+        return self.instance
+
+    def _record_completed(self) -> None:
+        done = [t for t in self.wf.get_tasks(state=TaskState.COMPLETED)
+                if t.id not in self.done_before and t.task_spec.bpmn_id is not None]
+        done.sort(key=lambda t: t.last_state_change)
+        for task in done:
+            spec = task.task_spec
+            source = _source_element(task)
+            if self.completed_task and str(task.id) == self.completed_task[0].id:
+                row = self.completed_task[0]
+                self.event(history.TASK_COMPLETED, spec.bpmn_id, source=source, task_id=row.id,
+                           decision=row.decision, opinion=row.opinion, lane=row.lane)
+                continue
+            kind = _event_kind(task)
+            self.event(kind, spec.bpmn_id, source=source, task_id=str(task.id),
+                       actor=SYSTEM_ACTOR if kind in (history.TIMER, history.COMPLETED,
+                                                      history.ENDED) else self.actor)
+
+    def _task_row(self, task) -> dict:
+        element = self.definition.element(task.task_spec.bpmn_id)
+        lane = element.get("lane") or EMPLOYER_LANE
+        return {"id": str(task.id), "instance_id": self.instance.id,
+                "process_key": self.instance.process_key, "element_id": task.task_spec.bpmn_id,
+                "title": element.get("name") or task.task_spec.bpmn_id, "lane": lane,
+                "form_key": element.get("form") or "", "unit_id": self.instance.unit_id,
+                "candidate_group": None if lane == EMPLOYER_LANE else lane, "assignee": None,
+                "assignee_name": None, "state": READY, "created_at": self.now,
+                "completed_at": None, "completed_by": None, "completed_by_name": None,
+                "decision": None, "opinion": None}
+
+    def _cancel_rows(self, task_ids: list[str]) -> None:
+        rows = db.session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars()
+        for row in rows:
+            row.state = CANCELLED
+            row.completed_at = self.now
+            row.completed_by, row.completed_by_name = self.actor.key, self.actor.name
+            self.event(history.CANCELLED_EVENT, row.element_id, task_id=row.id, lane=row.lane)
+
+    def _active_elements(self) -> list[str]:
+        ready = [t.task_spec.bpmn_id for t in self.wf.get_tasks(state=TaskState.READY, manual=True)]
+        waiting = [t.task_spec.bpmn_id for t in self.wf.get_tasks(state=TaskState.WAITING)
+                   if t.task_spec.bpmn_id and isinstance(t.task_spec, CatchingEvent)]
+        return list(dict.fromkeys(ready + waiting))
+
+    def _next_timer(self) -> datetime | None:
+        due = []
+        for pending in self.wf.waiting_events():
+            if "Timer" in pending.event_type and pending.value:
+                value = pending.value if isinstance(pending.value, str) else None
+                try:
+                    moment = datetime.fromisoformat(value) if value else None
+                except ValueError:
+                    moment = None
+                if moment is not None:
+                    if moment.tzinfo is not None:
+                        moment = moment.astimezone(UTC).replace(tzinfo=None)
+                    due.append(moment)
+        return min(due) if due else None
+
+
+def _source_element(task) -> str | None:
+    parent = task.parent
+    while parent is not None and parent.task_spec.bpmn_id is None:
+        parent = parent.parent
+    return parent.task_spec.bpmn_id if parent is not None else None
+
+
+def _event_kind(task) -> str:
+    spec = task.task_spec
+    name = type(spec).__name__
+    definition = getattr(spec, "event_definition", None)
+    if name == "StartEvent" and task.parent is not None and _source_element(task) is None:
+        return history.STARTED
+    if definition is not None and "Timer" in type(definition).__name__:
+        return history.TIMER
+    if isinstance(definition, MessageEventDefinition) and isinstance(spec, CatchingEvent):
+        return history.MESSAGE
+    if name == "EndEvent":
+        return history.ENDED
+    return history.COMPLETED
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
+          ) -> ProcessInstance:
+    """发起: a new application pinned to the latest deployed version."""
+    if not actor.is_operator or actor.unit_id != unit_id:
+        raise Forbidden("只有本单位经办人可以发起业务")
+    if data:
+        raise InvalidInput("发起时不需要提交数据", {f"data.{k}": ["不允许的字段"] for k in data})
+    definition = store.latest_definition(process_key)
+    business = registry.business(process_key, definition.name)
+    if business.single_open:
+        open_id = db.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.unit_id == unit_id, ProcessInstance.process_key == process_key,
+            ProcessInstance.status == RUNNING).limit(1)).scalar()
+        if open_id is not None:
+            raise Conflict(f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起",
+                           {"instance_id": open_id})
+    now = utcnow()
+    instance = ProcessInstance(definition_id=definition.id, process_key=process_key,
+                               unit_id=unit_id, status=RUNNING, title=definition.name, state="",
+                               revision=0, initiator=actor.key, initiator_name=actor.name,
+                               created_at=now, updated_at=now)
+    db.session.add(instance)
+    db.session.flush()
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs,
+                            script_engine=SCRIPT_ENGINE)
+    run = Run(instance, definition, actor, workflow)
+    initial = business.initial_data(run.context()) if business.initial_data else {}
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(initial)
+    run.advance()
+    return run.finish()
+
+
+def complete(task_id: str, actor: Actor, data: object) -> ProcessInstance:
+    """办理: validate the form, complete the task, run on to the next wait state."""
+    row, instance = _locked_task(task_id, actor)
+    access.check_can_act(row, actor)
+    run = Run.load(instance, actor)
+    task = run.wf.get_task_from_id(UUID(row.id))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict(store.CONFLICT_MESSAGE)
+    form = registry.form(row.form_key)
+    values = form.load(data, task.data)
+    row.state, row.completed_at = DONE, run.now
+    row.completed_by, row.completed_by_name = actor.key, actor.name
+    if form.is_review:
+        row.decision, row.opinion = values.get("decision"), values.get("opinion") or None
+    else:
+        row.opinion = values.get("remark") or None
+    run.completed_task = (row, values)
+
+    def step():
+        task.data.update(values)
+        task.run()
+
+    run.advance(step)
+    return run.finish()
+
+
+def claim(task_id: str, actor: Actor) -> HumanTask:
+    """认领: a group task becomes the reviewer's own."""
+    row, instance = _locked_task(task_id, actor)
+    if row.state != READY:
+        raise Conflict("该任务已办理完毕或已结束")
+    if row.lane == EMPLOYER_LANE or not actor.is_staff or row.candidate_group not in actor.groups:
+        raise Forbidden("您不在该任务的办理组中")
+    if row.assignee == actor.key:
+        return row
+    if row.assignee is not None:
+        raise Conflict(f"该任务已被{row.assignee_name}认领")
+    row.assignee, row.assignee_name = actor.key, actor.name
+    _touch(instance, actor, history.CLAIMED, row)
+    return row
+
+
+def unclaim(task_id: str, actor: Actor) -> HumanTask:
+    """取消认领: the task returns to the group queue."""
+    row, instance = _locked_task(task_id, actor)
+    if row.state != READY or row.assignee != actor.key:
+        raise Conflict("只能退回自己已认领且未办理的任务")
+    row.assignee = row.assignee_name = None
+    _touch(instance, actor, history.UNCLAIMED, row)
+    return row
+
+
+def terminate(instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+    """结束流程: the unit abandons an application that is in its hands."""
+    instance = store.lock_instance(instance_id)
+    access.check_can_view(instance, actor)
+    if instance.status != RUNNING:
+        raise Conflict("该业务已办结或已结束")
+    if not actor.is_operator:
+        raise Forbidden("只有缴存单位可以结束流程")
+    employer_task = db.session.execute(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == READY,
+        HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
+    if employer_task is None:
+        raise Conflict("该业务正在中心审核中，不能结束流程")
+    run = Run.load(instance, actor)
+    run.wf.cancel()
+    run.event(history.TERMINATED, opinion=(reason or "").strip()[:500] or None)
+    run.final_status = TERMINATED
+    return run.finish()
+
+
+def send_message(instance_id: int, name: str, payload: object = None,
+                 actor: Actor = SYSTEM_ACTOR) -> ProcessInstance:
+    """A message event from outside (e.g. 缴款到账) delivered to a waiting instance."""
+    instance = store.lock_instance(instance_id)
+    if instance.status != RUNNING:
+        raise Conflict("该业务已办结或已结束，不能再接收消息")
+    run = Run.load(instance, actor)
+
+    def step():
+        try:
+            run.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+        except WorkflowException:
+            raise Conflict(f"该业务当前不在等待消息「{name}」") from None
+
+    run.advance(step)
+    return run.finish()
+
+
+def run_timers(now: datetime | None = None) -> int:
+    """Fire due timers once; each instance is its own transaction. Returns how many ran."""
+    now = now or utcnow()
+    due = list(db.session.execute(select(ProcessInstance.id).where(
+        ProcessInstance.status == RUNNING, ProcessInstance.next_timer_at <= now)).scalars())
+    for instance_id in due:
+        instance = store.lock_instance(instance_id)
+        run = Run.load(instance, SYSTEM_ACTOR)
+        run.advance(run.wf.refresh_timers)
+        run.finish()
+        db.session.commit()
+    return len(due)
+
+
+def _locked_task(task_id: str, actor: Actor) -> tuple[HumanTask, ProcessInstance]:
+    instance_id = db.session.execute(select(HumanTask.instance_id)
+                                     .where(HumanTask.id == str(task_id))).scalar()
+    if instance_id is None:
+        raise NotFound("任务不存在")
+    instance = store.lock_instance(instance_id)
+    row = db.session.execute(select(HumanTask).where(HumanTask.id == str(task_id))
+                             .execution_options(populate_existing=True)).scalar_one()
+    access.check_can_view_task(row, actor)
+    return row, instance
+
+
+def _touch(instance: ProcessInstance, actor: Actor, kind: str, row: HumanTask) -> None:
+    """A change outside the workflow (claim): still bumps the revision, so it serializes."""
+    now = utcnow()
+    store.save(instance, {"updated_at": now})
+    history.write([{"instance_id": instance.id, "type": kind, "element_id": row.element_id,
+                    "element_name": row.title, "source_element_id": None, "lane": row.lane,
+                    "task_id": row.id, "actor": actor.key, "actor_name": actor.name,
+                    "decision": None, "opinion": None, "at": now}])

@@ -1,0 +1,66 @@
+"""Logins: operators (经办人) of a unit and centre staff. Passwords use scrypt, a memory-hard KDF."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import db
+from .errors import AuthFailed, InvalidInput
+from .models import Operator, Staff, Unit, UnitAccount
+
+_LOGIN_FAILED = "单位账号、登录名称或登录密码不正确"
+_STAFF_LOGIN_FAILED = "登录名称或登录密码不正确"
+# A hash to check against when the login name is unknown, so both paths cost the same.
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password_strength(password: str) -> None:
+    """At least 8 characters with letters and digits: the centre's rule for online logins."""
+    if (not isinstance(password, str) or len(password) < 8 or not re.search(r"[A-Za-z]", password)
+            or not re.search(r"\d", password)):
+        raise InvalidInput("新密码至少 8 位，且须同时包含字母和数字",
+                           {"new": ["新密码至少 8 位，且须同时包含字母和数字"]})
+
+
+def authenticate_operator(unit_account: str, login_name: str, password: str) -> Operator:
+    operator = db.session.execute(
+        select(Operator).join(Unit, Operator.unit_id == Unit.id)
+        .join(UnitAccount, UnitAccount.unit_id == Unit.id)
+        .where(UnitAccount.account_no == (unit_account or "").strip(),
+               Operator.login_name == (login_name or "").strip(), Operator.active.is_(True))
+    ).scalar_one_or_none()
+    if operator is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise AuthFailed(_LOGIN_FAILED)
+    if not check_password_hash(operator.password_hash, password or ""):
+        raise AuthFailed(_LOGIN_FAILED)
+    return operator
+
+
+def authenticate_staff(login_name: str, password: str) -> Staff:
+    staff = db.session.execute(
+        select(Staff).where(Staff.login_name == (login_name or "").strip(), Staff.active.is_(True))
+    ).scalar_one_or_none()
+    if staff is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise AuthFailed(_STAFF_LOGIN_FAILED)
+    if not check_password_hash(staff.password_hash, password or ""):
+        raise AuthFailed(_STAFF_LOGIN_FAILED)
+    return staff
+
+
+def change_password(user: Operator | Staff, old: str, new: str) -> None:
+    """修改密码: the old password must match; the new one must be strong and different."""
+    if not check_password_hash(user.password_hash, old or ""):
+        raise InvalidInput("原密码不正确", {"old": ["原密码不正确"]})
+    check_password_strength(new)
+    if old == new:
+        raise InvalidInput("新密码不能与原密码相同", {"new": ["新密码不能与原密码相同"]})
+    user.password_hash = hash_password(new)

@@ -1,0 +1,27 @@
+"""Times are stored as naive UTC and shown in China Standard Time (UTC+8)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+CST = timezone(timedelta(hours=8), "CST")
+
+
+def today() -> date:
+    """Today in China: the hall's months (当前月份, 应汇缴年月) turn at Beijing midnight."""
+    return datetime.now(CST).date()
+
+
+def local(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC).astimezone(CST) if value else None
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the +08:00 offset, for the API."""
+    return local(value).isoformat(timespec="seconds") if value else None
+
+
+def display(value: datetime | None, seconds: bool = False) -> str:
+    """2026-11-27 16:30 for pages."""
+    return local(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") \
+        if value else ""

@@ -1,0 +1,50 @@
+"""Contribution arithmetic (月缴存额): base × rate per side, each side rounded on its own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .money import parse_decimal, parse_money, round_amount
+from .policy import DEMO_POLICY, Policy
+
+
+def check_base(base: object, policy: Policy = DEMO_POLICY) -> Decimal:
+    """A 缴存基数 within the policy's floor and ceiling (both included)."""
+    value = parse_money(base, "缴存基数")
+    if not policy.base_floor <= value <= policy.base_ceiling:
+        raise ValueError(f"缴存基数 {value:.2f} 超出范围，缴存基数调整区间："
+                         f"{policy.base_range_text()}")
+    return value
+
+
+def check_rate(rate: object, label: str, policy: Policy = DEMO_POLICY) -> Decimal:
+    """A 缴存比例 as a fraction within the policy's limits (5%–12% by default)."""
+    value = parse_decimal(rate, label)
+    if not policy.rate_min <= value <= policy.rate_max:
+        raise ValueError(f"{label} {value * 100:g}% 超出范围，允许区间：{policy.rate_range_text()}"
+                         f"（请以小数表示，如 0.12 表示 12%）")
+    return value
+
+
+def monthly_amounts(base: object, unit_rate: object, person_rate: object,
+                    rounding: str | None = None, policy: Policy | None = None
+                    ) -> tuple[Decimal, Decimal, Decimal]:
+    """单位月缴存额, 个人月缴存额 and 月缴存额 (the sum of the two rounded sides).
+
+    `rounding` is "fen" (half-up to 0.01) or "yuan" (half-up to 1); when omitted, the
+    policy's rule applies (the demo city rounds to 分). Raises ValueError with the Chinese
+    message users see for a base or rate outside the policy.
+    """
+    policy = policy or DEMO_POLICY
+    rounding = policy.rounding if rounding is None else rounding
+    if rounding not in ("fen", "yuan"):
+        raise ValueError(f"未知的舍入方式：{rounding!r}（应为 fen 或 yuan）")
+    base_value = check_base(base, policy)
+    unit = check_rate(unit_rate, "单位缴存比例", policy)
+    person = check_rate(person_rate, "个人缴存比例", policy)
+    if policy.rates_must_be_equal and unit != person:
+        raise ValueError(f"本市规定单位缴存比例与个人缴存比例须相同（单位 {unit * 100:g}%，"
+                         f"个人 {person * 100:g}%）")
+    unit_amount = round_amount(base_value * unit, rounding)
+    person_amount = round_amount(base_value * person, rounding)
+    return unit_amount, person_amount, unit_amount + person_amount

@@ -1,0 +1,101 @@
+"""Identifiers: 居民身份证号码 (GB 11643), 统一社会信用代码 (GB 32100), mobile numbers,
+and the hall's own 单位账号 / 个人账号 with an ISO 7064 MOD 11,10 check digit.
+
+The check digits come from python-stdnum; the other rules are DOMAIN.md's. Validators
+take anything and answer True/False; they never raise.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
+from stdnum.iso7064 import mod_11_10
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+_RESIDENT_ID = re.compile(r"^[0-9]{17}[0-9X]$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_DIGITS = re.compile(r"^[0-9]+$")
+
+#: 证件类型 code list. Only 01 carries a checksum.
+ID_TYPES = {"01": "身份证", "02": "军官证", "04": "外国人永久居留证", "99": "护照"}
+
+UNIT_ACCOUNT_LENGTH = 10
+PERSON_ACCOUNT_LENGTH = 12
+
+
+def _clean(text: object) -> str | None:
+    return text.strip().upper() if isinstance(text, str) else None
+
+
+def resident_id_birth_date(text: str) -> date | None:
+    """The birth date of a well-formed resident ID, or None when it is not a real date."""
+    try:
+        return ric.get_birth_date(text)
+    except (ValidationError, ValueError):
+        return None
+
+
+def is_valid_resident_id(text: object) -> bool:
+    """17 digits + check character, a real birth date not in the future, GB 11643 checksum."""
+    number = _clean(text)
+    if number is None or not _RESIDENT_ID.match(number):
+        return False
+    birth = resident_id_birth_date(number)
+    if birth is None or birth > date.today() or birth.year < 1900:
+        return False
+    return ric.calc_check_digit(number) == number[-1]
+
+
+def is_valid_uscc(text: object) -> bool:
+    """18 characters of the GB 32100 alphabet (no I O S V Z) with its mod-31 check character."""
+    code = _clean(text)
+    if code is None or len(code) != 18 or any(c not in USCC_ALPHABET for c in code):
+        return False
+    return uscc.calc_check_digit(code) == code[-1]
+
+
+def is_valid_mobile(text: object) -> bool:
+    return isinstance(text, str) and bool(_MOBILE.match(text.strip()))
+
+
+def is_valid_id_number(id_type: str, number: object) -> bool:
+    """证件号码 for its 证件类型: 01 gets the checksum; the others need 5-30 letters/digits."""
+    if id_type == "01":
+        return is_valid_resident_id(number)
+    if id_type not in ID_TYPES or not isinstance(number, str):
+        return False
+    return bool(re.fullmatch(r"[0-9A-Za-z]{5,30}", number.strip(), re.ASCII))
+
+
+def with_check_digit(body: str) -> str:
+    """Append the MOD 11,10 check digit to a string of digits."""
+    return body + mod_11_10.calc_check_digit(body)
+
+
+def _is_valid_account(text: object, length: int) -> bool:
+    if not isinstance(text, str):
+        return False
+    number = text.strip()
+    return len(number) == length and bool(_DIGITS.match(number)) and mod_11_10.is_valid(number)
+
+
+def is_valid_unit_account(text: object) -> bool:
+    """单位账号: 10 digits, the last a check digit, so a mistyped number is caught early."""
+    return _is_valid_account(text, UNIT_ACCOUNT_LENGTH)
+
+
+def is_valid_person_account(text: object) -> bool:
+    """个人账号: 12 digits, the last a check digit."""
+    return _is_valid_account(text, PERSON_ACCOUNT_LENGTH)
+
+
+def unit_account_number(sequence: int) -> str:
+    return with_check_digit(f"1{sequence:0{UNIT_ACCOUNT_LENGTH - 2}d}")
+
+
+def person_account_number(sequence: int) -> str:
+    return with_check_digit(f"2{sequence:0{PERSON_ACCOUNT_LENGTH - 2}d}")

@@ -1,0 +1,44 @@
+"""消息: notices pushed to a unit's task centre."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from .db import db, utcnow
+from .errors import NotFound
+from .models import Message
+
+
+def push(unit_id: int, business: str, content: str, instance_id: int | None = None) -> Message:
+    message = Message(unit_id=unit_id, business=business, content=content,
+                      instance_id=instance_id, created_at=utcnow())
+    db.session.add(message)
+    return message
+
+
+def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: bool = False,
+                  business: str | None = None) -> tuple[list[Message], int]:
+    query = select(Message).where(Message.unit_id == unit_id)
+    if unread_only:
+        query = query.where(Message.read_at.is_(None))
+    if business:
+        query = query.where(Message.business == business)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(Message.created_at.desc(), Message.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return list(rows), total
+
+
+def unread_count(unit_id: int) -> int:
+    return db.session.execute(select(func.count()).select_from(Message).where(
+        Message.unit_id == unit_id, Message.read_at.is_(None))).scalar_one()
+
+
+def open_message(unit_id: int, message_id: int) -> Message:
+    """Opening a message marks it read. Another unit's message is 'not found', not 'forbidden'."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.unit_id != unit_id:
+        raise NotFound("消息不存在")
+    if message.read_at is None:
+        message.read_at = utcnow()
+    return message

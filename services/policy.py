@@ -1,0 +1,58 @@
+"""The per-city policy (政策参数): every rate, limit and rounding rule the hall applies.
+
+Code reads these values from a `Policy`, never from literals; a city differing from the
+demo city changes its row in the `city` table, not the code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Policy:
+    city_name: str = "示范市"
+    #: 缴存基数下限 = local minimum wage; 上限 = 3 × last year's average monthly wage.
+    base_floor: Decimal = Decimal("2540.00")
+    base_ceiling: Decimal = Decimal("35811.00")
+    #: 单位 / 个人缴存比例 limits (fractions).
+    rate_min: Decimal = Decimal("0.05")
+    rate_max: Decimal = Decimal("0.12")
+    #: Whether the unit rate and the person rate must be equal.
+    rates_must_be_equal: bool = False
+    #: Rounding of each side of a monthly contribution: "fen" (分, half-up) or "yuan" (元).
+    rounding: str = "fen"
+    #: First month of the contribution year (缴存年度), 7 = 1 July – 30 June.
+    year_start_month: int = 7
+    #: Yearly interest rate (结息), settled on 30 June.
+    interest_rate: Decimal = Decimal("0.015")
+    #: 补缴: earliest month = latest remitted month − this many months.
+    back_pay_months: int = 3
+
+    def to_json(self) -> str:
+        return json.dumps({k: str(v) if isinstance(v, Decimal) else v
+                           for k, v in asdict(self).items()}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Policy:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        kinds = {f.name: f.type for f in fields(cls)}
+        values = {}
+        for name, value in raw.items():
+            if name not in kinds:
+                continue
+            values[name] = Decimal(value) if kinds[name] == "Decimal" else value
+        return cls(**values)
+
+    def base_range_text(self) -> str:
+        return f"{self.base_floor:.2f} - {self.base_ceiling:.2f}"
+
+    def rate_range_text(self) -> str:
+        return f"{self.rate_min * 100:.0f}% - {self.rate_max * 100:.0f}%"
+
+
+DEMO_POLICY = Policy()

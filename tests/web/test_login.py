@@ -1,0 +1,102 @@
+"""Manual 1.1/1.2: log in with unit account, login name and password; the home page shows
+the unit's basic and account information. CSRF, isolation between units."""
+
+from __future__ import annotations
+
+import re
+
+
+def form_token(client, url: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def login(client, demo, unit=0, password=None):
+    info = demo["units"][unit]
+    return client.post("/login", data={
+        "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
+        "login_name": info["operators"][0]["login_name"],
+        "password": password or info["operators"][0]["password"]})
+
+
+def test_anonymous_visitors_see_the_login_page(app):
+    client = app.test_client()
+    response = client.get("/")
+    assert response.status_code == 302 and response.location.endswith("/login")
+    page = client.get("/login").text
+    assert "缴存单位账号" in page and "登录名称" in page and "登录密码" in page
+
+
+def test_operator_logs_in_and_sees_unit_and_account_info(app, demo):
+    client = app.test_client()
+    assert login(client, demo).status_code == 302
+    page = client.get("/").text
+    unit = demo["units"][0]
+    for text in (unit["name"], unit["unit_account"], unit["uscc"], "账户余额", "未分配金额",
+                 "缴至年月", "修改密码", "关闭音效", "退出"):
+        assert text in page, text
+    assert re.search(r'id="balance">[\d,]+\.\d\d 元', page)
+    assert "暂未开放" in page  # unbuilt tiles say so plainly
+
+
+def test_a_wrong_password_is_refused_in_chinese(app, demo):
+    client = app.test_client()
+    response = login(client, demo, password="wrong-password1")
+    assert response.status_code == 401
+    assert "单位账号、登录名称或登录密码不正确" in response.text
+    assert client.get("/").status_code == 302
+
+
+def test_login_without_the_csrf_token_is_refused(app, demo):
+    client = app.test_client()
+    info = demo["units"][0]
+    response = client.post("/login", data={"unit_account": info["unit_account"],
+                                           "login_name": "jbr01", "password": "x"})
+    assert response.status_code == 400 and "CSRF" in response.text
+
+
+def test_api_writes_need_the_csrf_header(api):
+    api.login_operator()
+    response = api.client.post("/api/v1/processes/base_adjustment/instances", json={"data": {}})
+    assert response.status_code == 400
+    assert response.json["code"] == "csrf"
+
+
+def test_units_cannot_see_each_other(make_api):
+    first = make_api().login_operator(unit=0)
+    started = first.post("/api/v1/processes/base_adjustment/instances", {"data": {}}).json
+    other = make_api().login_operator(unit=1)
+    assert other.get(f"/api/v1/instances/{started['instance_id']}").status_code == 404
+    assert other.get(f"/api/v1/tasks/{started['tasks'][0]['task_id']}").status_code == 404
+    assert other.get(f"/api/v1/instances/{started['instance_id']}/manifest").status_code == 404
+    mine = {p["person_account"] for p in other.get("/api/v1/persons?per_page=200").json["items"]}
+    theirs = {p["person_account"] for p in first.get("/api/v1/persons?per_page=200").json["items"]}
+    assert mine and theirs and not mine & theirs
+    assert other.get("/api/v1/tasks?list=initiated").json["total"] == 0
+
+
+def test_password_change_needs_the_old_password(api, demo):
+    api.login_operator()
+    wrong = api.post("/api/v1/auth/password", {"old": "nope", "new": "NewPass2026"})
+    assert wrong.status_code == 422 and wrong.json["errors"]["old"] == ["原密码不正确"]
+    weak = api.post("/api/v1/auth/password", {"old": demo["units"][0]["operators"][0]["password"],
+                                              "new": "short"})
+    assert weak.status_code == 422 and "至少 8 位" in weak.json["message"]
+    ok = api.post("/api/v1/auth/password", {"old": demo["units"][0]["operators"][0]["password"],
+                                            "new": "NewPass2026"})
+    assert ok.status_code == 200
+    api.logout()
+    info = demo["units"][0]
+    relog = api.post("/api/v1/auth/login", {"unit_account": info["unit_account"],
+                                            "login_name": "jbr01", "password": "NewPass2026"})
+    assert relog.status_code == 200
+
+
+def test_centre_staff_have_their_own_entrance(app, demo):
+    client = app.test_client()
+    reviewer = demo["reviewers"][0]
+    response = client.post("/centre/login", data={
+        "csrf_token": form_token(client, "/centre/login"), "login_name": reviewer["login_name"],
+        "password": reviewer["password"]})
+    assert response.status_code == 302 and response.location.endswith("/centre")
+    assert "审核工作台" in client.get("/centre").text
+    assert client.get("/").status_code == 302  # the employer home is not theirs

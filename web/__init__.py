@@ -1,0 +1,60 @@
+"""The Flask application: the employer hall, the centre desk and the JSON API."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+
+from services.db import db
+
+from . import config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=config.instance_dir().as_posix()
+                if not overrides or "INSTANCE_DIR" not in overrides else overrides["INSTANCE_DIR"])
+    app.config.from_mapping(config.load(overrides))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    db.init_app(app)
+
+    import engine.models  # noqa: F401  (tables)
+    import services.manifest
+    import services.models  # noqa: F401
+
+    from . import api, csrf, errors, views
+    csrf.init_app(app)
+    errors.init_app(app)
+    views.init_app(app)
+    api.init_app(app)
+
+    if app.config["DEPLOY_ON_START"]:
+        with app.app_context():
+            deploy_on_start(app)
+    return app
+
+
+def deploy_on_start(app: Flask) -> None:
+    """Deploy changed diagrams when the schema exists (after `hpf init-db`)."""
+    from engine.deploy import DeployRefused, deploy_directory
+
+    if not inspect(db.engine).has_table("process_definition"):
+        return
+    for result in deploy_directory(app.config["BPMN_DIR"]):
+        if isinstance(result, DeployRefused):
+            app.logger.error(result.message)
+    db.session.commit()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets readers work while one writer commits; foreign keys on; wait, don't fail,
+    when another connection holds the write lock."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -1,0 +1,100 @@
+"""An application: status, history, flowchart, 结束流程, and its 清册."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from engine import manifests, runner
+from engine.queries import diagram, history_rows, instance_detail, instance_for, trail
+from services import manifest as manifest_rows
+from services.db import db
+from services.errors import InvalidInput
+
+from ..auth import require_actor
+from .schemas import ImportForm, ManifestArgs, TerminateSchema
+
+PREFIX = "/instances"
+blp = Blueprint("api_instances", __name__, description="业务申请、流程图与清册")
+
+
+@blp.get("/<int:instance_id>")
+def detail(instance_id: int):
+    """申请状态、流程版本与业务摘要。"""
+    return instance_detail(instance_for(instance_id, require_actor()))
+
+
+@blp.get("/<int:instance_id>/history")
+def history(instance_id: int):
+    """流程历史：按时间顺序的事件。"""
+    return {"items": history_rows(instance_for(instance_id, require_actor()))}
+
+
+@blp.get("/<int:instance_id>/trail")
+def approval_trail(instance_id: int):
+    """审批流程：每个人工环节的办理人、时间、结果与意见。"""
+    return {"items": trail(instance_for(instance_id, require_actor()))}
+
+
+@blp.get("/<int:instance_id>/diagram")
+def flowchart(instance_id: int):
+    """流程图：所用版本的 BPMN 与已完成、进行中、已取消的节点。"""
+    return diagram(instance_for(instance_id, require_actor()))
+
+
+@blp.post("/<int:instance_id>/terminate")
+@blp.arguments(TerminateSchema)
+def terminate(args, instance_id: int):
+    """结束流程（申请在单位手中时）。"""
+    instance = runner.terminate(instance_id, require_actor(), args["reason"])
+    db.session.commit()
+    return instance_detail(instance)
+
+
+@blp.get("/<int:instance_id>/manifest")
+@blp.arguments(ManifestArgs, location="query")
+def manifest(args, instance_id: int):
+    """清册：分页的行与合计。"""
+    instance = manifests.view(instance_id, require_actor())
+    count, total = manifest_rows.totals(instance.id)
+    rows = manifest_rows.list_rows(instance.id, args["page"], args["per_page"])
+    return {"items": [row_dict(r) for r in rows], "count": count, "total_amount": str(total),
+            "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.post("/<int:instance_id>/manifest/rows")
+def add_row(instance_id: int):
+    """录入清册：一行数据（字段见 INTERFACES.md），可带 change_type。"""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体须为 JSON 对象", {"_schema": ["请求体须为 JSON 对象"]})
+    values = dict(body)
+    change_type = values.pop("change_type", None)
+    row = manifests.add_row(instance_id, require_actor(), values, change_type)
+    db.session.commit()
+    return row_dict(row), 201
+
+
+@blp.post("/<int:instance_id>/manifest/import")
+@blp.arguments(ImportForm, location="form")
+def import_rows(args, instance_id: int):
+    """批量导入 .xlsx（multipart 字段 file）：任一行有误则整批不导入，返回每个错误的行、列与原因。"""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("请选择要上传的文件", {"file": ["必填项"]})
+    result = manifests.import_file(instance_id, require_actor(), upload.read(),
+                                   args["change_type"])
+    db.session.commit()
+    return result
+
+
+@blp.delete("/<int:instance_id>/manifest/rows/<int:row_id>")
+def delete_row(instance_id: int, row_id: int):
+    """删除清册中的一行。"""
+    manifests.delete_row(instance_id, require_actor(), row_id)
+    db.session.commit()
+    return {"ok": True}
+
+
+def row_dict(row) -> dict:
+    return {"row_id": row.id, "seq": row.seq, **row.values, "amount": str(row.amount)}

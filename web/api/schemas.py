@@ -1,0 +1,68 @@
+"""Request and response schemas of the JSON API (Chinese validation messages)."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, fields, validate
+
+from forms.fields import HallSchema, Str
+
+
+class Page(HallSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="页码须大于 0"))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(
+        min=1, max=200, error="每页条数须在 1-200 之间"))
+
+
+class LoginSchema(HallSchema):
+    unit_account = Str(load_default=None, metadata={"description": "单位账号（经办人登录时必填）"})
+    login_name = Str(required=True, validate=validate.Length(min=1, error="请输入登录名称"))
+    password = Str(required=True, validate=validate.Length(min=1, error="请输入登录密码"))
+    ukey = fields.Dict(load_default=None, metadata={
+        "description": "UKey 签名：certificate, challenge_id, signature"})
+
+
+class PasswordSchema(HallSchema):
+    old = Str(required=True)
+    new = Str(required=True)
+
+
+class DataSchema(HallSchema):
+    data = fields.Dict(load_default=dict, metadata={"description": "表单数据"})
+
+
+class TerminateSchema(HallSchema):
+    reason = Str(load_default="", validate=validate.Length(max=500, error="原因不能超过 500 字"))
+
+
+class TaskListArgs(Page):
+    list = Str(load_default="todo", validate=validate.OneOf(
+        ["todo", "done", "initiated", "group"], error="须为 todo、done、initiated 或 group"))
+    process_key = Str(load_default=None)
+    since = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
+    until = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
+
+
+class PersonArgs(Page):
+    status = Str(load_default=None)
+    q = Str(load_default="")
+
+
+class MessageArgs(Page):
+    unread = fields.Boolean(load_default=False)
+
+
+class TemplateArgs(HallSchema):
+    change_type = Str(load_default=None)
+    prefill = fields.Boolean(load_default=False)
+
+
+class ManifestArgs(Page):
+    per_page = fields.Integer(load_default=50, validate=validate.Range(
+        min=1, max=500, error="每页条数须在 1-500 之间"))
+
+
+class ImportForm(HallSchema):
+    change_type = Str(load_default=None)
+
+    class Meta:
+        unknown = EXCLUDE  # a browser form may also carry csrf_token

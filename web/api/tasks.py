@@ -1,0 +1,57 @@
+"""The task centre: lists, a task with its form, claim / unclaim, complete."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from engine import runner
+from engine.queries import instance_detail, task_view
+from engine.tasks import Filters, list_tasks, task_dict
+from services.db import db
+
+from ..auth import require_actor
+from .schemas import DataSchema, TaskListArgs
+
+PREFIX = "/tasks"
+blp = Blueprint("api_tasks", __name__, description="待办、已办、我发起的与任务办理")
+
+
+@blp.get("")
+@blp.arguments(TaskListArgs, location="query")
+def tasks(args):
+    """任务列表：list=todo（待办）、done（已办）、initiated（我发起的）、group（中心任务池）。"""
+    actor = require_actor()
+    rows, total = list_tasks(actor, args["list"], args["page"], args["per_page"],
+                             Filters(args["process_key"], args["since"], args["until"]))
+    return {"items": rows, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.get("/<task_id>")
+def task(task_id: str):
+    """任务详情：表单定义、当前数据与所属申请。"""
+    return task_view(task_id, require_actor())
+
+
+@blp.post("/<task_id>/claim")
+def claim(task_id: str):
+    """认领任务（中心审核员）。"""
+    row = runner.claim(task_id, require_actor())
+    db.session.commit()
+    return task_dict(row)
+
+
+@blp.post("/<task_id>/unclaim")
+def unclaim(task_id: str):
+    """取消认领，任务回到任务池。"""
+    row = runner.unclaim(task_id, require_actor())
+    db.session.commit()
+    return task_dict(row)
+
+
+@blp.post("/<task_id>/complete")
+@blp.arguments(DataSchema)
+def complete(args, task_id: str):
+    """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。"""
+    instance = runner.complete(task_id, require_actor(), args["data"])
+    db.session.commit()
+    return instance_detail(instance)

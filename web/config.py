@@ -1,0 +1,58 @@
+"""Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("HPF_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def database_url(instance: Path) -> str:
+    return os.environ.get("HPF_DATABASE_URL") or f"sqlite:///{instance / 'hall.db'}"
+
+
+def port() -> int:
+    return int(os.environ.get("HPF_PORT") or 5000)
+
+
+def secret_key(instance: Path) -> str:
+    """HPF_SECRET_KEY, or a random key kept in the instance dir so sessions survive restarts."""
+    if os.environ.get("HPF_SECRET_KEY"):
+        return os.environ["HPF_SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(overrides: dict | None = None) -> dict:
+    instance = Path(overrides["INSTANCE_DIR"]) if overrides and "INSTANCE_DIR" in overrides \
+        else instance_dir()
+    config = {
+        "INSTANCE_DIR": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url(instance),
+        "SECRET_KEY": secret_key(instance),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "DEPLOY_ON_START": True,
+        "BPMN_DIR": str(PROJECT_ROOT / "bpmn-diagrams"),
+        "API_TITLE": "住房公积金单位网上业务大厅 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    }
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,229 @@
+/* HPF Hall page behaviour: tabs, opening rows, dialogs, confirmations, the person picker,
+   new-item sounds. Pages work without it; it makes them quicker to use. */
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.hidden = true; }, 3500);
+  }
+
+  /* Tabs (home task centre): click or arrow keys. */
+  document.querySelectorAll('[role="tablist"]').forEach(function (list) {
+    var tabs = Array.prototype.slice.call(list.querySelectorAll('[role="tab"]'));
+    function select(tab) {
+      tabs.forEach(function (t) {
+        var on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+      });
+      tab.focus();
+    }
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener("click", function () { select(tab); });
+      tab.addEventListener("keydown", function (e) {
+        if (e.key === "ArrowRight") select(tabs[(i + 1) % tabs.length]);
+        if (e.key === "ArrowLeft") select(tabs[(i - 1 + tabs.length) % tabs.length]);
+      });
+    });
+    if (location.hash) {
+      var wanted = document.getElementById("tab-" + location.hash.slice(1));
+      if (wanted && tabs.indexOf(wanted) >= 0) select(wanted);
+    }
+  });
+
+  /* Rows open on double-click or Enter (manual chapter 2). */
+  document.addEventListener("dblclick", function (e) {
+    var row = e.target.closest("tr.open-row");
+    if (row && !e.target.closest("form, button")) location.href = row.dataset.href;
+  });
+  document.addEventListener("keydown", function (e) {
+    var row = e.target.closest && e.target.closest("tr.open-row");
+    if (row && e.key === "Enter" && e.target === row) location.href = row.dataset.href;
+  });
+
+  /* Dialogs. */
+  document.addEventListener("click", function (e) {
+    var opener = e.target.closest("[data-open-dialog]");
+    if (opener) document.getElementById(opener.dataset.openDialog).showModal();
+    var closer = e.target.closest("[data-close-dialog]");
+    if (closer) closer.closest("dialog").close();
+    var soon = e.target.closest("[data-soon]");
+    if (soon) toast(soon.dataset.soon);
+  });
+
+  /* Confirmations: forms with data-confirm ask first, with 确定 / 取消. */
+  var confirmDialog;
+  function askConfirm(text, onYes) {
+    if (!confirmDialog) {
+      confirmDialog = document.createElement("dialog");
+      confirmDialog.id = "confirm-dialog";
+      confirmDialog.setAttribute("aria-labelledby", "confirm-text");
+      confirmDialog.innerHTML = '<div class="dialog__body"><p id="confirm-text"></p></div>' +
+        '<div class="dialog__foot"><button type="button" class="btn btn--ghost" data-answer="no">取消</button>' +
+        '<button type="button" class="btn btn--danger" data-answer="yes">确定</button></div>';
+      document.body.appendChild(confirmDialog);
+    }
+    confirmDialog.querySelector("#confirm-text").textContent = text;
+    confirmDialog.onclick = function (e) {
+      var answer = e.target.dataset && e.target.dataset.answer;
+      if (!answer) return;
+      confirmDialog.close();
+      if (answer === "yes") onYes();
+    };
+    confirmDialog.showModal();
+    confirmDialog.querySelector('[data-answer="no"]').focus();
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.dataset.confirm && !form._confirmed) {
+      e.preventDefault();
+      askConfirm(form.dataset.confirm, function () { form._confirmed = true; form.submit(); });
+    }
+  });
+
+  /* Sound switch without a page reload. */
+  var soundForm = document.getElementById("sound-form");
+  if (soundForm) {
+    soundForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var button = document.getElementById("sound-toggle");
+      var enable = button.dataset.enabled !== "1";
+      var body = new FormData(soundForm);
+      body.set("enabled", enable ? "1" : "0");
+      fetch(soundForm.action, {method: "POST", body: body, headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          button.dataset.enabled = data.sound_enabled ? "1" : "0";
+          button.textContent = data.sound_enabled ? "关闭音效" : "开启音效";
+          button.setAttribute("aria-pressed", data.sound_enabled ? "false" : "true");
+          toast(data.sound_enabled ? "音效已开启" : "音效已关闭");
+        });
+    });
+  }
+
+  function beep() {
+    var button = document.getElementById("sound-toggle");
+    if (!button || button.dataset.enabled !== "1") return;
+    try {
+      var audio = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.35);
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.35);
+    } catch (err) { /* no audio device: stay silent */ }
+  }
+
+  /* New 消息 or 待办: update the badges and play the sound once. */
+  function watchCounters(unread, todo) {
+    setInterval(function () {
+      fetch("/api/v1/counters").then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (c) {
+          if (!c) return;
+          if (c.unread_messages > unread || c.todo > todo) {
+            beep();
+            toast("您有新的" + (c.todo > todo ? "待办" : "消息"));
+          }
+          unread = c.unread_messages; todo = c.todo;
+          var u = document.getElementById("unread-count"), t = document.getElementById("todo-count");
+          if (u) u.textContent = unread;
+          if (t) t.textContent = todo;
+        });
+    }, 30000);
+  }
+
+  /* The 清册's change type: show the inputs that type uses; hidden ones are disabled. */
+  function applyChangeType(form) {
+    var checked = form.querySelector("[data-change-type]:checked");
+    if (!checked) return;
+    form.querySelectorAll("[data-for-types]").forEach(function (field) {
+      var on = field.dataset.forTypes.split(" ").indexOf(checked.value) >= 0;
+      field.hidden = !on;
+      field.querySelectorAll("input, select").forEach(function (i) { i.disabled = !on; });
+    });
+  }
+  var entry = document.getElementById("entry-form");
+  if (entry) {
+    applyChangeType(entry);
+    entry.addEventListener("change", function (e) {
+      if (e.target.matches("[data-change-type]")) applyChangeType(entry);
+    });
+  }
+  document.querySelectorAll("[data-template-type]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      var link = document.getElementById("template-link");
+      var full = document.getElementById("template-prefill-link");
+      link.href = link.dataset.base + "?change_type=" + radio.value;
+      full.href = link.dataset.base + "?change_type=" + radio.value + "&prefill=true";
+    });
+  });
+
+  /* Person picker (个人账号下拉框): type to search, arrows + Enter to choose; the
+     person's name, ID, base and amount are shown back. */
+  var picker = document.getElementById("person-picker");
+  if (picker) {
+    var list = document.getElementById("person-options");
+    var showback = document.getElementById("showback");
+    var items = [], active = -1, timer;
+    function close() { list.hidden = true; picker.setAttribute("aria-expanded", "false"); active = -1; }
+    function render() {
+      list.innerHTML = "";
+      items.forEach(function (p, i) {
+        var li = document.createElement("li");
+        li.id = "person-opt-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+        li.innerHTML = "<span></span><small></small>";
+        li.firstChild.textContent = p.person_account + "  " + p.name;
+        li.lastChild.textContent = "基数 " + p.base;
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      list.hidden = items.length === 0;
+      picker.setAttribute("aria-expanded", items.length ? "true" : "false");
+      if (active >= 0) picker.setAttribute("aria-activedescendant", "person-opt-" + active);
+    }
+    function choose(i) {
+      var p = items[i];
+      picker.value = p.person_account;
+      close();
+      showback.hidden = false;
+      showback.querySelectorAll("[data-show]").forEach(function (el) {
+        var key = el.dataset.show, value = p[key];
+        el.textContent = key === "person_rate" ? (Number(value) * 100) + "%" : value;
+      });
+    }
+    picker.addEventListener("input", function () {
+      clearTimeout(timer);
+      showback.hidden = true;
+      var q = picker.value.trim();
+      if (!q) { items = []; render(); return; }
+      timer = setTimeout(function () {
+        fetch(picker.dataset.source + "?status=01&per_page=10&q=" + encodeURIComponent(q))
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            items = data.items || []; active = items.length ? 0 : -1; render();
+            if (items.length === 1 && items[0].person_account === q) choose(0);
+          });
+      }, 180);
+    });
+    picker.addEventListener("keydown", function (e) {
+      if (list.hidden) return;
+      if (e.key === "ArrowDown") { active = (active + 1) % items.length; render(); e.preventDefault(); }
+      if (e.key === "ArrowUp") { active = (active - 1 + items.length) % items.length; render(); e.preventDefault(); }
+      if (e.key === "Enter" && active >= 0) { choose(active); e.preventDefault(); }
+      if (e.key === "Escape") close();
+    });
+    picker.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+
+  window.Hall = {toast: toast, watchCounters: watchCounters, csrf: csrf};
+})();

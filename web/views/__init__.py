@@ -1,0 +1,53 @@
+"""HTML pages: the employer hall, the task centre, the business pages and the centre desk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, Flask
+from sqlalchemy import select
+
+from services.clock import CST, display
+from services.db import db
+from services.models import City
+from services.money import fmt
+
+from ..auth import current_user
+
+bp = Blueprint("views", __name__)
+
+
+def money_text(value: object) -> str:
+    """A stored amount ("1234.5") shown as 1,234.50."""
+    try:
+        return fmt(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return "" if value is None else str(value)
+
+
+def percent(value: object) -> str:
+    try:
+        return f"{Decimal(str(value)) * 100:g}%"
+    except (InvalidOperation, ValueError):
+        return ""
+
+
+def isotime(value: str | None) -> str:
+    """An API timestamp (ISO, +08:00) as 2026-11-27 16:30."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def centre_name() -> str:
+    name = db.session.execute(select(City.centre_name).limit(1)).scalar()
+    return name or "住房公积金管理中心"
+
+
+def init_app(app: Flask) -> None:
+    from . import auth, business, centre, hall, tasks  # noqa: F401  (routes)
+    app.register_blueprint(bp)
+    app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent,
+                                 localtime=display, isotime=isotime)
+    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name)

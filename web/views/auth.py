@@ -1,0 +1,90 @@
+"""Login pages (unit operators; centre staff on their own entrance), logout, password."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from engine.actors import OPERATOR
+from services import accounts
+from services.db import db
+from services.errors import HallError
+
+from .. import auth
+from . import bp
+
+
+def _next_url(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error, form = None, {"unit_account": "", "login_name": ""}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in form}
+        try:
+            user = accounts.authenticate_operator(form["unit_account"], form["login_name"],
+                                                  request.form.get("password", ""))
+        except HallError as exc:
+            error = exc.message
+        else:
+            auth.log_in(user)
+            return redirect(_next_url(url_for("views.home")))
+    return render_template("auth/login.html", error=error, form=form), 401 if error else 200
+
+
+@bp.route("/centre/login", methods=["GET", "POST"])
+def centre_login():
+    error, login_name = None, ""
+    if request.method == "POST":
+        login_name = request.form.get("login_name", "").strip()
+        try:
+            user = accounts.authenticate_staff(login_name, request.form.get("password", ""))
+        except HallError as exc:
+            error = exc.message
+        else:
+            auth.log_in(user)
+            return redirect(_next_url(url_for("views.centre_desk")))
+    return render_template("auth/centre_login.html", error=error, login_name=login_name), \
+        401 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    actor = auth.current_actor()
+    auth.log_out()
+    staff = actor is not None and not actor.is_operator
+    return redirect(url_for("views.centre_login" if staff else "views.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@auth.login_required()
+def password():
+    errors: dict = {}
+    if request.method == "POST":
+        new = request.form.get("new", "")
+        if new != request.form.get("confirm", ""):
+            errors = {"confirm": ["两次输入的新密码不一致"]}
+        else:
+            try:
+                accounts.change_password(auth.current_user(), request.form.get("old", ""), new)
+                db.session.commit()
+            except HallError as exc:
+                errors = exc.errors or {"old": [exc.message]}
+            else:
+                flash("密码已修改，下次登录请使用新密码", "success")
+                return redirect(url_for("views.home"))
+    return render_template("auth/password.html", errors=errors), 422 if errors else 200
+
+
+@bp.post("/settings/sound")
+@auth.login_required(OPERATOR)
+def toggle_sound():
+    """关闭/开启音效, remembered per operator."""
+    user = auth.current_user()
+    user.sound_enabled = request.form.get("enabled") == "1"
+    db.session.commit()
+    if request.headers.get("X-Requested-With") == "fetch":
+        return {"sound_enabled": user.sound_enabled}
+    return redirect(_next_url(url_for("views.home")))

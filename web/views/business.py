@@ -1,0 +1,83 @@
+"""Opening a business from its tile, and the 清册 actions of its page (manual chapter 4)."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from engine import manifests, runner
+from engine.actors import EMPLOYER_LANE, OPERATOR
+from engine.models import READY, RUNNING, HumanTask, ProcessInstance
+from processes import BUSINESSES
+from services.db import db
+
+from .. import auth
+from . import bp
+from .tasks import manifest_action
+
+
+@bp.get("/business/<key>")
+@auth.login_required(OPERATOR)
+def open_business(key: str):
+    """A tile: continue the unit's open application if there is one, else start one."""
+    actor = auth.current_actor()
+    if key not in BUSINESSES:
+        return render_template("hall/not_built.html", key=key), 404
+    open_task = db.session.execute(
+        select(HumanTask.id).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.unit_id == actor.unit_id, ProcessInstance.process_key == key,
+               ProcessInstance.status == RUNNING, HumanTask.state == READY,
+               HumanTask.lane == EMPLOYER_LANE)
+        .order_by(HumanTask.created_at.desc()).limit(1)).scalar()
+    if open_task is None:
+        in_review = db.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.unit_id == actor.unit_id, ProcessInstance.process_key == key,
+            ProcessInstance.status == RUNNING).limit(1)).scalar()
+        if in_review is not None and BUSINESSES[key].single_open:
+            return redirect(url_for("views.instance_page", instance_id=in_review))
+        instance = runner.start(key, actor.unit_id, actor)
+        db.session.commit()
+        open_task = db.session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalar()
+    return redirect(url_for("views.task_detail", task_id=open_task))
+
+
+@bp.post("/instances/<int:instance_id>/manifest/rows")
+@auth.login_required(OPERATOR)
+def manifest_add(instance_id: int):
+    values = {k: v for k, v in request.form.items()
+              if k not in ("csrf_token", "task_id", "change_type")}
+    change_type = request.form.get("change_type")
+
+    def add(actor):
+        row = manifests.add_row(instance_id, actor, values, change_type)
+        return f"录入清册成功：{row.values.get('name', '')}"
+
+    return manifest_action(instance_id, add)
+
+
+@bp.post("/instances/<int:instance_id>/manifest/import")
+@auth.login_required(OPERATOR)
+def manifest_import(instance_id: int):
+    upload = request.files.get("file")
+    change_type = request.form.get("change_type")
+
+    def run(actor):
+        from services.errors import InvalidInput
+        if upload is None or not upload.filename:
+            raise InvalidInput("请选择要上传的文件", {"file": ["必填项"]})
+        result = manifests.import_file(instance_id, actor, upload.read(), change_type)
+        skipped = f"，跳过 {result['skipped']} 行未填写调整内容的行" if result["skipped"] else ""
+        return f"批量导入成功：共导入 {result['imported']} 行{skipped}"
+
+    return manifest_action(instance_id, run)
+
+
+@bp.post("/instances/<int:instance_id>/manifest/rows/<int:row_id>/delete")
+@auth.login_required(OPERATOR)
+def manifest_delete(instance_id: int, row_id: int):
+    def delete(actor):
+        manifests.delete_row(instance_id, actor, row_id)
+        return "已从清册中删除"
+
+    return manifest_action(instance_id, delete)

@@ -1,0 +1,46 @@
+"""The centre reviewer's desk: the group queue, my claimed tasks, my decided tasks."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from engine import runner
+from engine.actors import STAFF
+from engine.tasks import list_tasks
+from services.db import db
+
+from .. import auth
+from . import bp
+
+PER_PAGE = 20
+
+
+@bp.get("/centre")
+@auth.login_required(STAFF)
+def centre_desk():
+    actor = auth.current_actor()
+    tab = request.args.get("tab", "group")
+    page = max(request.args.get("page", 1, type=int), 1)
+    lists = {}
+    for which in ("group", "todo", "done"):
+        lists[which] = list_tasks(actor, which, page if which == tab else 1, PER_PAGE)
+    return render_template("centre/desk.html", lists=lists, tab=tab, page=page,
+                           per_page=PER_PAGE)
+
+
+@bp.post("/centre/tasks/<task_id>/claim")
+@auth.login_required(STAFF)
+def claim(task_id: str):
+    runner.claim(task_id, auth.current_actor())
+    db.session.commit()
+    flash("已认领，请审核后提交审批结果", "success")
+    return redirect(url_for("views.task_detail", task_id=task_id))
+
+
+@bp.post("/centre/tasks/<task_id>/unclaim")
+@auth.login_required(STAFF)
+def unclaim(task_id: str):
+    runner.unclaim(task_id, auth.current_actor())
+    db.session.commit()
+    flash("任务已退回任务池", "success")
+    return redirect(url_for("views.centre_desk"))

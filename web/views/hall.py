@@ -1,0 +1,72 @@
+"""The employer's home page (manual 1.2) and 消息 (2.1)."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from engine.actors import OPERATOR
+from engine.tasks import list_tasks
+from processes import BUSINESSES
+from services import messages
+from services.db import db
+from services.units import account_summary
+
+from .. import auth
+from . import bp
+
+#: The module tiles of manual 1.2, in its order: (key, name, short description).
+TILES = (
+    ("unit_info_change", "单位信息变更", "变更单位登记信息"),
+    ("base_adjustment", "基数调整", "调整职工缴存基数"),
+    ("remittance", "汇缴", "逐月核定与缴款"),
+    ("back_pay", "补缴", "补缴少缴、漏缴月份"),
+    ("person_info_change", "缴存人信息变更", "变更职工基本信息"),
+    ("unit_query", "单位信息查询", "变更记录、账户与流水"),
+    ("registration", "缴存人登记", "新职工开户登记"),
+    ("person_query", "缴存人信息查询", "账户信息与变更记录"),
+    ("status_change", "缴存人状态变更", "封存与启封"),
+    ("transfer", "缴存人单位调整", "同城单位间转移"),
+)
+PREVIEW = 5
+
+
+def tiles() -> list[dict]:
+    return [{"key": key, "name": name, "hint": hint, "built": key in BUSINESSES,
+             "url": url_for("views.open_business", key=key) if key in BUSINESSES else None}
+            for key, name, hint in TILES]
+
+
+@bp.get("/")
+def home():
+    actor = auth.current_actor()
+    if actor is None:
+        return redirect(url_for("views.login"))
+    if not actor.is_operator:
+        return redirect(url_for("views.centre_desk"))
+    summary = account_summary(actor.unit_id)
+    centre = {which: list_tasks(actor, which, per_page=PREVIEW) for which in
+              ("todo", "done", "initiated")}
+    latest, message_total = messages.list_for_unit(actor.unit_id, per_page=PREVIEW)
+    return render_template("hall/home.html", summary=summary, tiles=tiles(), centre=centre,
+                           messages=latest, message_total=message_total,
+                           unread=messages.unread_count(actor.unit_id))
+
+
+@bp.get("/messages")
+@auth.login_required(OPERATOR)
+def message_list():
+    actor = auth.current_actor()
+    page = max(request.args.get("page", 1, type=int), 1)
+    unread_only = request.args.get("unread") == "1"
+    rows, total = messages.list_for_unit(actor.unit_id, page, 15, unread_only=unread_only)
+    return render_template("hall/messages.html", rows=rows, total=total, page=page, per_page=15,
+                           unread_only=unread_only)
+
+
+@bp.get("/messages/<int:message_id>")
+@auth.login_required(OPERATOR)
+def message_detail(message_id: int):
+    """Opening a message shows 业务名称, 消息内容, 时间, 推送渠道 and marks it read."""
+    message = messages.open_message(auth.current_actor().unit_id, message_id)
+    db.session.commit()
+    return render_template("hall/message.html", message=message)

@@ -1,0 +1,18 @@
+"""Sending generated .xlsx files."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+from flask import send_file
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, filename: str):
+    response = send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
+                         download_name=filename)
+    response.headers["Content-Disposition"] = (f"attachment; filename={quote(filename)}; "
+                                               f"filename*=UTF-8''{quote(filename)}")
+    return response
