@@ -28,9 +28,10 @@ from .serializer import dump_spec
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-#: Elements whose text is a Python expression evaluated at run time.
-EXPRESSION_TAGS = {"conditionExpression", "timeDuration", "timeDate", "timeCycle",
-                   "loopCardinality", "completionCondition", "messagePayload"}
+#: Elements whose text is a Python expression evaluated at run time (BPMN and spiff).
+EXPRESSION_TAGS = {"conditionExpression", "condition", "timeDuration", "timeDate", "timeCycle",
+                   "loopCardinality", "completionCondition", "messagePayload", "expression",
+                   "payloadExpression", "messagePath", "formalExpression", "dataPath"}
 SCRIPT_TAGS = {"script", "preScript", "postScript"}
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                                huge_tree=False, remove_comments=False)
@@ -65,12 +66,7 @@ class DeployResult:
 def check(xml: bytes, filename: str, key: str | None = None) -> Checked:
     """Parse and vet one file; raises DeployRefused with every reason found."""
     key = key or Path(filename).stem
-    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
-        raise DeployRefused(filename, ["流程图不得包含 DOCTYPE 或实体声明"])
-    try:
-        tree = etree.fromstring(xml, _SAFE_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise DeployRefused(filename, [f"XML 格式错误：{exc}"]) from None
+    tree = _parse(xml, filename)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename)
@@ -123,6 +119,25 @@ def check(xml: bytes, filename: str, key: str | None = None) -> Checked:
                    spec=spec, subprocess_specs=subprocess_specs, meta=meta)
 
 
+def _parse(xml: bytes, filename: str):
+    """The XML as lxml reads it, refused if it declares a DTD or entities (in whatever
+    encoding they are written) or is not UTF-8 (what the hall stores and serves)."""
+    try:
+        tree = etree.fromstring(xml, _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise DeployRefused(filename, [f"XML 格式错误：{exc}"]) from None
+    info = tree.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise DeployRefused(filename, ["流程图不得包含 DOCTYPE 或实体声明"])
+    if (info.encoding or "UTF-8").upper().replace("_", "-") not in ("UTF-8", "UTF8"):
+        raise DeployRefused(filename, [f"流程图须以 UTF-8 编码保存（当前为 {info.encoding}）"])
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DeployRefused(filename, ["流程图须以 UTF-8 编码保存"]) from None
+    return tree
+
+
 def _all_task_specs(spec, subprocess_specs):
     yield from spec.task_specs.values()
     for sub in subprocess_specs.values():
@@ -146,8 +161,9 @@ def _check_scripts(tree) -> list[str]:
             try:
                 sandbox.check(text if mode == "exec" else text.strip(), mode)
             except sandbox.ScriptRefused as exc:
-                owner = element.getparent()
-                while owner is not None and owner.get("id") is None:
+                owner = element.getparent()  # the nearest BPMN element with an id
+                while owner is not None and not (owner.get("id") and
+                                                 etree.QName(owner).namespace == BPMN_NS):
                     owner = owner.getparent()
                 where = owner.get("id") if owner is not None else local
                 reasons.append(f"元素 {where} 的脚本被拒绝：{exc}")

@@ -64,7 +64,8 @@ class BaseAdjustmentManifest(ManifestSpec):
     columns = (
         Column("person_account", "个人账号", required=True, width=18,
                note="12 位数字，末位为校验位"),
-        Column("name", "姓名", kind="text", width=12, note="选填；填写时须与个人账号一致"),
+        Column("name", "姓名", kind="text", width=12, note="选填；填写时须与个人账号一致",
+               cross_check=True),
         Column("current_base", "当前缴存基数", kind="info", width=16),
         Column("new_base", "调整后缴存基数", kind="money", required=True, width=18),
         Column("new_person_rate", "调整后个人缴存比例", kind="rate", required=True,

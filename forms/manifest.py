@@ -39,10 +39,17 @@ class Column:
     codes: Callable[[ManifestContext], list[tuple[str, str]]] | None = None
     width: int = 18
     note: str = ""
+    #: Read only to cross-check the row (e.g. 姓名 against 个人账号); a row whose other
+    #: inputs are all blank is skipped even if this is filled (prefilled templates).
+    cross_check: bool = False
 
     @property
     def is_input(self) -> bool:
         return self.kind != "info"
+
+    @property
+    def carries_change(self) -> bool:
+        return self.is_input and not self.cross_check
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ class ManifestSpec:
         each and the dropdown options of code-list columns."""
         fields = []
         for column in self.columns:
-            if column.name == self.key_column or not column.is_input or column.name == "name":
+            if column.name == self.key_column or not column.carries_change:
                 continue
             fields.append({"name": column.name, "label": column.header, "kind": column.kind,
                            "required": column.required, "note": column.note,
@@ -243,8 +250,8 @@ class ManifestSpec:
         if missing:
             raise InvalidInput(f"文件缺少必填列：{'、'.join(missing)}。请下载「{change_type.label}」"
                                f"的模板填写", {"file": [f"缺少列：{'、'.join(missing)}"]})
-        inputs = [n for n in change_type.columns if self.column(n).is_input and n in positions
-                  and n != self.key_column]
+        inputs = [n for n in change_type.columns if self.column(n).carries_change
+                  and n in positions and n != self.key_column]
         result: list[tuple[int, dict]] = []
         skipped = 0
         for row_no, cells in enumerate(rows, start=2):

@@ -8,8 +8,13 @@ from sqlalchemy import func, select
 
 from services.db import db
 from services.demo import seed_demo
-from services.identifiers import (is_valid_mobile, is_valid_person_account, is_valid_resident_id,
-                                  is_valid_unit_account, is_valid_uscc)
+from services.identifiers import (
+    is_valid_mobile,
+    is_valid_person_account,
+    is_valid_resident_id,
+    is_valid_unit_account,
+    is_valid_uscc,
+)
 from services.ledger import person_balances, unallocated_balance, unit_balance
 from services.models import LedgerEntry, Operator, Person, PersonAccount, Staff, Unit, UnitAccount
 from services.months import YearMonth

@@ -6,10 +6,17 @@ import random
 
 import pytest
 
-from services.identifiers import (USCC_ALPHABET, is_valid_id_number, is_valid_mobile,
-                                  is_valid_person_account, is_valid_resident_id,
-                                  is_valid_unit_account, is_valid_uscc, person_account_number,
-                                  unit_account_number)
+from services.identifiers import (
+    USCC_ALPHABET,
+    is_valid_id_number,
+    is_valid_mobile,
+    is_valid_person_account,
+    is_valid_resident_id,
+    is_valid_unit_account,
+    is_valid_uscc,
+    person_account_number,
+    unit_account_number,
+)
 
 WEIGHTS_ID = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 WEIGHTS_USCC = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -8,6 +8,7 @@ from engine import runner
 from engine.queries import instance_detail, task_view
 from engine.tasks import Filters, list_tasks, task_dict
 from services.db import db
+from services.errors import InvalidInput
 
 from ..auth import require_actor
 from .schemas import DataSchema, TaskListArgs
@@ -52,6 +53,11 @@ def unclaim(task_id: str):
 @blp.arguments(DataSchema)
 def complete(args, task_id: str):
     """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。"""
-    instance = runner.complete(task_id, require_actor(), args["data"])
+    try:
+        instance = runner.complete(task_id, require_actor(), args["data"])
+    except InvalidInput as exc:
+        if isinstance(exc.errors, dict):  # form fields sit under "data" in the request
+            exc.errors = {f"data.{name}": messages for name, messages in exc.errors.items()}
+        raise
     db.session.commit()
     return instance_detail(instance)
