@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from services.db import db
 
@@ -21,9 +21,12 @@ TYPE_NAMES = {STARTED: "发起", TASK_READY: "待办理", TASK_COMPLETED: "办�
               TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结"}
 
 
+_INSERT = HistoryEvent.__table__.insert()
+
+
 def write(rows: list[dict]) -> None:
     if rows:
-        db.session.execute(insert(HistoryEvent), rows)
+        db.session.connection().execute(_INSERT, rows)
 
 
 def events(instance_id: int) -> list[HistoryEvent]:

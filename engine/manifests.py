@@ -39,7 +39,7 @@ def view(instance_id: int, actor: Actor) -> ProcessInstance:
 
 @contextmanager
 def editing(instance_id: int, actor: Actor):
-    instance = store.lock_instance(instance_id)
+    instance = store.lock_instance(instance_id, with_state=False)
     access.check_can_view(instance, actor)
     if not actor.is_operator:
         raise Forbidden("清册由缴存单位经办人维护")

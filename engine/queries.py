@@ -27,6 +27,11 @@ def instance_for(instance_id: int, actor: Actor) -> ProcessInstance:
     return instance
 
 
+def instance_detail_by_id(instance_id: int) -> dict:
+    """After an action: the instance as the API shows it, read fresh."""
+    return instance_detail(db.session.get(ProcessInstance, instance_id))
+
+
 def instance_detail(instance: ProcessInstance) -> dict:
     definition = store.definition(instance.definition_id)
     ready = db.session.execute(select(HumanTask).where(

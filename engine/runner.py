@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import select, update
 
 from processes.context import HandlerContext
 from services.db import db, utcnow
-from services.errors import Conflict, Forbidden, HallError, InvalidInput, NotFound
+from services.errors import Conflict, Forbidden, HallError, InvalidInput
 
 from . import access, history, registry, store
 from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
@@ -47,7 +47,7 @@ class DiagramError(HallError):
 class Run:
     """One action on one instance: load, change, then `finish` writes everything at once."""
 
-    def __init__(self, instance: ProcessInstance, definition: store.Definition, actor: Actor,
+    def __init__(self, instance: store.InstanceRow, definition: store.Definition, actor: Actor,
                  workflow: BpmnWorkflow):
         self.instance = instance
         self.definition = definition
@@ -55,13 +55,18 @@ class Run:
         self.wf = workflow
         self.now = utcnow()
         self.history: list[dict] = []
-        self.done_before = {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
-        self.ready_before = {t.id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        self.completed_task: tuple[HumanTask, dict] | None = None
+        self.done_before: set = set()
+        self.ready_before: set = set()
+        for task in _all_tasks(workflow):
+            if task.state == TaskState.COMPLETED:
+                self.done_before.add(task.id)
+            elif task.state == TaskState.READY and task.task_spec.manual:
+                self.ready_before.add(task.id)
+        self.completed_task: store.TaskRow | None = None
         self.final_status: str | None = None
 
     @classmethod
-    def load(cls, instance: ProcessInstance, actor: Actor) -> Run:
+    def load(cls, instance: store.InstanceRow, actor: Actor) -> Run:
         definition = store.definition(instance.definition_id)
         workflow = load_workflow(instance.state, definition.spec, definition.subprocess_specs,
                                  SCRIPT_ENGINE)
@@ -98,25 +103,30 @@ class Run:
             "actor": actor.key, "actor_name": actor.name, "decision": decision,
             "opinion": opinion, "at": self.now})
 
-    def finish(self) -> ProcessInstance:
+    def finish(self) -> store.InstanceRow:
         """Index new human tasks, record what completed, save the instance (revision-checked)."""
-        self._record_completed()
-        ready_now = {t.id: t for t in self.wf.get_tasks(state=TaskState.READY, manual=True)}
+        done, ready_now, waiting = [], {}, []
+        for task in _all_tasks(self.wf):
+            state = task.state
+            if state == TaskState.COMPLETED:
+                if task.id not in self.done_before and task.task_spec.bpmn_id is not None:
+                    done.append(task)
+            elif state == TaskState.READY:
+                if task.task_spec.manual:
+                    ready_now[task.id] = task
+            elif state == TaskState.WAITING and task.task_spec.bpmn_id \
+                    and isinstance(task.task_spec, CatchingEvent):
+                waiting.append(task)
+        self._record_completed(done)
         new_rows = [self._task_row(t) for tid, t in ready_now.items()
                     if tid not in self.ready_before]
         vanished = [str(tid) for tid in self.ready_before - set(ready_now)
-                    if not (self.completed_task and str(tid) == self.completed_task[0].id)]
-        if vanished:
-            self._cancel_rows(vanished)
-        if new_rows:
-            db.session.execute(insert(HumanTask), new_rows)
-            for row in new_rows:
-                self.event(history.TASK_READY, row["element_id"], task_id=row["id"],
-                           lane=row["lane"], source=_source_element(ready_now[UUID(row["id"])]),
-                           actor=SYSTEM_ACTOR)
+                    if not (self.completed_task and str(tid) == self.completed_task.id)]
+        active = [t.task_spec.bpmn_id for t in ready_now.values()] + \
+            [t.task_spec.bpmn_id for t in waiting]
         values = {"state": dump_workflow(self.wf), "updated_at": self.now,
-                  "active_elements": json.dumps(self._active_elements()),
-                  "next_timer_at": self._next_timer()}
+                  "active_elements": json.dumps(list(dict.fromkeys(active))),
+                  "next_timer_at": self._next_timer() if waiting else None}
         if self.final_status:
             values.update(status=self.final_status, ended_at=self.now)
         elif self.wf.completed:
@@ -125,19 +135,31 @@ class Run:
         if business.summary:
             values["summary_json"] = json.dumps(business.summary(self.instance.id),
                                                 ensure_ascii=False)
+        # The revision-checked write comes first: whoever lost a race stops here, before
+        # touching the task index (both would have created the same next task ids).
         store.save(self.instance, values)
+        row = self.completed_task
+        if row is not None:
+            store.update_task(row.id, state=DONE, completed_at=self.now, completed_by=row.completed_by,
+                              completed_by_name=row.completed_by_name, decision=row.decision,
+                              opinion=row.opinion)
+        if vanished:
+            self._cancel_rows(vanished)
+        store.insert_rows(HumanTask, new_rows)
+        for new in new_rows:
+            self.event(history.TASK_READY, new["element_id"], task_id=new["id"],
+                       lane=new["lane"], source=_source_element(ready_now[UUID(new["id"])]),
+                       actor=SYSTEM_ACTOR)
         history.write(self.history)
         return self.instance
 
-    def _record_completed(self) -> None:
-        done = [t for t in self.wf.get_tasks(state=TaskState.COMPLETED)
-                if t.id not in self.done_before and t.task_spec.bpmn_id is not None]
+    def _record_completed(self, done: list) -> None:
         done.sort(key=lambda t: t.last_state_change)
         for task in done:
             spec = task.task_spec
             source = _source_element(task)
-            if self.completed_task and str(task.id) == self.completed_task[0].id:
-                row = self.completed_task[0]
+            row = self.completed_task
+            if row and str(task.id) == row.id:
                 self.event(history.TASK_COMPLETED, spec.bpmn_id, source=source, task_id=row.id,
                            decision=row.decision, opinion=row.opinion, lane=row.lane)
                 continue
@@ -159,18 +181,13 @@ class Run:
                 "decision": None, "opinion": None}
 
     def _cancel_rows(self, task_ids: list[str]) -> None:
-        rows = db.session.execute(select(HumanTask).where(HumanTask.id.in_(task_ids))).scalars()
-        for row in rows:
-            row.state = CANCELLED
-            row.completed_at = self.now
-            row.completed_by, row.completed_by_name = self.actor.key, self.actor.name
-            self.event(history.CANCELLED_EVENT, row.element_id, task_id=row.id, lane=row.lane)
-
-    def _active_elements(self) -> list[str]:
-        ready = [t.task_spec.bpmn_id for t in self.wf.get_tasks(state=TaskState.READY, manual=True)]
-        waiting = [t.task_spec.bpmn_id for t in self.wf.get_tasks(state=TaskState.WAITING)
-                   if t.task_spec.bpmn_id and isinstance(t.task_spec, CatchingEvent)]
-        return list(dict.fromkeys(ready + waiting))
+        rows = db.session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.lane)
+                                  .where(HumanTask.id.in_(task_ids))).all()
+        db.session.execute(update(HumanTask).where(HumanTask.id.in_(task_ids)).values(
+            state=CANCELLED, completed_at=self.now, completed_by=self.actor.key,
+            completed_by_name=self.actor.name).execution_options(synchronize_session=False))
+        for task_id, element_id, lane in rows:
+            self.event(history.CANCELLED_EVENT, element_id, task_id=task_id, lane=lane)
 
     def _next_timer(self) -> datetime | None:
         due = []
@@ -186,6 +203,13 @@ class Run:
                         moment = moment.astimezone(UTC).replace(tzinfo=None)
                     due.append(moment)
         return min(due) if due else None
+
+
+def _all_tasks(workflow: BpmnWorkflow):
+    """Every task of the workflow and its subprocesses, in one cheap pass (no tree walk)."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
 
 
 def _source_element(task) -> str | None:
@@ -214,7 +238,7 @@ def _event_kind(task) -> str:
 
 
 def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
-          ) -> ProcessInstance:
+          ) -> store.InstanceRow:
     """发起: a new application pinned to the latest deployed version."""
     if not actor.is_operator or actor.unit_id != unit_id:
         raise Forbidden("只有本单位经办人可以发起业务")
@@ -230,12 +254,15 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
             raise Conflict(f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起",
                            {"instance_id": open_id})
     now = utcnow()
-    instance = ProcessInstance(definition_id=definition.id, process_key=process_key,
-                               unit_id=unit_id, status=RUNNING, title=definition.name, state="",
-                               revision=0, initiator=actor.key, initiator_name=actor.name,
-                               created_at=now, updated_at=now)
-    db.session.add(instance)
+    row = ProcessInstance(definition_id=definition.id, process_key=process_key,
+                          unit_id=unit_id, status=RUNNING, title=definition.name, state="",
+                          revision=0, initiator=actor.key, initiator_name=actor.name,
+                          created_at=now, updated_at=now)
+    db.session.add(row)
     db.session.flush()
+    instance = store.InstanceRow(id=row.id, definition_id=definition.id, process_key=process_key,
+                                 unit_id=unit_id, status=RUNNING, title=definition.name,
+                                 revision=0)
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs,
                             script_engine=SCRIPT_ENGINE)
     run = Run(instance, definition, actor, workflow)
@@ -246,7 +273,7 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
     return run.finish()
 
 
-def complete(task_id: str, actor: Actor, data: object) -> ProcessInstance:
+def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
     """办理: validate the form, complete the task, run on to the next wait state."""
     row, instance = _locked_task(task_id, actor)
     access.check_can_act(row, actor)
@@ -262,7 +289,7 @@ def complete(task_id: str, actor: Actor, data: object) -> ProcessInstance:
         row.decision, row.opinion = values.get("decision"), values.get("opinion") or None
     else:
         row.opinion = values.get("remark") or None
-    run.completed_task = (row, values)
+    run.completed_task = row
 
     def step():
         task.data.update(values)
@@ -272,7 +299,7 @@ def complete(task_id: str, actor: Actor, data: object) -> ProcessInstance:
     return run.finish()
 
 
-def claim(task_id: str, actor: Actor) -> HumanTask:
+def claim(task_id: str, actor: Actor) -> store.TaskRow:
     """认领: a group task becomes the reviewer's own."""
     row, instance = _locked_task(task_id, actor)
     if row.state != READY:
@@ -283,22 +310,24 @@ def claim(task_id: str, actor: Actor) -> HumanTask:
         return row
     if row.assignee is not None:
         raise Conflict(f"该任务已被{row.assignee_name}认领")
-    row.assignee, row.assignee_name = actor.key, actor.name
     _touch(instance, actor, history.CLAIMED, row)
+    row.assignee, row.assignee_name = actor.key, actor.name
+    store.update_task(row.id, assignee=actor.key, assignee_name=actor.name)
     return row
 
 
-def unclaim(task_id: str, actor: Actor) -> HumanTask:
+def unclaim(task_id: str, actor: Actor) -> store.TaskRow:
     """取消认领: the task returns to the group queue."""
     row, instance = _locked_task(task_id, actor)
     if row.state != READY or row.assignee != actor.key:
         raise Conflict("只能退回自己已认领且未办理的任务")
-    row.assignee = row.assignee_name = None
     _touch(instance, actor, history.UNCLAIMED, row)
+    row.assignee = row.assignee_name = None
+    store.update_task(row.id, assignee=None, assignee_name=None)
     return row
 
 
-def terminate(instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+def terminate(instance_id: int, actor: Actor, reason: str = "") -> store.InstanceRow:
     """结束流程: the unit abandons an application that is in its hands."""
     instance = store.lock_instance(instance_id)
     access.check_can_view(instance, actor)
@@ -319,7 +348,7 @@ def terminate(instance_id: int, actor: Actor, reason: str = "") -> ProcessInstan
 
 
 def send_message(instance_id: int, name: str, payload: object = None,
-                 actor: Actor = SYSTEM_ACTOR) -> ProcessInstance:
+                 actor: Actor = SYSTEM_ACTOR) -> store.InstanceRow:
     """A message event from outside (e.g. 缴款到账) delivered to a waiting instance."""
     instance = store.lock_instance(instance_id)
     if instance.status != RUNNING:
@@ -350,19 +379,13 @@ def run_timers(now: datetime | None = None) -> int:
     return len(due)
 
 
-def _locked_task(task_id: str, actor: Actor) -> tuple[HumanTask, ProcessInstance]:
-    instance_id = db.session.execute(select(HumanTask.instance_id)
-                                     .where(HumanTask.id == str(task_id))).scalar()
-    if instance_id is None:
-        raise NotFound("任务不存在")
-    instance = store.lock_instance(instance_id)
-    row = db.session.execute(select(HumanTask).where(HumanTask.id == str(task_id))
-                             .execution_options(populate_existing=True)).scalar_one()
+def _locked_task(task_id: str, actor: Actor) -> tuple[store.TaskRow, store.InstanceRow]:
+    row, instance = store.lock_by_task(task_id)
     access.check_can_view_task(row, actor)
     return row, instance
 
 
-def _touch(instance: ProcessInstance, actor: Actor, kind: str, row: HumanTask) -> None:
+def _touch(instance: store.InstanceRow, actor: Actor, kind: str, row: store.TaskRow) -> None:
     """A change outside the workflow (claim): still bumps the revision, so it serializes."""
     now = utcnow()
     store.save(instance, {"updated_at": now})

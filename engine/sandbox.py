@@ -92,7 +92,7 @@ def check(source: str, mode: str = "exec") -> ast.AST:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and (
                 not (isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)
                      and abs(node.right.value) <= MAX_POWER)
-                or isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Pow)):
+                or (isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Pow))):
             raise ScriptRefused(f"乘方的指数须为不超过 {MAX_POWER} 的整数常量，且不能连续乘方")
     return tree
 

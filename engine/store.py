@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, select, update
 
 from services.db import db
 from services.errors import Conflict, NotFound
 
-from .models import ProcessDefinition, ProcessInstance
+from .models import HumanTask, ProcessDefinition, ProcessInstance
 from .serializer import load_spec
 
 CONFLICT_MESSAGE = "该业务刚刚已被他人办理或修改，请刷新页面后查看最新状态"
@@ -66,26 +66,124 @@ def latest_definition(key: str) -> Definition:
     return definition(definition_id)
 
 
-def lock_instance(instance_id: int) -> ProcessInstance:
-    """The instance, freshly read and locked for this transaction where the database can."""
-    instance = db.session.execute(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
-    if instance is None:
+@dataclass
+class InstanceRow:
+    """An instance as one action sees it: read under lock, written back once."""
+
+    id: int
+    definition_id: int
+    process_key: str
+    unit_id: int
+    status: str
+    title: str
+    revision: int
+    state: str | None = None
+    ended_at: object = None
+
+
+_COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
+            ProcessInstance.unit_id, ProcessInstance.status, ProcessInstance.title,
+            ProcessInstance.revision)
+_TASK_COLUMNS = tuple(HumanTask.__table__.c)
+_TASK_NAMES = tuple(c.name for c in _TASK_COLUMNS)
+
+# Statements are built once and reused: building SQLAlchemy constructs per call costs more
+# than running them.
+_LOCK = {
+    with_state: select(*_COLUMNS, *((ProcessInstance.state,) if with_state else ()))
+    .where(ProcessInstance.id == bindparam("instance_id")).with_for_update(of=ProcessInstance)
+    for with_state in (True, False)
+}
+_LOCK_BY_TASK = (select(*_TASK_COLUMNS, *_COLUMNS, ProcessInstance.state)
+                 .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                 .where(HumanTask.id == bindparam("task_id"))
+                 .with_for_update(of=ProcessInstance))
+
+
+def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
+    """The instance, freshly read and locked for this transaction (FOR UPDATE where the
+    database has it; SQLite serializes writers and the revision check does the rest)."""
+    row = db.session.connection().execute(_LOCK[with_state], {"instance_id": instance_id}).first()
+    if row is None:
         raise NotFound("业务申请不存在")
-    return instance
+    return InstanceRow(*row)
 
 
-def save(instance: ProcessInstance, values: dict) -> None:
+def lock_by_task(task_id: str):
+    """A human task and its instance in one round trip, the instance locked."""
+    row = db.session.connection().execute(_LOCK_BY_TASK, {"task_id": str(task_id)}).first()
+    if row is None:
+        raise NotFound("任务不存在")
+    split = len(_TASK_COLUMNS)
+    return TaskRow(**dict(zip(_TASK_NAMES, row[:split], strict=True))), InstanceRow(*row[split:])
+
+
+@dataclass
+class TaskRow:
+    """A human-task index row as read for an action (same fields as `HumanTask`)."""
+
+    id: str
+    instance_id: int
+    process_key: str
+    element_id: str
+    title: str
+    lane: str
+    form_key: str
+    unit_id: int
+    candidate_group: str | None
+    assignee: str | None
+    assignee_name: str | None
+    state: str
+    created_at: object
+    completed_at: object
+    completed_by: str | None
+    completed_by_name: str | None
+    decision: str | None
+    opinion: str | None
+
+
+@lru_cache(maxsize=64)
+def _update_task_statement(names: tuple[str, ...]):
+    return (update(HumanTask).where(HumanTask.id == bindparam("b_task_id"))
+            .values({name: bindparam(f"b_{name}") for name in names}))
+
+
+def update_task(task_id: str, **values) -> None:
+    statement = _update_task_statement(tuple(sorted(values)))
+    db.session.connection().execute(
+        statement, {"b_task_id": task_id, **{f"b_{k}": v for k, v in values.items()}})
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """Bulk INSERT through Core (no ORM unit of work on the hot path)."""
+    if rows:
+        db.session.connection().execute(_insert_statement(model), rows)
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(model):
+    return model.__table__.insert()
+
+
+@lru_cache(maxsize=64)
+def _save_statement(names: tuple[str, ...]):
+    return (update(ProcessInstance)
+            .where(ProcessInstance.id == bindparam("b_id"),
+                   ProcessInstance.revision == bindparam("b_revision"))
+            .values(revision=bindparam("b_new_revision"),
+                    **{name: bindparam(f"b_{name}") for name in names}))
+
+
+def save(instance: InstanceRow, values: dict) -> None:
     """Write the instance if nobody else did since we read it; else Conflict (409)."""
-    result = db.session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == instance.id, ProcessInstance.revision == instance.revision)
-        .values(revision=instance.revision + 1, **values)
-        .execution_options(synchronize_session=False))
+    statement = _save_statement(tuple(sorted(values)))
+    result = db.session.connection().execute(statement, {
+        "b_id": instance.id, "b_revision": instance.revision,
+        "b_new_revision": instance.revision + 1,
+        **{f"b_{name}": value for name, value in values.items()}})
     if result.rowcount != 1:
         raise Conflict(CONFLICT_MESSAGE)
-    # Keep the object in step without marking it dirty (the ORM must not write it again).
-    set_committed_value(instance, "revision", instance.revision + 1)
-    for name, value in values.items():
-        set_committed_value(instance, name, value)
+    instance.revision += 1
+    for name in ("status", "ended_at", "state"):
+        if name in values:
+            setattr(instance, name, values[name])

@@ -8,6 +8,7 @@ its form with the property `form`, e.g. `base_adjustment.edit` or `review`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from marshmallow import ValidationError
 
@@ -74,13 +75,19 @@ class TaskForm:
                 if _text(sent) != _text(task_data.get(spec.name)):
                     errors[spec.name] = [READONLY_CHANGED]
         try:
-            loaded = self.schema().load(data)
+            loaded = _schema(self.schema).load(data)
         except ValidationError as exc:
             errors.update(field_errors(exc))
             loaded = {}
         if errors:
             raise InvalidInput(describe_errors(errors, self.layout), errors)
         return loaded
+
+
+@lru_cache(maxsize=None)
+def _schema(schema_class: type):
+    """One instance per schema class: marshmallow schemas hold no per-load state."""
+    return schema_class()
 
 
 def describe_errors(errors: dict[str, list[str]], layout: tuple[FieldSpec, ...] = ()) -> str:

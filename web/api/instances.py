@@ -6,7 +6,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from engine import manifests, runner
-from engine.queries import diagram, history_rows, instance_detail, instance_for, trail
+from engine.queries import diagram, history_rows, instance_detail, instance_detail_by_id, instance_for, trail
 from services import manifest as manifest_rows
 from services.db import db
 from services.errors import InvalidInput
@@ -46,9 +46,9 @@ def flowchart(instance_id: int):
 @blp.arguments(TerminateSchema)
 def terminate(args, instance_id: int):
     """结束流程（申请在单位手中时）。"""
-    instance = runner.terminate(instance_id, require_actor(), args["reason"])
+    runner.terminate(instance_id, require_actor(), args["reason"])
     db.session.commit()
-    return instance_detail(instance)
+    return instance_detail_by_id(instance_id)
 
 
 @blp.get("/<int:instance_id>/manifest")

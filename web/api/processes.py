@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from engine import manifests, runner
 from engine.actors import OPERATOR
 from engine.deploy import latest_versions
-from engine.queries import instance_detail
+from engine.queries import instance_detail_by_id
 from services.db import db
 
 from ..auth import require_actor
@@ -43,7 +43,7 @@ def start(args, key: str):
     actor = require_actor(OPERATOR)
     instance = runner.start(key, actor.unit_id, actor, args["data"])
     db.session.commit()
-    detail = instance_detail(instance)
+    detail = instance_detail_by_id(instance.id)
     return {"instance_id": instance.id, "tasks": detail["tasks"]}, 201
 
 

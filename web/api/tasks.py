@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from engine import runner
-from engine.queries import instance_detail, task_view
+from engine.queries import instance_detail_by_id, task_view
 from engine.tasks import Filters, list_tasks, task_dict
 from services.db import db
 from services.errors import InvalidInput
@@ -60,4 +60,4 @@ def complete(args, task_id: str):
             exc.errors = {f"data.{name}": messages for name, messages in exc.errors.items()}
         raise
     db.session.commit()
-    return instance_detail(instance)
+    return instance_detail_by_id(instance.id)
