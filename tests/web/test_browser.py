@@ -1,0 +1,277 @@
+"""The hall in a real browser (Debian's Chromium through Playwright): the base-adjustment
+story of manual chapters 2 and 4 as an operator and a reviewer walk it.
+
+Screenshots of the home page, the 待办 detail with its flowchart and the reviewer desk go
+to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser, width=1366, height=768) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def no_horizontal_scroll(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+        f"page scrolls sideways at {page.viewport_size}"
+
+
+def operator_login(page: Page, live: str, demo: dict) -> None:
+    unit = demo["units"][0]
+    page.goto(f"{live}/login")
+    page.fill("#unit_account", unit["unit_account"])
+    page.fill("#login_name", unit["operators"][0]["login_name"])
+    page.fill("#password", unit["operators"][0]["password"])
+    page.click("button[type=submit]")
+    expect(page.locator("#unit-info")).to_be_visible()
+
+
+def reviewer_login(page: Page, live: str, demo: dict) -> None:
+    reviewer = demo["reviewers"][0]
+    page.goto(f"{live}/centre/login")
+    page.fill("#login_name", reviewer["login_name"])
+    page.fill("#password", reviewer["password"])
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="审核工作台")).to_be_visible()
+
+
+def filled_template(page: Page, tmp_path: Path, rows: list[dict]) -> Path:
+    """Download the template through the dialog's link, fill it as an employer would."""
+    with page.expect_download() as download:
+        page.click("#template-link")
+    template = tmp_path / download.value.suggested_filename
+    download.value.save_as(template)
+    book = load_workbook(template)
+    sheet = book.worksheets[0]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    for offset, row in enumerate(rows, start=2):
+        for header, value in row.items():
+            sheet.cell(row=offset, column=headers[header], value=value)
+    path = tmp_path / "基数调整.xlsx"
+    book.save(path)
+    return path
+
+
+def accounts(page: Page, live: str, count: int) -> list[dict]:
+    response = page.request.get(f"{live}/api/v1/persons?status=01&per_page={count}")
+    return response.json()["items"]
+
+
+def review(page: Page, live: str, decision: str, opinion: str) -> None:
+    page.goto(f"{live}/centre")
+    queue = page.locator("#desk-group tbody tr")
+    expect(queue).to_have_count(1)
+    queue.first.get_by_role("button", name="认领").click()
+    expect(page.locator("#unclaim")).to_be_visible()
+    expect(page.locator("#manifest-rows")).to_be_visible()
+    page.check(f"input[name=decision][value={decision}]")
+    page.fill("#f-opinion", opinion)
+    page.click("#submit-task")
+    expect(page.get_by_text("审批结果已提交")).to_be_visible()
+
+
+def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
+    operator = new_page(browser)
+    operator_login(operator, live, demo)
+    no_horizontal_scroll(operator)
+    shot(operator, "home")
+    people = accounts(operator, live, 5)
+
+    # open 基数调整 from its tile; import three rows from the template
+    operator.click("a.tile[data-key=base_adjustment]")
+    expect(operator.get_by_role("heading", name="基数调整清册")).to_be_visible()
+    operator.click("#open-import")
+    path = filled_template(operator, tmp_path, [
+        {"个人账号": people[0]["person_account"], "调整后缴存基数": "6000"},
+        {"个人账号": people[1]["person_account"], "调整后缴存基数": "7000"},
+        {"个人账号": people[2]["person_account"], "调整后缴存基数": "8000"}])
+    operator.set_input_files("#import-file", str(path))
+    operator.click("#import-submit")
+    expect(operator.get_by_text("批量导入成功：共导入 3 行")).to_be_visible()
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
+
+    # delete a row: 取消 keeps it, 确定 removes it
+    row = operator.locator("#manifest-rows tbody tr", has_text=people[2]["person_account"])
+    row.get_by_role("button", name="删除").click()
+    operator.locator("#confirm-dialog").get_by_role("button", name="取消").click()
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
+    row.get_by_role("button", name="删除").click()
+    operator.locator("#confirm-dialog").get_by_role("button", name="确定").click()
+    expect(operator.get_by_text("已从清册中删除")).to_be_visible()
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(2)
+
+    # single entry with the person picker: name, ID, base shown back
+    operator.fill("#person-picker", people[3]["name"])
+    option = operator.locator("#person-options li", has_text=people[3]["person_account"])
+    option.click()
+    expect(operator.locator("#showback [data-show=id_number]")).to_have_text(
+        people[3]["id_number"])
+    expect(operator.locator("#showback [data-show=base]")).to_have_text(people[3]["base"])
+    operator.fill("#entry-new_base", "9000")
+    operator.click("#add-row")
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
+    no_horizontal_scroll(operator)
+    operator.click("#submit-task")
+    expect(operator.get_by_text("已提交审批")).to_be_visible()
+
+    # the reviewer claims and rejects with an opinion
+    reviewer = new_page(browser)
+    reviewer_login(reviewer, live, demo)
+    shot(reviewer, "reviewer-desk")
+    review(reviewer, live, "reject", "请核实第二行的基数")
+
+    # the operator sees the 待办 with the opinion; Enter opens it; the flowchart marks
+    # the review done and the employer task active
+    operator.goto(f"{live}/")
+    operator.click("#tab-todo")
+    todo_row = operator.locator("#panel-todo tbody tr").first
+    expect(todo_row).to_contain_text("请核实第二行的基数")
+    todo_row.focus()
+    operator.keyboard.press("Enter")
+    expect(operator.locator("#returned-opinion")).to_contain_text("请核实第二行的基数")
+    chart = operator.locator("#flowchart[data-ready=true]")
+    expect(chart).to_be_visible()
+    expect(operator.locator('.djs-element[data-element-id="review"]')).to_have_class(
+        "djs-element djs-shape el-done")
+    expect(operator.locator('.djs-element[data-element-id="edit_manifest"]')).to_have_class(
+        "djs-element djs-shape el-active")
+    operator.locator('.djs-element[data-element-id="review"]').hover()
+    expect(operator.locator(".flow-tip")).to_contain_text("请核实第二行的基数")
+    expect(operator.locator("#trail")).to_contain_text("李文静")
+    shot(operator, "todo-detail-flowchart")
+
+    # fix (delete the second row, enter it again) and resubmit
+    row = operator.locator("#manifest-rows tbody tr", has_text=people[1]["person_account"])
+    row.get_by_role("button", name="删除").click()
+    operator.locator("#confirm-dialog").get_by_role("button", name="确定").click()
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(2)
+    operator.fill("#person-picker", people[1]["person_account"])  # a full number picks itself
+    expect(operator.locator("#showback [data-show=name]")).to_have_text(people[1]["name"])
+    operator.fill("#entry-new_base", "7200")
+    operator.click("#add-row")
+    expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
+    operator.click("#submit-task")
+    expect(operator.get_by_text("已提交审批")).to_be_visible()
+
+    # the reviewer approves; the operator's 消息 shows the result
+    review(reviewer, live, "approve", "同意")
+    operator.goto(f"{live}/")
+    first_message = operator.locator("#panel-messages tbody tr").first
+    expect(first_message).to_contain_text("已审核通过")
+    first_message.dblclick()
+    expect(operator.locator("#msg-content")).to_contain_text("3 人")
+    operator.goto(f"{live}/tasks?list=initiated")
+    expect(operator.locator("tbody tr").first).to_contain_text("已办结")
+
+
+def test_import_errors_are_shown_per_row_and_column(browser, live, demo, tmp_path):
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("a.tile[data-key=base_adjustment]")
+    page.click("#open-import")
+    person = accounts(page, live, 1)[0]
+    path = filled_template(page, tmp_path, [
+        {"个人账号": person["person_account"], "调整后缴存基数": "99999"},
+        {"个人账号": "200000000010", "调整后缴存基数": "6000"}])
+    page.set_input_files("#import-file", str(path))
+    page.click("#import-submit")
+    errors = page.locator("#import-errors")
+    expect(errors).to_contain_text("未导入任何数据")
+    expect(errors.locator("tbody tr").nth(0)).to_contain_text("第 2 行")
+    expect(errors.locator("tbody tr").nth(0)).to_contain_text("缴存基数调整区间：2540.00 - 35811.00")
+    expect(errors.locator("tbody tr").nth(1)).to_contain_text("第 3 行")
+    expect(page.locator("#manifest-rows")).to_have_count(0)
+
+
+def test_terminate_after_confirmation(browser, live, demo):
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("a.tile[data-key=base_adjustment]")
+    page.click("#terminate")
+    page.locator("#terminate-dialog").get_by_role("button", name="取消").click()
+    expect(page.locator("#submit-task")).to_be_visible()
+    page.click("#terminate")
+    page.fill("#terminate-reason", "录入有误，重新办理")
+    page.click("#terminate-confirm")
+    expect(page.get_by_text("流程已结束")).to_be_visible()
+    page.click("#tab-initiated")
+    expect(page.locator("#panel-initiated tbody tr").first).to_contain_text("已结束")
+
+
+def test_unbuilt_tiles_say_so(browser, live, demo):
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("button.tile[data-key=remittance]")
+    expect(page.locator("#toast")).to_contain_text("暂未开放")
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
+def test_pages_fit_the_screen(browser, live, demo, width, height):
+    page = new_page(browser, width, height)
+    operator_login(page, live, demo)
+    no_horizontal_scroll(page)
+    for path in ("/tasks?list=initiated", "/messages", "/password"):
+        page.goto(live + path)
+        no_horizontal_scroll(page)
+    page.goto(live + "/")
+    page.click("a.tile[data-key=base_adjustment]")
+    expect(page.locator("#flowchart[data-ready=true]")).to_be_visible()
+    no_horizontal_scroll(page)
+    if width < 500:
+        shot(page, "task-phone")
+    reviewer = new_page(browser, width, height)
+    reviewer_login(reviewer, live, demo)
+    no_horizontal_scroll(reviewer)
+
+
+def test_the_sound_switch_is_remembered(browser, live, demo):
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    toggle = page.locator("#sound-toggle")
+    expect(toggle).to_have_text("关闭音效")
+    toggle.click()
+    expect(toggle).to_have_text("开启音效")
+    page.reload()
+    expect(page.locator("#sound-toggle")).to_have_text("开启音效")
