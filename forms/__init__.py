@@ -8,7 +8,7 @@ its form with the property `form`, e.g. `base_adjustment.edit` or `review`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from marshmallow import ValidationError
 
@@ -84,7 +84,7 @@ class TaskForm:
         return loaded
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(schema_class: type):
     """One instance per schema class: marshmallow schemas hold no per-load state."""
     return schema_class()
