@@ -100,6 +100,9 @@ _LOCK_BY_TASK = (select(*_TASK_COLUMNS, *_COLUMNS, ProcessInstance.state)
                  .with_for_update(of=ProcessInstance))
 
 
+_TASK_BY_ID = select(*_TASK_COLUMNS).where(HumanTask.id == bindparam("task_id"))
+
+
 def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
     """The instance, freshly read and locked for this transaction (FOR UPDATE where the
     database has it; SQLite serializes writers and the revision check does the rest)."""
@@ -111,11 +114,17 @@ def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
 
 def lock_by_task(task_id: str):
     """A human task and its instance in one round trip, the instance locked."""
-    row = db.session.connection().execute(_LOCK_BY_TASK, {"task_id": str(task_id)}).first()
+    connection = db.session.connection()
+    row = connection.execute(_LOCK_BY_TASK, {"task_id": str(task_id)}).first()
     if row is None:
         raise NotFound("任务不存在")
     split = len(_TASK_COLUMNS)
-    return TaskRow(**dict(zip(_TASK_NAMES, row[:split], strict=True))), InstanceRow(*row[split:])
+    task = row[:split]
+    if connection.dialect.name != "sqlite":
+        # Having waited for the lock, the instance row is the newest but the joined task
+        # row is as the statement first saw it: read it again (SQLite never waits here).
+        task = connection.execute(_TASK_BY_ID, {"task_id": str(task_id)}).first()
+    return TaskRow(**dict(zip(_TASK_NAMES, task, strict=True))), InstanceRow(*row[split:])
 
 
 @dataclass

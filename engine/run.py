@@ -1,0 +1,228 @@
+"""One action on one instance (`Run`): load the workflow, let the action change it, then
+write the instance, the task index and the history together (see `Run.finish`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+
+from processes.context import HandlerContext
+from services.db import db, utcnow
+from services.errors import HallError
+
+from . import history, registry, store
+from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
+from .models import (
+    CANCELLED,
+    COMPLETED,
+    DONE,
+    READY,
+    HumanTask,
+)
+from .script_engine import SCRIPT_ENGINE, current_context
+from .serializer import dump_workflow, load_workflow
+
+
+class DiagramError(HallError):
+    """The diagram itself failed while running (a script error, an unexpected state)."""
+
+    status = 500
+    code = "diagram_error"
+
+
+class Run:
+    """One action on one instance: load, change, then `finish` writes everything at once."""
+
+    def __init__(self, instance: store.InstanceRow, definition: store.Definition, actor: Actor,
+                 workflow: BpmnWorkflow):
+        self.instance = instance
+        self.definition = definition
+        self.actor = actor
+        self.wf = workflow
+        self.now = utcnow()
+        self.history: list[dict] = []
+        self.done_before: set = set()
+        self.ready_before: set = set()
+        for task in _all_tasks(workflow):
+            if task.state == TaskState.COMPLETED:
+                self.done_before.add(task.id)
+            elif task.state == TaskState.READY and task.task_spec.manual:
+                self.ready_before.add(task.id)
+        self.completed_task: store.TaskRow | None = None
+        self.final_status: str | None = None
+
+    @classmethod
+    def load(cls, instance: store.InstanceRow, actor: Actor) -> Run:
+        definition = store.definition(instance.definition_id)
+        workflow = load_workflow(instance.state, definition.spec, definition.subprocess_specs,
+                                 SCRIPT_ENGINE)
+        return cls(instance, definition, actor, workflow)
+
+    def context(self) -> HandlerContext:
+        return HandlerContext(instance_id=self.instance.id, unit_id=self.instance.unit_id,
+                              process_key=self.instance.process_key,
+                              process_name=self.definition.name, actor=self.actor.key,
+                              actor_name=self.actor.name, now=self.now)
+
+    def advance(self, step=None) -> None:
+        """Run `step` (if any) and the engine steps after it, with handlers able to see us."""
+        token = current_context.set(self.context())
+        try:
+            if step is not None:
+                step()
+            self.wf.do_engine_steps()
+        except HallError:
+            raise
+        except WorkflowException as exc:
+            raise DiagramError(f"流程执行出错，未做任何更改：{exc}") from exc
+        finally:
+            current_context.reset(token)
+
+    def event(self, type_: str, element_id: str | None = None, *, source: str | None = None,
+              task_id: str | None = None, actor: Actor | None = None, decision=None,
+              opinion=None, lane=None) -> None:
+        actor = actor or self.actor
+        self.history.append({
+            "instance_id": self.instance.id, "type": type_, "element_id": element_id,
+            "element_name": self.definition.element(element_id).get("name") if element_id
+            else None, "source_element_id": source, "lane": lane, "task_id": task_id,
+            "actor": actor.key, "actor_name": actor.name, "decision": decision,
+            "opinion": opinion, "at": self.now})
+
+    def finish(self) -> store.InstanceRow:
+        """Index new human tasks, record what completed, save the instance (revision-checked)."""
+        done, ready_now, waiting = [], {}, []
+        for task in _all_tasks(self.wf):
+            state = task.state
+            if state == TaskState.COMPLETED:
+                if task.id not in self.done_before and task.task_spec.bpmn_id is not None:
+                    done.append(task)
+            elif state == TaskState.READY:
+                if task.task_spec.manual:
+                    ready_now[task.id] = task
+            elif state == TaskState.WAITING and task.task_spec.bpmn_id \
+                    and isinstance(task.task_spec, CatchingEvent):
+                waiting.append(task)
+        self._record_completed(done)
+        new_rows = [self._task_row(t) for tid, t in ready_now.items()
+                    if tid not in self.ready_before]
+        vanished = [str(tid) for tid in self.ready_before - set(ready_now)
+                    if not (self.completed_task and str(tid) == self.completed_task.id)]
+        active = [t.task_spec.bpmn_id for t in ready_now.values()] + \
+            [t.task_spec.bpmn_id for t in waiting]
+        values = {"state": dump_workflow(self.wf), "updated_at": self.now,
+                  "active_elements": json.dumps(list(dict.fromkeys(active))),
+                  "next_timer_at": self._next_timer() if waiting else None}
+        if self.final_status:
+            values.update(status=self.final_status, ended_at=self.now)
+        elif self.wf.completed:
+            values.update(status=COMPLETED, ended_at=self.now)
+        business = registry.business(self.instance.process_key)
+        if business.summary:
+            values["summary_json"] = json.dumps(business.summary(self.instance.id),
+                                                ensure_ascii=False)
+        # The revision-checked write comes first: whoever lost a race stops here, before
+        # touching the task index (both would have created the same next task ids).
+        store.save(self.instance, values)
+        row = self.completed_task
+        if row is not None:
+            store.update_task(row.id, state=DONE, completed_at=self.now, completed_by=row.completed_by,
+                              completed_by_name=row.completed_by_name, decision=row.decision,
+                              opinion=row.opinion)
+        if vanished:
+            self._cancel_rows(vanished)
+        store.insert_rows(HumanTask, new_rows)
+        for new in new_rows:
+            self.event(history.TASK_READY, new["element_id"], task_id=new["id"],
+                       lane=new["lane"], source=_source_element(ready_now[UUID(new["id"])]),
+                       actor=SYSTEM_ACTOR)
+        history.write(self.history)
+        return self.instance
+
+    def _record_completed(self, done: list) -> None:
+        done.sort(key=lambda t: t.last_state_change)
+        for task in done:
+            spec = task.task_spec
+            source = _source_element(task)
+            row = self.completed_task
+            if row and str(task.id) == row.id:
+                self.event(history.TASK_COMPLETED, spec.bpmn_id, source=source, task_id=row.id,
+                           decision=row.decision, opinion=row.opinion, lane=row.lane)
+                continue
+            kind = _event_kind(task)
+            self.event(kind, spec.bpmn_id, source=source, task_id=str(task.id),
+                       actor=SYSTEM_ACTOR if kind in (history.TIMER, history.COMPLETED,
+                                                      history.ENDED) else self.actor)
+
+    def _task_row(self, task) -> dict:
+        element = self.definition.element(task.task_spec.bpmn_id)
+        lane = element.get("lane") or EMPLOYER_LANE
+        return {"id": str(task.id), "instance_id": self.instance.id,
+                "process_key": self.instance.process_key, "element_id": task.task_spec.bpmn_id,
+                "title": element.get("name") or task.task_spec.bpmn_id, "lane": lane,
+                "form_key": element.get("form") or "", "unit_id": self.instance.unit_id,
+                "candidate_group": None if lane == EMPLOYER_LANE else lane, "assignee": None,
+                "assignee_name": None, "state": READY, "created_at": self.now,
+                "completed_at": None, "completed_by": None, "completed_by_name": None,
+                "decision": None, "opinion": None}
+
+    def _cancel_rows(self, task_ids: list[str]) -> None:
+        rows = db.session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.lane)
+                                  .where(HumanTask.id.in_(task_ids))).all()
+        db.session.execute(update(HumanTask).where(HumanTask.id.in_(task_ids)).values(
+            state=CANCELLED, completed_at=self.now, completed_by=self.actor.key,
+            completed_by_name=self.actor.name).execution_options(synchronize_session=False))
+        for task_id, element_id, lane in rows:
+            self.event(history.CANCELLED_EVENT, element_id, task_id=task_id, lane=lane)
+
+    def _next_timer(self) -> datetime | None:
+        due = []
+        for pending in self.wf.waiting_events():
+            if "Timer" in pending.event_type and pending.value:
+                value = pending.value if isinstance(pending.value, str) else None
+                try:
+                    moment = datetime.fromisoformat(value) if value else None
+                except ValueError:
+                    moment = None
+                if moment is not None:
+                    if moment.tzinfo is not None:
+                        moment = moment.astimezone(UTC).replace(tzinfo=None)
+                    due.append(moment)
+        return min(due) if due else None
+
+
+def _all_tasks(workflow: BpmnWorkflow):
+    """Every task of the workflow and its subprocesses, in one cheap pass (no tree walk)."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def _source_element(task) -> str | None:
+    parent = task.parent
+    while parent is not None and parent.task_spec.bpmn_id is None:
+        parent = parent.parent
+    return parent.task_spec.bpmn_id if parent is not None else None
+
+
+def _event_kind(task) -> str:
+    spec = task.task_spec
+    name = type(spec).__name__
+    definition = getattr(spec, "event_definition", None)
+    if name == "StartEvent" and task.parent is not None and _source_element(task) is None:
+        return history.STARTED
+    if definition is not None and "Timer" in type(definition).__name__:
+        return history.TIMER
+    if isinstance(definition, MessageEventDefinition) and isinstance(spec, CatchingEvent):
+        return history.MESSAGE
+    if name == "EndEvent":
+        return history.ENDED
+    return history.COMPLETED
