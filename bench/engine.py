@@ -14,7 +14,6 @@ Each database is a throw-away one (a temp SQLite file; a temp PostgreSQL databas
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
 import tempfile
@@ -43,11 +42,12 @@ from services import manifest  # noqa: E402
 from services.db import db  # noqa: E402
 from services.demo import seed_demo  # noqa: E402
 from services.models import Operator, PersonAccount, Staff  # noqa: E402
+from tests.run_suites import POSTGRES as PG_ADMIN  # noqa: E402
+from tests.run_suites import postgres_answers  # noqa: E402
 from web import create_app  # noqa: E402
 from web.migrate import upgrade  # noqa: E402
 
 CYCLES = 5  # each instance: fill/confirm reject ×(CYCLES-1), then fill/confirm approve
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def data_for(element: str, last: bool) -> dict:
@@ -189,14 +189,6 @@ def bench(label: str, url: str, workdir: Path, completions: int, repeats: int) -
     return {"label": label, "engine": engine_rate, "raw": raw_rate, "ratio": raw_rate / engine_rate,
             "standard": standard_rate, "standard_ratio": standard_rate / engine_rate,
             "state": size, "big_seconds": seconds}
-
-
-def postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from services.errors import Conflict, Forbidden, NotFound
 
 from . import access, registry, store
 from .actors import EMPLOYER_LANE, Actor
-from .models import READY, RUNNING, HumanTask, ProcessInstance
+from .models import READY, RUNNING, HumanTask
 
 
 def spec_for(process_key: str) -> ManifestSpec:
@@ -27,14 +27,6 @@ def spec_for(process_key: str) -> ManifestSpec:
     if spec is None:
         raise NotFound("该业务没有清册")
     return spec
-
-
-def view(instance_id: int, actor: Actor) -> ProcessInstance:
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound("业务申请不存在")
-    access.check_can_view(instance, actor)
-    return instance
 
 
 @contextmanager

@@ -36,24 +36,23 @@ def authenticate_operator(unit_account: str, login_name: str, password: str) -> 
         .where(UnitAccount.account_no == (unit_account or "").strip(),
                Operator.login_name == (login_name or "").strip(), Operator.active.is_(True))
     ).scalar_one_or_none()
-    if operator is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise AuthFailed(_LOGIN_FAILED)
-    if not check_password_hash(operator.password_hash, password or ""):
-        raise AuthFailed(_LOGIN_FAILED)
-    return operator
+    return _verified(operator, password, _LOGIN_FAILED)
 
 
 def authenticate_staff(login_name: str, password: str) -> Staff:
     staff = db.session.execute(
         select(Staff).where(Staff.login_name == (login_name or "").strip(), Staff.active.is_(True))
     ).scalar_one_or_none()
-    if staff is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise AuthFailed(_STAFF_LOGIN_FAILED)
-    if not check_password_hash(staff.password_hash, password or ""):
-        raise AuthFailed(_STAFF_LOGIN_FAILED)
-    return staff
+    return _verified(staff, password, _STAFF_LOGIN_FAILED)
+
+
+def _verified(user, password: str, message: str):
+    """The user if the password matches. An unknown login costs the same hash check, so
+    timing does not tell which logins exist; both failures read the same."""
+    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "") \
+            or user is None:
+        raise AuthFailed(message)
+    return user
 
 
 def change_password(user: Operator | Staff, old: str, new: str) -> None:

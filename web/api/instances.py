@@ -55,7 +55,7 @@ def terminate(args, instance_id: int):
 @blp.arguments(ManifestArgs, location="query")
 def manifest(args, instance_id: int):
     """清册：分页的行与合计。"""
-    instance = manifests.view(instance_id, require_actor())
+    instance = instance_for(instance_id, require_actor())
     count, total = manifest_rows.totals(instance.id)
     rows = manifest_rows.list_rows(instance.id, args["page"], args["per_page"])
     return {"items": [row_dict(r) for r in rows], "count": count, "total_amount": str(total),
