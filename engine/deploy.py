@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -49,11 +49,9 @@ class DeployRefused(HallError):
 @dataclass
 class Checked:
     key: str
-    name: str
     spec: object
     subprocess_specs: dict
     meta: dict
-    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -115,8 +113,7 @@ def check(xml: bytes, filename: str, key: str | None = None) -> Checked:
     flows = [[f.get("id"), f.get("sourceRef"), f.get("targetRef")]
              for f in tree.iter(f"{{{BPMN_NS}}}sequenceFlow")]
     meta = {"elements": elements, "flows": flows, "lanes": lanes}
-    return Checked(key=key, name=spec.description if spec.description != key else key,
-                   spec=spec, subprocess_specs=subprocess_specs, meta=meta)
+    return Checked(key=key, spec=spec, subprocess_specs=subprocess_specs, meta=meta)
 
 
 def _parse(xml: bytes, filename: str):

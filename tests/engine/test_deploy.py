@@ -14,11 +14,13 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from engine.deploy import DeployRefused, DeployResult, check, deploy, deploy_directory, latest_versions
 from engine.models import ProcessDefinition
 from services.db import db
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_ADJUSTMENT = ROOT / "bpmn-diagrams" / "base_adjustment.bpmn"
@@ -301,3 +303,25 @@ def test_a_doctype_in_another_encoding_is_refused(ctx):
 def test_a_gbk_file_is_refused_with_a_reason_not_a_crash(ctx):
     gbk = diagram().decode().replace('encoding="UTF-8"', 'encoding="GBK"').encode("gbk")
     assert "UTF-8" in refused(gbk)
+
+
+def test_the_app_deploys_changed_diagrams_when_it_starts(databases, tmp_path):
+    """Deploy-on-start: a migrated database without diagrams gets them when the hall starts,
+    and a second start deploys nothing new."""
+    name = databases.clone()
+    url = databases.url(name)
+    try:
+        bare = make_app(url, tmp_path)
+        with bare.app_context():
+            db.session.execute(sa.delete(ProcessDefinition))
+            db.session.commit()
+            db.engine.dispose()
+        for _ in range(2):
+            started = make_app(url, tmp_path, DEPLOY_ON_START=True)
+            with started.app_context():
+                keys = db.session.execute(sa.select(ProcessDefinition.key,
+                                                    ProcessDefinition.version)).all()
+                db.engine.dispose()
+            assert keys == [("base_adjustment", 1)]
+    finally:
+        databases.drop(name)
