@@ -84,12 +84,12 @@ def run_timers() -> None:
 @main.command("serve", help="启动网上业务大厅")
 @click.option("--host", default="127.0.0.1")
 def serve(host: str) -> None:
-    from werkzeug.serving import run_simple
+    import waitress
     app = _app(deploy=True)
     port = config.port()
     click.echo(f"网上业务大厅已启动：http://{host}:{port}/ （中心入口 /centre/login）")
     click.echo(f"示范登录账号见 {config.instance_dir() / 'demo.json'}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
 
 
 @main.command("db-revision", help="根据模型生成新的迁移脚本（开发用）")
