@@ -10,6 +10,7 @@ from engine.actors import EMPLOYER_LANE, OPERATOR
 from engine.models import READY, RUNNING, HumanTask, ProcessInstance
 from processes import BUSINESSES
 from services.db import db
+from services.errors import InvalidInput
 
 from .. import auth
 from . import bp
@@ -63,7 +64,6 @@ def manifest_import(instance_id: int):
     change_type = request.form.get("change_type")
 
     def run(actor):
-        from services.errors import InvalidInput
         if upload is None or not upload.filename:
             raise InvalidInput("请选择要上传的文件", {"file": ["必填项"]})
         result = manifests.import_file(instance_id, actor, upload.read(), change_type)

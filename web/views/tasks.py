@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from engine import access, manifests, runner
 from engine.deploy import latest_versions
-from engine.models import READY, RUNNING
+from engine.models import READY, RUNNING, HumanTask
 from engine.queries import instance_detail, instance_for, task_view, trail
 from engine.tasks import Filters, list_tasks
 from forms.manifest import build_context
@@ -89,7 +89,6 @@ def render_task(task_id: str, errors=None, message=None, submitted=None, import_
 
 
 def _can_act(view: dict, actor) -> bool:
-    from engine.models import HumanTask
     row = db.session.get(HumanTask, view["task_id"])
     try:
         access.check_can_act(row, actor)
