@@ -156,10 +156,6 @@ def _guard_call(index: int, a, b):
     return _guarded(_GUARDED_OPS[index](), a, b)
 
 
-def check_expression(source: str) -> None:
-    check(source.strip(), "eval")
-
-
 @lru_cache(maxsize=2048)
 def _compiled(source: str, mode: str):
     tree = ast.fix_missing_locations(_Guard().visit(check(source, mode)))

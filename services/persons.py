@@ -6,7 +6,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .db import db
-from .errors import NotFound
 from .models import Person, PersonAccount
 
 
@@ -62,10 +61,3 @@ def by_account_numbers(unit_id: int, numbers: list[str]) -> dict[str, PersonAcco
         ).scalars().all()
         found.update({row.account_no: row for row in rows})
     return found
-
-
-def get_account(unit_id: int, account_no: str) -> PersonAccount:
-    account = by_account_numbers(unit_id, [account_no]).get(account_no)
-    if account is None:
-        raise NotFound(f"本单位没有个人账号为 {account_no} 的缴存人")
-    return account

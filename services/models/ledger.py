@@ -41,7 +41,3 @@ class LedgerEntry(Base):
     booked_on: Mapped[date]
     instance_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    @property
-    def biz_type_name(self) -> str:
-        return BIZ_TYPES.get(self.biz_type, self.biz_type)
