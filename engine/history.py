@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.db import db
 
+from . import store
 from .models import CANCELLED, HistoryEvent, HumanTask, ProcessInstance
 from .store import Definition
 
@@ -21,12 +22,19 @@ TYPE_NAMES = {STARTED: "发起", TASK_READY: "待办理", TASK_COMPLETED: "办�
               TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结"}
 
 
-_INSERT = HistoryEvent.__table__.insert()
+def row(instance_id: int, type_: str, element_id: str | None, element_name: str | None,
+        actor, at, *, source: str | None = None, lane: str | None = None,
+        task_id: str | None = None, decision: str | None = None,
+        opinion: str | None = None) -> dict:
+    """One history row, as `write` inserts it."""
+    return {"instance_id": instance_id, "type": type_, "element_id": element_id,
+            "element_name": element_name, "source_element_id": source, "lane": lane,
+            "task_id": task_id, "actor": actor.key, "actor_name": actor.name,
+            "decision": decision, "opinion": opinion, "at": at}
 
 
 def write(rows: list[dict]) -> None:
-    if rows:
-        db.session.connection().execute(_INSERT, rows)
+    store.insert_rows(HistoryEvent, rows)
 
 
 def events(instance_id: int) -> list[HistoryEvent]:

@@ -89,13 +89,10 @@ class Run:
     def event(self, type_: str, element_id: str | None = None, *, source: str | None = None,
               task_id: str | None = None, actor: Actor | None = None, decision=None,
               opinion=None, lane=None) -> None:
-        actor = actor or self.actor
-        self.history.append({
-            "instance_id": self.instance.id, "type": type_, "element_id": element_id,
-            "element_name": self.definition.element(element_id).get("name") if element_id
-            else None, "source_element_id": source, "lane": lane, "task_id": task_id,
-            "actor": actor.key, "actor_name": actor.name, "decision": decision,
-            "opinion": opinion, "at": self.now})
+        name = self.definition.element(element_id).get("name") if element_id else None
+        self.history.append(history.row(
+            self.instance.id, type_, element_id, name, actor or self.actor, self.now,
+            source=source, lane=lane, task_id=task_id, decision=decision, opinion=opinion))
 
     def finish(self) -> store.InstanceRow:
         """Index new human tasks, record what completed, save the instance (revision-checked)."""

@@ -206,7 +206,5 @@ def _touch(instance: store.InstanceRow, actor: Actor, kind: str, row: store.Task
     """A change outside the workflow (claim): still bumps the revision, so it serializes."""
     now = utcnow()
     store.save(instance, {"updated_at": now})
-    history.write([{"instance_id": instance.id, "type": kind, "element_id": row.element_id,
-                    "element_name": row.title, "source_element_id": None, "lane": row.lane,
-                    "task_id": row.id, "actor": actor.key, "actor_name": actor.name,
-                    "decision": None, "opinion": None, "at": now}])
+    history.write([history.row(instance.id, kind, row.element_id, row.title, actor, now,
+                               lane=row.lane, task_id=row.id)])

@@ -113,7 +113,8 @@ def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
 
 
 def lock_by_task(task_id: str):
-    """A human task and its instance in one round trip, the instance locked."""
+    """A human task and its instance, the instance locked: one round trip on SQLite, a
+    second on databases that can make us wait for the lock."""
     connection = db.session.connection()
     row = connection.execute(_LOCK_BY_TASK, {"task_id": str(task_id)}).first()
     if row is None:
