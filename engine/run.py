@@ -18,7 +18,7 @@ from processes.context import HandlerContext
 from services.db import db, utcnow
 from services.errors import HallError
 
-from . import history, registry, store
+from . import cache, history, registry, store
 from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
 from .models import (
     CANCELLED,
@@ -62,8 +62,10 @@ class Run:
     @classmethod
     def load(cls, instance: store.InstanceRow, actor: Actor) -> Run:
         definition = store.definition(instance.definition_id)
-        workflow = load_workflow(instance.state, definition.spec, definition.subprocess_specs,
-                                 SCRIPT_ENGINE)
+        workflow = cache.take(instance.id, instance.state)
+        if workflow is None:
+            workflow = load_workflow(instance.state, definition.spec,
+                                     definition.subprocess_specs, SCRIPT_ENGINE)
         return cls(instance, definition, actor, workflow)
 
     def context(self) -> HandlerContext:
@@ -115,7 +117,8 @@ class Run:
                     if not (self.completed_task and str(tid) == self.completed_task.id)]
         active = [t.task_spec.bpmn_id for t in ready_now.values()] + \
             [t.task_spec.bpmn_id for t in waiting]
-        values = {"state": dump_workflow(self.wf), "updated_at": self.now,
+        state = dump_workflow(self.wf)
+        values = {"state": state, "updated_at": self.now,
                   "active_elements": json.dumps(list(dict.fromkeys(active))),
                   "next_timer_at": self._next_timer() if waiting else None}
         if self.final_status:
@@ -129,6 +132,7 @@ class Run:
         # The revision-checked write comes first: whoever lost a race stops here, before
         # touching the task index (both would have created the same next task ids).
         store.save(self.instance, values)
+        cache.stage(self.instance.id, state, self.wf)
         row = self.completed_task
         if row is not None:
             store.update_task(row.id, state=DONE, completed_at=self.now, completed_by=row.completed_by,
