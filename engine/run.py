@@ -62,10 +62,14 @@ class Run:
     @classmethod
     def load(cls, instance: store.InstanceRow, actor: Actor) -> Run:
         definition = store.definition(instance.definition_id)
-        workflow = cache.take(instance.id, instance.state)
+
+        def load(state: str) -> BpmnWorkflow:
+            return load_workflow(state, definition.spec, definition.subprocess_specs,
+                                 SCRIPT_ENGINE)
+
+        workflow = cache.take(instance.id, definition.id, instance.state, load)
         if workflow is None:
-            workflow = load_workflow(instance.state, definition.spec,
-                                     definition.subprocess_specs, SCRIPT_ENGINE)
+            workflow = load(instance.state)
         return cls(instance, definition, actor, workflow)
 
     def context(self) -> HandlerContext:
@@ -132,7 +136,8 @@ class Run:
         # The revision-checked write comes first: whoever lost a race stops here, before
         # touching the task index (both would have created the same next task ids).
         store.save(self.instance, values)
-        cache.stage(self.instance.id, state, self.wf)
+        if "ended_at" not in values:
+            cache.stage(self.instance.id, self.definition.id, state, self.wf)
         row = self.completed_task
         if row is not None:
             store.update_task(row.id, state=DONE, completed_at=self.now, completed_by=row.completed_by,

@@ -24,6 +24,7 @@ from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
 from .models import DONE, READY, RUNNING, TERMINATED, HumanTask, ProcessInstance
 from .run import DiagramError, Run
 from .script_engine import SCRIPT_ENGINE
+from .serializer import as_stored
 
 __all__ = ["DiagramError", "Run", "claim", "complete", "run_timers", "send_message", "start",
            "terminate", "unclaim"]
@@ -152,7 +153,7 @@ def send_message(instance_id: int, name: str, payload: object = None,
 
     def step():
         try:
-            run.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+            run.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=as_stored(payload)))
         except WorkflowException:
             raise Conflict(f"该业务当前不在等待消息「{name}」") from None
 

@@ -62,6 +62,13 @@ def load_spec(text: str):
     return spec, subprocess_specs
 
 
+def as_stored(value):
+    """`value` as task data holds it after a save and a load: a fresh copy, with tuples as
+    lists and dict keys as strings (what JSON keeps)."""
+    return _SERIALIZER.registry.restore(json.loads(json.dumps(
+        _SERIALIZER.registry.convert(value))))
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
     return _SERIALIZER.serialize_json(workflow)
 

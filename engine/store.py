@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 
 from services.db import db
 from services.errors import Conflict, NotFound
@@ -167,9 +169,11 @@ def insert_rows(model, rows: list[dict]) -> None:
     """INSERT the rows in one executemany. Each row names every column but an
     autoincrement key: this path applies no column defaults."""
     if rows:
-        missing = _required_columns(model) - rows[0].keys()
-        if missing:
-            raise ValueError(f"{model.__tablename__}: no value for {sorted(missing)}")
+        required = _required_columns(model)
+        for row in rows:
+            if row.keys() != required:
+                raise ValueError(f"{model.__tablename__}: columns {sorted(row)} given, "
+                                 f"{sorted(required)} expected")
         _execute(_insert_statement(model), rows)
 
 
@@ -205,6 +209,13 @@ class _Compiled:
 def _compiled(statement, dialect, keys: tuple[str, ...]) -> _Compiled:
     compiled = statement.compile(dialect=dialect,
                                  column_keys=list(keys) if statement.is_insert else None)
+    # Only plain statements whose every value is a named parameter: anything SQLAlchemy
+    # would compute per call (defaults, IN lists, literals, escaped names) is refused.
+    baked = [name for name, bind in compiled.binds.items()
+             if not bind.required or bind.callable is not None]
+    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params
+            or compiled.literal_execute_params or compiled.escaped_bind_names or baked):
+        raise ValueError(f"statement not supported on the direct write path: {compiled}")
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
     processors = []
     for name in names:
@@ -231,15 +242,26 @@ def _execute(statement, params: dict | list[dict]) -> int:
                 values[name] = processor(values[name])
         return tuple(values[name] for name in plan.names) if plan.positional else values
 
-    cursor = connection.connection.driver_connection.cursor()
+    dbapi_connection = connection.connection.driver_connection
+    cursor = dbapi_connection.cursor()
     try:
         if many:
             cursor.executemany(plan.sql, [convert(values) for values in params])
         else:
             cursor.execute(plan.sql, convert(params))
         return cursor.rowcount
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # As Connection.execute would: a lost connection is invalidated (so the rollback
+        # that follows works), and the error is SQLAlchemy's, like every other one.
+        invalidated = connection.dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if invalidated:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(plan.sql, params, exc, connection.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalidated,
+                                  dialect=connection.dialect) from exc
     finally:
-        cursor.close()
+        with suppress(connection.dialect.loaded_dbapi.Error):
+            cursor.close()
 
 
 def save(instance: InstanceRow, values: dict) -> None:

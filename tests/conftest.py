@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine import cache
 from services.db import db
 from web import create_app
 from web.migrate import upgrade
@@ -25,6 +26,7 @@ from web.migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "bpmn-diagrams"
 _counter = itertools.count()
+cache.VERIFY = True  # every use of a cached workflow is checked against a fresh load
 
 
 class Databases:

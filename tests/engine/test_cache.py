@@ -19,7 +19,9 @@ from .test_runner import adjustment_with_rows, event_types, operator, ready_task
 
 @pytest.fixture
 def loads(monkeypatch):
-    """Counts how often an action deserializes the workflow from the database."""
+    """Counts how often an action deserializes the workflow from the database (with the
+    suite's check of each cache hit, itself a load, turned off)."""
+    monkeypatch.setattr(cache, "VERIFY", False)
     calls = []
 
     def counting(*args, **kwargs):
@@ -35,6 +37,21 @@ def stored_state(instance_id: int) -> str:
                               .where(ProcessInstance.id == instance_id)).scalar_one()
 
 
+def load_stored(instance_id: int, state: str | None = None):
+    row = db.session.get(ProcessInstance, instance_id)
+    spec = definition(row.definition_id)
+    return load_workflow(state or stored_state(instance_id), spec.spec, spec.subprocess_specs,
+                         SCRIPT_ENGINE)
+
+
+def taken(instance_id: int, state: str | None = None):
+    """What the next action would get from the cache for the row as stored (or `state`)."""
+    row = db.session.get(ProcessInstance, instance_id)
+    state = state or stored_state(instance_id)
+    return cache.take(instance_id, row.definition_id, state,
+                      lambda text: load_stored(instance_id, text))
+
+
 def test_the_next_action_reuses_the_workflow_the_last_one_saved(ctx, demo, loads):
     instance_id, task_id = adjustment_with_rows(demo)
     runner.complete(task_id, operator(demo), {"remark": ""})
@@ -47,8 +64,7 @@ def test_a_state_written_by_another_process_is_read_from_the_database(ctx, demo,
     instance_id, task_id = adjustment_with_rows(demo)
     # Another server process acted meanwhile: same revision path, different state.
     row = db.session.get(ProcessInstance, instance_id)
-    spec = definition(row.definition_id)
-    workflow = load_workflow(row.state, spec.spec, spec.subprocess_specs, SCRIPT_ENGINE)
+    workflow = load_stored(instance_id)
     for task in workflow.get_tasks():
         task.data["written_elsewhere"] = "是"
     db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
@@ -60,8 +76,7 @@ def test_a_state_written_by_another_process_is_read_from_the_database(ctx, demo,
     db.session.commit()
 
     assert len(loads) == 1
-    saved = load_workflow(stored_state(instance_id), spec.spec, spec.subprocess_specs,
-                          SCRIPT_ENGINE)
+    saved = load_stored(instance_id)
     review = next(t for t in saved.get_tasks() if t.task_spec.bpmn_id == "review")
     assert review.data["written_elsewhere"] == "是"
 
@@ -70,7 +85,7 @@ def test_a_rolled_back_action_leaves_no_trace_in_memory(ctx, demo, loads):
     instance_id, task_id = adjustment_with_rows(demo)
     runner.complete(task_id, operator(demo), {"remark": "第一次，未提交"})
     db.session.rollback()
-    assert cache.take(instance_id, stored_state(instance_id)) is None
+    assert taken(instance_id) is None
 
     runner.complete(task_id, operator(demo), {"remark": "第二次"})
     db.session.commit()
@@ -84,15 +99,35 @@ def test_a_rolled_back_action_leaves_no_trace_in_memory(ctx, demo, loads):
 def test_an_entry_is_offered_only_for_the_state_it_was_saved_as(ctx, demo):
     instance_id, _ = adjustment_with_rows(demo)
     state = stored_state(instance_id)
-    assert cache.take(instance_id, state + " ") is None  # taking also evicts it
-    assert cache.take(instance_id, state) is None
+    assert taken(instance_id, state + " ") is None  # taking also evicts it
+    assert taken(instance_id, state) is None
 
 
 def test_the_cache_keeps_only_the_most_recent_instances(ctx, demo, monkeypatch):
     monkeypatch.setattr(cache, "CAPACITY", 1)
-    first, _ = adjustment_with_rows(demo)
-    runner.terminate(first, operator(demo))
+    first, _ = adjustment_with_rows(demo, unit=0)
+    second, _ = adjustment_with_rows(demo, unit=1)
+    assert taken(first) is None
+    assert taken(second) is not None
+
+
+def test_a_finished_application_is_not_kept(ctx, demo):
+    instance_id, _ = adjustment_with_rows(demo)
+    runner.terminate(instance_id, operator(demo))
     db.session.commit()
-    second, _ = adjustment_with_rows(demo)
-    assert cache.take(first, stored_state(first)) is None
-    assert cache.take(second, stored_state(second)) is not None
+    assert taken(instance_id) is None
+
+
+def test_verification_catches_data_a_load_would_change(ctx, demo, monkeypatch):
+    """The suite runs with VERIFY on: a cached workflow holding data that JSON would not
+    keep as it is (here a tuple) is caught on its next use instead of acting differently
+    from a cold load."""
+    monkeypatch.setattr(cache, "VERIFY", True)
+    instance_id, _ = adjustment_with_rows(demo)
+    workflow = taken(instance_id)
+    next(iter(workflow.get_tasks())).data["pair"] = (1, 2)
+    cache.stage(instance_id, db.session.get(ProcessInstance, instance_id).definition_id,
+                stored_state(instance_id), workflow)
+    db.session.commit()
+    with pytest.raises(AssertionError, match="differs from its stored state"):
+        taken(instance_id)

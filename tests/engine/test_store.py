@@ -13,7 +13,8 @@ from uuid import UUID
 
 import pytest
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engine import manifests, runner, store
 from engine.actors import Actor
@@ -230,3 +231,46 @@ def test_every_write_moves_the_revision_on(ctx, started):
     store.save(instance, {"updated_at": utcnow()})
     db.session.commit()
     assert stored(started).revision == before + 2
+
+
+# -- the direct write path ----------------------------------------------------------------------
+
+
+def test_direct_writes_store_what_the_orm_reads_back(ctx, started):
+    """Times, None and text written past SQLAlchemy's execute read back exactly."""
+    task_id = ready_task_id(started)
+    moment = utcnow().replace(microsecond=0)  # a whole second: the format must still match
+    store.update_task(task_id, completed_at=moment, opinion="意见：同意", decision=None)
+    db.session.commit()
+    db.session.expire_all()
+    task = db.session.get(HumanTask, task_id)
+    assert (task.completed_at, task.opinion, task.decision) == (moment, "意见：同意", None)
+    assert db.session.execute(select(func.count()).select_from(HumanTask).where(
+        HumanTask.completed_at == moment)).scalar_one() == 1
+
+
+def test_a_database_error_on_the_direct_path_is_sqlalchemys_and_rolls_back(ctx, started):
+    task = db.session.get(HumanTask, ready_task_id(started))
+    row = {column.key: getattr(task, column.key) for column in HumanTask.__table__.columns}
+    with pytest.raises(IntegrityError):  # the same task id twice
+        store.insert_rows(HumanTask, [row])
+    db.session.rollback()
+    assert db.session.execute(select(func.count()).select_from(HumanTask).where(
+        HumanTask.instance_id == started)).scalar_one() == 1
+
+
+def test_rows_missing_a_column_are_refused_before_anything_is_written(ctx, started):
+    task = db.session.get(HumanTask, ready_task_id(started))
+    row = {column.key: getattr(task, column.key) for column in HumanTask.__table__.columns}
+    complete = dict(row, id="00000000-0000-0000-0000-000000000001")
+    partial = {k: v for k, v in row.items() if k != "state"}
+    with pytest.raises(ValueError, match="state"):
+        store.insert_rows(HumanTask, [complete, partial])
+    assert db.session.get(HumanTask, complete["id"]) is None
+
+
+def test_a_statement_with_values_baked_in_is_refused_on_the_direct_path(ctx, started):
+    statement = update(HumanTask).where(HumanTask.id == bindparam("b_task_id")).values(
+        opinion="写死的值")
+    with pytest.raises(ValueError, match="not supported"):
+        store._execute(statement, {"b_task_id": ready_task_id(started)})
