@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 OPERATOR, STAFF, SYSTEM = "operator", "staff", "system"
 EMPLOYER_LANE, REVIEWER_LANE = "employer", "centre_reviewer"
+ANALYST = "analyst"  # a centre staff role
 #: Lane roles a diagram may use (lane id or name).
 ROLES = {EMPLOYER_LANE: "缴存单位", REVIEWER_LANE: "中心审核"}
 
@@ -30,6 +31,11 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         return self.kind == STAFF
+
+    @property
+    def is_analyst(self) -> bool:
+        """业务分析员: deploys new versions of the businesses' diagrams."""
+        return self.kind == STAFF and self.role == ANALYST
 
 
 SYSTEM_ACTOR = Actor(kind=SYSTEM, id=0, name="系统")

@@ -19,11 +19,11 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask, Us
 from sqlalchemy import func, select
 
 from services.db import db, utcnow
-from services.errors import HallError
+from services.errors import HallError, InvalidInput, NotFound
 
 from . import registry, sandbox
 from .actors import ROLES
-from .models import ProcessDefinition
+from .models import RUNNING, ProcessDefinition, ProcessInstance
 from .serializer import dump_spec
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -201,6 +201,24 @@ def deploy(xml: bytes, filename: str, actor_name: str = "system", key: str | Non
     return DeployResult(checked.key, version, changed=True)
 
 
+def deploy_upload(content: bytes, filename: str, actor_name: str) -> DeployResult:
+    """A diagram an analyst uploads, through the same checks as `hpf deploy`; refused →
+    InvalidInput with every reason under `file`, nothing stored. Does not commit."""
+    if not filename.lower().endswith(".bpmn"):
+        raise InvalidInput("请上传 .bpmn 格式的流程图文件", {"file": ["文件须为 .bpmn 格式"]})
+    try:
+        tree = _parse(content, filename)
+        ids = [p.get("id") for p in tree.iter(f"{{{BPMN_NS}}}process")
+               if p.get("isExecutable") == "true"]
+        if len(ids) != 1:
+            raise DeployRefused(filename, [f"流程图中须恰有一个可执行流程（找到 {len(ids)} 个）"])
+        if not registry.is_business(ids[0]):
+            raise DeployRefused(filename, [f"流程标识 {ids[0]} 不是大厅已有的业务"])
+        return deploy(content, filename, actor_name, key=ids[0])
+    except DeployRefused as refused:
+        raise InvalidInput(refused.message, {"file": refused.reasons}) from None
+
+
 def deploy_directory(directory: Path, actor_name: str = "system"
                      ) -> list[DeployResult | DeployRefused]:
     """Deploy every .bpmn file; each refused file is reported, the others still deploy."""
@@ -229,3 +247,28 @@ def latest_versions() -> list[ProcessDefinition]:
         select(ProcessDefinition).join(newest, (ProcessDefinition.key == newest.c.key)
                                        & (ProcessDefinition.version == newest.c.v))
         .order_by(ProcessDefinition.key)).scalars())
+
+
+def versions(key: str) -> list[ProcessDefinition]:
+    """Every deployed version of one business, newest first."""
+    return list(db.session.execute(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                   .order_by(ProcessDefinition.version.desc())).scalars())
+
+
+def version(key: str, number: int) -> ProcessDefinition:
+    row = db.session.execute(select(ProcessDefinition).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == number)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"流程 {key} 没有版本 v{number}")
+    return row
+
+
+def running_counts(definition_ids: list[int]) -> dict[int, int]:
+    """Applications still running on each version (they finish on the version they began)."""
+    if not definition_ids:
+        return {}
+    return dict(db.session.execute(
+        select(ProcessInstance.definition_id, func.count())
+        .where(ProcessInstance.definition_id.in_(definition_ids),
+               ProcessInstance.status == RUNNING)
+        .group_by(ProcessInstance.definition_id)).all())

@@ -18,6 +18,10 @@ def business(key: str, name: str = "") -> Business:
     return BUSINESSES.get(key) or Business(key=key, name=name or key)
 
 
+def is_business(key: str) -> bool:
+    return key in BUSINESSES
+
+
 def manifest(key: str):
     return MANIFESTS.get(key)
 

@@ -155,6 +155,13 @@ class Api:
         assert response.status_code == 200, response.json
         return self
 
+    def login_analyst(self, index: int = 0) -> Api:
+        info = self.demo["analysts"][index]
+        response = self.post("/api/v1/auth/login", {"login_name": info["login_name"],
+                                                    "password": info["password"]})
+        assert response.status_code == 200, response.json
+        return self
+
     def logout(self) -> Api:
         self.post("/api/v1/auth/logout")
         return self

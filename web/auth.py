@@ -53,6 +53,13 @@ def require_actor(kind: str | None = None) -> Actor:
     return actor
 
 
+def require_analyst() -> Actor:
+    actor = require_actor(STAFF)
+    if not actor.is_analyst:
+        raise Forbidden("仅业务分析员可以部署流程图")
+    return actor
+
+
 def login_required(kind: str | None = None):
     """For HTML views: anonymous users go to the right login page."""
     from flask import redirect, url_for

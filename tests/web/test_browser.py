@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -275,3 +276,32 @@ def test_the_sound_switch_is_remembered(browser, live, demo):
     expect(toggle).to_have_text("开启音效")
     page.reload()
     expect(page.locator("#sound-toggle")).to_have_text("开启音效")
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
+def test_an_analyst_deploys_a_new_version_and_sees_its_diagram(browser, live, demo, tmp_path,
+                                                               width, height):
+    changed = tmp_path / "基数调整（修改稿）.bpmn"
+    changed.write_bytes(
+        (ROOT / "bpmn-diagrams" / "base_adjustment.bpmn").read_text(encoding="utf-8")
+        .replace('<bpmn:userTask id="review" name="中心审核">',
+                 '<bpmn:userTask id="review" name="中心复核">').encode("utf-8"))
+    page = new_page(browser, width, height)
+    analyst = demo["analysts"][0]
+    page.goto(f"{live}/centre/login")
+    page.fill("#login_name", analyst["login_name"])
+    page.fill("#password", analyst["password"])
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="流程管理")).to_be_visible()
+
+    page.set_input_files("#deploy-file", str(changed))
+    page.click("#deploy-form button[type=submit]")
+
+    expect(page.get_by_role("heading", name="基数调整 · v2")).to_be_visible()
+    expect(page.locator("#flowchart[data-ready=true]")).to_be_attached()
+    expect(page.locator("#flowchart").get_by_text("中心复核")).to_be_visible()
+    expect(page.locator("#version-list tbody tr")).to_have_count(2)
+    no_horizontal_scroll(page)
+    if width > 1000:
+        shot(page, "process-version")
+    page.context.close()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 
-from engine import manifests, runner
-from engine.actors import OPERATOR
+from engine import deploy, manifests, runner
+from engine.actors import OPERATOR, STAFF
 from engine.deploy import latest_versions
 from engine.queries import instance_detail_by_id
 from services.db import db
+from services.errors import InvalidInput
 
-from ..auth import require_actor
+from ..auth import require_actor, require_analyst
 from ..xlsx import xlsx_response
 from .schemas import DataSchema, TemplateArgs
 
@@ -47,3 +49,43 @@ def start(args, key: str):
     return {"instance_id": instance.id, "tasks": detail["tasks"]}, 201
 
 
+
+
+def version_dict(row, running: int, with_xml: bool = False) -> dict:
+    item = {"key": row.key, "name": row.name, "version": row.version, "sha256": row.sha256,
+            "deployed_by": row.deployed_by,
+            "deployed_at": row.deployed_at.isoformat(timespec="seconds"), "running": running}
+    if with_xml:
+        item["bpmn_xml"] = row.bpmn_xml
+    return item
+
+
+@blp.get("/<key>/versions")
+def list_versions(key: str):
+    """一项业务的全部流程版本（新的在前），及仍在各版本上运行的申请数。中心工作人员可用。"""
+    require_actor(STAFF)
+    rows = deploy.versions(key)
+    running = deploy.running_counts([r.id for r in rows])
+    return {"items": [version_dict(r, running.get(r.id, 0)) for r in rows]}
+
+
+@blp.get("/<key>/versions/<int:number>")
+def get_version(key: str, number: int):
+    """一个流程版本及其 BPMN 文件。中心工作人员可用。"""
+    require_actor(STAFF)
+    row = deploy.version(key, number)
+    return version_dict(row, deploy.running_counts([row.id]).get(row.id, 0), with_xml=True)
+
+
+@blp.post("")
+def deploy_file():
+    """部署流程图（multipart 字段 file，.bpmn）：校验通过且与最新版本不同则成为新版本；
+    进行中的申请仍按其发起时的版本办结。仅业务分析员可用。"""
+    actor = require_analyst()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("请选择要部署的 .bpmn 文件", {"file": ["必填项"]})
+    result = deploy.deploy_upload(upload.read(), upload.filename, actor.name)
+    db.session.commit()
+    return {"key": result.key, "version": result.version, "changed": result.changed}, \
+        201 if result.changed else 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.actors import OPERATOR
+from engine.actors import ANALYST, OPERATOR
 from services import accounts
 from services.db import db
 from services.errors import HallError
@@ -45,7 +45,8 @@ def centre_login():
             error = exc.message
         else:
             auth.log_in(user)
-            return redirect(_next_url(url_for("views.centre_desk")))
+            home = "views.processes" if user.role == ANALYST else "views.centre_desk"
+            return redirect(_next_url(url_for(home)))
     return render_template("auth/centre_login.html", error=error, login_name=login_name), \
         401 if error else 200
 
