@@ -12,7 +12,10 @@ every evaluation (so nothing unchecked ever runs).
 from __future__ import annotations
 
 import ast
+import os
+import re
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -25,8 +28,14 @@ MAX_POWER = 64
 #: Longest string or list a script may build by repetition, and the biggest integer.
 MAX_SEQUENCE = 1_000_000
 MAX_INT_BITS = 4096
-#: Lines a snippet may execute (loops and comprehensions count each pass).
+#: Lines a snippet may execute (loops and comprehensions count each pass), the seconds it
+#: may run, and how much it may grow the process's memory (checked every few lines).
 MAX_STEPS = 1_000_000
+MAX_SECONDS = 2.0
+MAX_MEMORY_GROWTH = 256 * 1024 * 1024
+MEMORY_CHECK_EVERY = 64
+#: Biggest Decimal (in digits before the point) that int() or round() may turn into an int.
+MAX_INT_DIGITS = MAX_INT_BITS * 3 // 10
 
 
 class ScriptRefused(ValueError):
@@ -40,9 +49,23 @@ def _safe_range(*args: int) -> range:
     return result
 
 
+def _not_huge(value):
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_INT_DIGITS:
+        raise ScriptRefused(f"数值过大（上限 {MAX_INT_DIGITS} 位整数）")
+    return value
+
+
+def _safe_int(*args):
+    return int(*(_not_huge(a) for a in args))
+
+
+def _safe_round(number, *args):
+    return round(_not_huge(number) if not args else number, *args)
+
+
 SAFE_BUILTINS = {
     "abs": abs, "all": all, "any": any, "bool": bool, "dict": dict, "enumerate": enumerate,
-    "int": int, "len": len, "list": list, "max": max, "min": min, "round": round,
+    "int": _safe_int, "len": len, "list": list, "max": max, "min": min, "round": _safe_round,
     "sorted": sorted, "str": str, "sum": sum, "tuple": tuple, "zip": zip, "set": set,
     "range": _safe_range, "isinstance": isinstance, "Decimal": Decimal, "date": date,
     "True": True, "False": False, "None": None,
@@ -62,8 +85,20 @@ _DENIED_NAMES = {
     "vars", "type", "object", "breakpoint", "input", "help", "memoryview", "dir", "super",
     "classmethod", "staticmethod", "property", "print", "exit", "quit", "bytearray",
 }
-_DENIED_ATTRIBUTES = {"format", "format_map", "mro", "gi_frame", "gi_code", "f_globals",
-                      "f_locals", "f_back", "cr_frame", "ag_frame", "tb_frame"}
+#: Attributes a snippet may use: reading task data (dict, list, str, Decimal, date) and
+#: building small results. Everything else is refused, including methods that reach
+#: attributes at run time (format) or multiply sizes (join, replace, ljust, zfill…).
+_ALLOWED_ATTRIBUTES = {
+    "get", "keys", "values", "items", "setdefault", "update", "pop", "copy",
+    "append", "insert", "remove", "sort", "reverse", "index", "count",
+    "add", "discard", "union", "intersection", "difference",
+    "strip", "lstrip", "rstrip", "lower", "upper", "startswith", "endswith", "split",
+    "isdigit", "isdecimal", "isalpha", "isalnum", "isspace",
+    "quantize", "is_zero", "is_signed", "copy_abs",
+    "year", "month", "day", "isoformat", "weekday", "isoweekday",
+}
+#: A format spec in an f-string may not ask for a width or precision above 99.
+_FORMAT_SPEC = re.compile(r"[<>^=]?[+\- ]?[0-9]{0,2}[,_]?(\.[0-9]{1,2})?[a-zA-Z%]?")
 
 
 @lru_cache(maxsize=2048)
@@ -75,17 +110,26 @@ def check(source: str, mode: str = "exec") -> ast.AST:
         raise ScriptRefused(f"脚本过长（上限 {MAX_SCRIPT_LENGTH} 个字符）")
     try:
         tree = ast.parse(source, mode=mode)
+        compile(tree, FILENAME, mode)  # what running it will need, so deploy sees it fail
     except SyntaxError as exc:
         raise ScriptRefused(f"脚本语法错误（第 {exc.lineno} 行）：{exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ScriptRefused("脚本嵌套过深或过于复杂") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ScriptRefused(f"脚本中不允许使用 {type(node).__name__}（第 "
                                 f"{getattr(node, 'lineno', '?')} 行）")
         if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in _DENIED_NAMES):
             raise ScriptRefused(f"脚本中不允许使用名称 {node.id}（第 {node.lineno} 行）")
-        if isinstance(node, ast.Attribute) and (node.attr.startswith("_")
-                                                or node.attr in _DENIED_ATTRIBUTES):
+    for node in ast.walk(tree):  # then what is reached from them (names are reported first)
+        if isinstance(node, ast.Attribute) and node.attr not in _ALLOWED_ATTRIBUTES:
             raise ScriptRefused(f"脚本中不允许访问属性 {node.attr}（第 {node.lineno} 行）")
+        if isinstance(node, ast.FormattedValue) and node.format_spec is not None and not (
+                all(isinstance(part, ast.Constant) for part in node.format_spec.values)
+                and _FORMAT_SPEC.fullmatch("".join(p.value for p in node.format_spec.values))):
+            raise ScriptRefused(f"f-string 的格式须简单且宽度不超过 99（第 {node.lineno} 行）")
+        if isinstance(node, ast.AugAssign) and not isinstance(node.target, ast.Name):
+            raise ScriptRefused(f"复合赋值（如 +=）只能用于变量（第 {node.lineno} 行）")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                 and node.value.startswith("__"):
             raise ScriptRefused(f"脚本中不允许使用字符串 {node.value!r}")
@@ -104,7 +148,8 @@ def _too_big(value: object) -> bool:
 
 
 def _guarded(op, a, b):
-    """Repetition, powers and shifts whose result would be huge are refused before they run."""
+    """Repetition, concatenation, powers and shifts whose result would be huge are refused
+    before they run; % is arithmetic only (string formatting with it takes widths)."""
     if isinstance(op, ast.Mult):
         for seq, count in ((a, b), (b, a)):
             if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int) \
@@ -115,6 +160,15 @@ def _guarded(op, a, b):
         if isinstance(a, int) and isinstance(b, int) and a.bit_length() * abs(b) > MAX_INT_BITS:
             raise ScriptRefused("乘方结果过大")
         result = a ** b
+    elif isinstance(op, ast.Add):
+        if isinstance(a, (str, bytes, list, tuple)) and isinstance(b, (str, bytes, list, tuple)) \
+                and len(a) + len(b) > MAX_SEQUENCE:
+            raise ScriptRefused(f"结果过长（上限 {MAX_SEQUENCE}）")
+        result = a + b
+    elif isinstance(op, ast.Mod):
+        if isinstance(a, (str, bytes)):
+            raise ScriptRefused("不允许用 % 格式化字符串，请使用 f-string")
+        result = a % b
     else:
         if isinstance(b, int) and b > MAX_INT_BITS:
             raise ScriptRefused("移位过大")
@@ -124,12 +178,13 @@ def _guarded(op, a, b):
     return result
 
 
-_GUARDED_OPS = (ast.Mult, ast.Pow, ast.LShift)
+_GUARDED_OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Add, ast.Mod)
 _GUARD = "__hall_guarded__"
 
 
 class _Guard(ast.NodeTransformer):
-    """Rewrites a * b, a ** b, a << b (and their augmented forms) into guarded calls."""
+    """Rewrites a * b, a ** b, a << b, a + b, a % b (and their augmented forms) into
+    guarded calls."""
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -165,9 +220,23 @@ def _compiled(source: str, mode: str):
 FILENAME = "<diagram>"
 
 
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except OSError:  # not Linux: the step and time budgets still hold
+        return 0
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def _run(code, scope: dict, runner):
-    """Run compiled snippet code with a step budget, so a runaway loop stops."""
+    """Run compiled snippet code within a step, time and memory budget, so a runaway
+    snippet stops with a refusal instead of holding the server."""
     steps = 0
+    deadline = time.monotonic() + MAX_SECONDS
+    memory_limit = _resident_bytes() + MAX_MEMORY_GROWTH
 
     def local(frame, event, arg):
         nonlocal steps
@@ -175,6 +244,11 @@ def _run(code, scope: dict, runner):
             steps += 1
             if steps > MAX_STEPS:
                 raise ScriptRefused(f"脚本运行步数超过上限（{MAX_STEPS}）")
+            if steps % MEMORY_CHECK_EVERY == 0:
+                if time.monotonic() > deadline:
+                    raise ScriptRefused(f"脚本运行超过 {MAX_SECONDS:g} 秒")
+                if _resident_bytes() > memory_limit:
+                    raise ScriptRefused("脚本占用内存过多")
         return local
 
     def tracer(frame, event, arg):

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine import sandbox
 from engine.sandbox import MAX_SCRIPT_LENGTH, SandboxEnvironment, ScriptRefused, check
 from engine.script_engine import HallScriptEngine
 
@@ -214,3 +215,71 @@ def test_check_refuses_chained_powers():
 def test_check_refuses_return_outside_a_function():
     with pytest.raises(ScriptRefused):
         check("return 1")
+
+
+
+# -- resource exhaustion -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("source,word", [
+    ("'a'.ljust(3 * 10 ** 8)", "ljust"),
+    ("'1'.zfill(10 ** 8)", "zfill"),
+    ("'\\t'.expandtabs(10 ** 8)", "expandtabs"),
+    ("x.extend(x)", "extend"),
+    ("s.join(s)", "join"),
+    ("s.replace('', s)", "replace"),
+    ("f'{0:>300000000}'", "宽度"),
+    ("f'{x:{w}}'", "宽度"),
+])
+def test_check_refuses_size_amplifiers(source, word):
+    with pytest.raises(ScriptRefused, match=word):
+        check(source, "eval")
+
+
+def test_check_refuses_compound_assignment_to_items():
+    with pytest.raises(ScriptRefused, match="复合赋值"):
+        check("d['s'] += d['s']")
+
+
+@pytest.mark.parametrize("source", [
+    "int(Decimal('1e2000000'))",
+    "round(Decimal('1e2000000'))",
+    "'%*d' % (3 * 10 ** 8, 1)",
+])
+def test_runtime_refuses_huge_numbers_and_percent_formatting(env, source):
+    with pytest.raises(ScriptRefused):
+        env.evaluate(source, {})
+
+
+def test_runtime_refuses_doubling_a_sequence(env):
+    with pytest.raises(ScriptRefused, match="结果过长"):
+        env.execute("l = [0] * 1000000\nfor i in range(8):\n    l += l\n", {})
+    with pytest.raises(ScriptRefused, match="结果过长"):
+        env.execute("s = 'a' * 1000000\ns = s + s\n", {})
+
+
+def test_runtime_stops_a_snippet_that_piles_up_memory(env):
+    with pytest.raises(ScriptRefused, match="内存"):
+        env.execute("keep = []\nfor i in range(100000):\n    keep.append('a' * 1000000)\n", {})
+
+
+def test_runtime_stops_a_snippet_that_runs_too_long(env, monkeypatch):
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.05)
+    with pytest.raises(ScriptRefused, match="秒"):
+        env.execute("n = 0\nfor i in range(100000):\n    for j in range(9):\n"
+                    "        n = n + Decimal(j) / Decimal(7)\n", {})
+
+
+def test_a_deeply_nested_snippet_is_refused_not_crashing_deploy():
+    with pytest.raises(ScriptRefused, match="嵌套过深"):
+        check("-" * 19990 + "1", "eval")
+    with pytest.raises(ScriptRefused, match="嵌套过深"):
+        check("not " * 4990 + "x", "eval")
+
+
+def test_ordinary_formatting_and_sizes_still_work(env):
+    assert env.evaluate("f'{total:,.2f}|{n:>6}|{rate:.1%}'",
+                        {"total": Decimal("1234.5"), "n": 7, "rate": Decimal("0.125")}) \
+        == "1,234.50|     7|12.5%"
+    assert env.evaluate("int(Decimal('12345.67')) + round(Decimal('2.5'))", {}) == 12347
+    assert env.evaluate("a + b", {"a": [1], "b": [2]}) == [1, 2]
+    assert env.evaluate("17 % 5", {}) == 2
