@@ -8,6 +8,7 @@ with any bad row stores nothing and answers every bad row as (row, column, messa
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,11 @@ from services.months import YearMonth
 from services.policy import Policy
 
 MAX_IMPORT_ROWS = 50_000
+#: Rows a sheet may have at all (blank ones included), and how big the .xlsx may unpack:
+#: a 50,000-row 清册 unpacks to about 10 MB, compressing about 10:1.
+MAX_SHEET_ROWS = MAX_IMPORT_ROWS + 10_000
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 INFO_FILL = PatternFill("solid", fgColor="EDEDED")
 
@@ -232,6 +238,7 @@ class ManifestSpec:
     def read_xlsx(self, content: bytes, change_type: ChangeType) -> tuple[list[tuple[int, dict]],
                                                                           int]:
         """Rows as (Excel row number, {column name: text}); blank rows skipped and counted."""
+        _check_unpacked_size(content)
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception:
@@ -245,6 +252,13 @@ class ManifestSpec:
         for index, text in enumerate(header):
             if text in by_header:
                 positions[by_header[text].name] = index
+        foreign = [c.header for c in self.columns if c.carries_change and c.name in positions
+                   and c.name not in change_type.columns]
+        if foreign:
+            raise InvalidInput(
+                f"文件含有「{'、'.join(foreign)}」列，与所选变更类别「{change_type.label}」不符。"
+                f"请选择与模板一致的变更类别，或下载「{change_type.label}」的模板填写",
+                {"file": [f"模板与所选变更类别「{change_type.label}」不符"]})
         missing = [self.column(n).header for n in change_type.columns
                    if self.column(n).required and n not in positions]
         if missing:
@@ -255,6 +269,9 @@ class ManifestSpec:
         result: list[tuple[int, dict]] = []
         skipped = 0
         for row_no, cells in enumerate(rows, start=2):
+            if row_no > MAX_SHEET_ROWS:  # blank rows too: a sheet of a million empty rows
+                raise InvalidInput(f"文件行数过多（上限 {MAX_SHEET_ROWS} 行）",
+                                   {"file": ["行数过多"]})
             values = {name: _cell_text(cells[i] if i < len(cells) else None,
                                        self.column(name).kind)
                       for name, i in positions.items()}
@@ -271,6 +288,22 @@ class ManifestSpec:
         if not result:
             raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
         return result, skipped
+
+
+def _check_unpacked_size(content: bytes) -> None:
+    """An .xlsx is a zip: refuse one that unpacks to far more than a real 清册 could (a zip
+    bomb) before openpyxl inflates it, which it does wholesale for shared strings."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            sizes = [(info.file_size, info.compress_size) for info in archive.infolist()]
+    except (zipfile.BadZipFile, ValueError):
+        raise InvalidInput("无法读取上传的文件，请使用本系统下载的 .xlsx 模板",
+                           {"file": ["文件不是有效的 .xlsx 文件"]}) from None
+    unpacked = sum(size for size, _ in sizes)
+    ratio = max((size / max(packed, 1) for size, packed in sizes), default=0)
+    if unpacked > MAX_UNPACKED_BYTES or ratio > MAX_COMPRESSION_RATIO:
+        raise InvalidInput("文件解压后过大，请使用本系统下载的模板、只填写需要导入的行",
+                           {"file": ["文件解压后过大"]})
 
 
 def _cell_text(value: object, kind: str) -> str:

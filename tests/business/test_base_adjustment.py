@@ -8,12 +8,14 @@ reviewer approves; the persons' bases and amounts change, history shows both opi
 from __future__ import annotations
 
 import io
+import zipfile
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from forms.manifest import MAX_SHEET_ROWS
 from services.db import db
 from services.models import BasePeriod, ChangeRecord, PersonAccount
 
@@ -310,3 +312,44 @@ def test_a_person_sealed_after_entry_blocks_the_submission(api, app):
     assert response.status_code == 422
     assert response.json["errors"][0]["column"] == "个人账号"
     assert api.get(f"{API}/instances/{instance_id}").json["tasks"][0]["lane"] == "employer"
+
+
+def test_a_template_of_the_other_change_type_is_refused_not_half_read(api):
+    """A base-and-rate file uploaded as 调整缴存基数 would silently lose its rate column."""
+    api.login_operator()
+    instance_id, _ = start(api)
+    person = active_persons(api, 1)[0]
+    filled = fill_template(template(api, "base_rate"), [
+        {"个人账号": person["person_account"], "调整后缴存基数": "6000",
+         "调整后个人缴存比例": "7%"}])
+    response = upload(api, instance_id, filled, change_type="base")
+    assert response.status_code == 422
+    assert "调整后个人缴存比例" in response.json["message"]
+    assert response.json["errors"] == {"file": ["模板与所选变更类别「调整缴存基数」不符"]}
+    assert upload(api, instance_id, filled, change_type="base_rate").status_code == 200
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(api):
+    api.login_operator()
+    instance_id, _ = start(api)
+    buffer = io.BytesIO(template(api))
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/padding.xml", b"\0" * 5_000_000)  # unpacks 1,000 times bigger
+    response = upload(api, instance_id, buffer.getvalue())
+    assert response.status_code == 422
+    assert response.json["errors"] == {"file": ["文件解压后过大"]}
+    assert api.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 0
+
+
+def test_a_sheet_of_endless_blank_rows_is_refused(api):
+    api.login_operator()
+    instance_id, _ = start(api)
+    book = load_workbook(io.BytesIO(template(api)))
+    sheet = book.worksheets[0]
+    for row in range(2, MAX_SHEET_ROWS + 2):
+        sheet.cell(row=row, column=6, value=None).value = " "  # blank to the reader
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = upload(api, instance_id, buffer.getvalue())
+    assert response.status_code == 422
+    assert response.json["errors"] == {"file": ["行数过多"]}
