@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from services.clock import iso
+from services.clock import day_start_utc, iso
 from services.db import db
 from services.errors import InvalidInput
 
@@ -56,10 +56,9 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     if filters.process_key:
         query = query.where(HumanTask.process_key == filters.process_key)
     if filters.since:
-        query = query.where(order >= datetime.combine(filters.since, datetime.min.time()))
+        query = query.where(order >= day_start_utc(filters.since))
     if filters.until:
-        query = query.where(order < datetime.combine(filters.until + timedelta(days=1),
-                                                     datetime.min.time()))
+        query = query.where(order < day_start_utc(filters.until + timedelta(days=1)))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
@@ -86,11 +85,10 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters):
     if filters.process_key:
         query = query.where(ProcessInstance.process_key == filters.process_key)
     if filters.since:
-        query = query.where(ProcessInstance.created_at >= datetime.combine(
-            filters.since, datetime.min.time()))
+        query = query.where(ProcessInstance.created_at >= day_start_utc(filters.since))
     if filters.until:
-        query = query.where(ProcessInstance.created_at < datetime.combine(
-            filters.until + timedelta(days=1), datetime.min.time()))
+        query = query.where(ProcessInstance.created_at < day_start_utc(
+            filters.until + timedelta(days=1)))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(ProcessInstance.created_at.desc(),
                                              ProcessInstance.id.desc())

@@ -25,3 +25,9 @@ def display(value: datetime | None, seconds: bool = False) -> str:
     """2026-11-27 16:30 for pages."""
     return local(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") \
         if value else ""
+
+
+def day_start_utc(day: date) -> datetime:
+    """The stored (naive UTC) moment a day in China begins: date filters mean the dates
+    people see, which are Beijing dates."""
+    return datetime.combine(day, datetime.min.time(), CST).astimezone(UTC).replace(tzinfo=None)

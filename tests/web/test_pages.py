@@ -4,6 +4,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+
+from sqlalchemy import update
+
+from engine.models import HumanTask, ProcessInstance
+from services.db import db
 
 from .test_login import form_token, login
 
@@ -70,3 +76,46 @@ def test_the_openapi_document_and_swagger_ui_are_served(app):
         assert path in spec["paths"], path
     docs = client.get("/api/v1/docs").text
     assert "/static/vendor/swagger-ui/" in docs
+
+
+def test_date_filters_mean_the_beijing_dates_shown(app, make_api):
+    """An application started at 01:30 Beijing time (17:30 UTC the day before) is listed
+    under the date the unit sees on it."""
+    api = make_api().login_operator()
+    started = api.post("/api/v1/processes/base_adjustment/instances", {"data": {}}).json
+    moment = datetime(2026, 11, 27, 17, 30)
+    with app.app_context():
+        db.session.execute(update(ProcessInstance).values(created_at=moment)
+                           .where(ProcessInstance.id == started["instance_id"]))
+        db.session.execute(update(HumanTask).values(created_at=moment)
+                           .where(HumanTask.instance_id == started["instance_id"]))
+        db.session.commit()
+    for which in ("initiated", "todo"):
+        shown = api.get(f"/api/v1/tasks?list={which}&since=2026-11-28&until=2026-11-28").json
+        assert shown["total"] == 1, which
+        assert shown["items"][0]["created_at"].startswith("2026-11-28T01:30"), which
+        assert api.get(f"/api/v1/tasks?list={which}&since=2026-11-27&until=2026-11-27"
+                       ).json["total"] == 0, which
+
+
+def test_a_refused_entry_keeps_what_was_typed_and_the_page_links_still_work(app, demo, make_api):
+    api = make_api().login_operator()
+    started = api.post("/api/v1/processes/base_adjustment/instances", {"data": {}}).json
+    instance_id, task_id = started["instance_id"], started["tasks"][0]["task_id"]
+    people = api.get("/api/v1/persons?status=01&per_page=60").json["items"]
+    for person in people[:51]:  # more than one page of 清册 (50 rows)
+        assert api.post(f"/api/v1/instances/{instance_id}/manifest/rows", {
+            "person_account": person["person_account"], "new_base": "6000"}).status_code == 201
+    client = app.test_client()
+    login(client, demo)
+    account = people[55]["person_account"]
+
+    response = client.post(f"/instances/{instance_id}/manifest/rows", data={
+        "csrf_token": form_token(client, "/"), "task_id": task_id, "change_type": "base",
+        "person_account": account, "new_base": "1000"})
+
+    assert response.status_code == 422
+    page = response.text
+    assert f'value="{account}"' in page and 'value="1000"' in page
+    assert page.count("缴存基数调整区间") == 1  # beside the form, not repeated at the top
+    assert f'href="/tasks/{task_id}?mpage=2#manifest"' in page  # not relative to the POST URL

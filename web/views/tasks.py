@@ -71,7 +71,7 @@ def task_detail(task_id: str):
 
 
 def render_task(task_id: str, errors=None, message=None, submitted=None, import_errors=None,
-                status: int | None = None):
+                status: int | None = None, entered=None):
     actor = auth.current_actor()
     view = task_view(task_id, actor)
     instance = instance_for(view["instance_id"], actor)
@@ -82,7 +82,9 @@ def render_task(task_id: str, errors=None, message=None, submitted=None, import_
     page = render_template(
         "tasks/detail.html", task=view, instance=view["instance"], can_act=can_act,
         values=values, errors=errors or {}, message=message, trail=trail(instance),
-        manifest=_manifest_view(instance, editable=can_act and actor.is_operator),
+        manifest=_manifest_view(instance, editable=can_act and actor.is_operator,
+                                base_url=url_for("views.task_detail", task_id=task_id),
+                                entered=entered),
         import_errors=import_errors or [],
         can_terminate=actor.is_operator and can_act and instance.status == RUNNING)
     return page, status or (422 if errors or message or import_errors else 200)
@@ -97,7 +99,8 @@ def _can_act(view: dict, actor) -> bool:
     return True
 
 
-def _manifest_view(instance, editable: bool) -> dict | None:
+def _manifest_view(instance, editable: bool, base_url: str, entered=None) -> dict | None:
+    """The 清册 panel; `entered` refills the single-entry form after a refused entry."""
     try:
         spec = manifests.spec_for(instance.process_key)
     except HallError:
@@ -106,7 +109,8 @@ def _manifest_view(instance, editable: bool) -> dict | None:
     count, total = manifest_rows.totals(instance.id)
     view = {"spec": spec, "rows": manifest_rows.list_rows(instance.id, page, 50),
             "count": count, "total": total, "page": page, "per_page": 50,
-            "editable": editable, "instance_id": instance.id,
+            "editable": editable, "instance_id": instance.id, "base_url": base_url,
+            "entered": dict(entered or {}),
             "summary": json.loads(instance.summary_json or "{}")}
     if editable:
         view["entry_fields"] = spec.entry_fields(build_context(instance.unit_id, instance.id))
@@ -121,7 +125,10 @@ def instance_page(instance_id: int):
     detail = instance_detail(instance)
     mine = [t for t in detail["tasks"] if t["lane"] == "employer"] if actor.is_operator else []
     return render_template("tasks/instance.html", instance=detail, trail=trail(instance),
-                           manifest=_manifest_view(instance, editable=False), open_task=(
+                           manifest=_manifest_view(
+                               instance, editable=False,
+                               base_url=url_for("views.instance_page", instance_id=instance_id)),
+                           open_task=(
                                mine[0] if mine else None))
 
 
@@ -145,8 +152,10 @@ def manifest_action(instance_id: int, action):
         db.session.rollback()
         row_errors = exc.errors if isinstance(exc.errors, list) else []
         field_errors = exc.errors if isinstance(exc.errors, dict) else {}
-        return render_task(task_id, errors={"manifest": field_errors}, message=exc.message,
-                           import_errors=row_errors, submitted=None)
+        # Field errors show beside the entry form (refilled); others at the top.
+        return render_task(task_id, errors={"manifest": field_errors},
+                           message=None if field_errors else exc.message,
+                           import_errors=row_errors, entered=request.form)
     except HallError as exc:
         db.session.rollback()
         return render_task(task_id, message=exc.message, status=exc.status)
