@@ -29,10 +29,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     views.init_app(app)
     api.init_app(app)
 
+    app.after_request(_security_headers)
     if app.config["DEPLOY_ON_START"]:
         with app.app_context():
             deploy_on_start(app)
     return app
+
+
+def _security_headers(response):
+    """No page may be framed by another site (clickjacking on 审批 / 结束流程), nor
+    content-sniffed; other sites get no referrer."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def deploy_on_start(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,8 @@ def load(overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret_key(instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # A session cookie is refused after a working day, even if someone kept a copy.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "DEPLOY_ON_START": True,
         "BPMN_DIR": str(PROJECT_ROOT / "bpmn-diagrams"),

@@ -29,7 +29,8 @@ def _check() -> None:
         return
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     expected = session.get("csrf_token")
-    if not expected or not hmac.compare_digest(sent, expected):
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"),
+                                               expected.encode("utf-8")):
         raise CSRFError("页面已过期或请求来源无效（CSRF 校验失败），请刷新页面后重试",
                         {"csrf_token": ["缺少或无效的 CSRF 令牌"]})
 

@@ -4,6 +4,9 @@ the unit's basic and account information. CSRF, isolation between units."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urlsplit
+
+import pytest
 
 
 def form_token(client, url: str) -> str:
@@ -100,3 +103,41 @@ def test_centre_staff_have_their_own_entrance(app, demo):
     assert response.status_code == 302 and response.location.endswith("/centre")
     assert "审核工作台" in client.get("/centre").text
     assert client.get("/").status_code == 302  # the employer home is not theirs
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "/\n/evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(app, demo, target):
+    client = app.test_client()
+    info = demo["units"][0]
+    response = client.post(f"/login?next={quote(target, safe='')}", data={
+        "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
+        "login_name": info["operators"][0]["login_name"],
+        "password": info["operators"][0]["password"]})
+    assert response.status_code == 302
+    location = urlsplit(response.location)
+    assert not location.netloc or location.netloc == "localhost", response.location
+    assert "evil" not in response.location and response.location.startswith("/")
+
+
+def test_login_returns_to_the_page_asked_for(app, demo):
+    client = app.test_client()
+    info = demo["units"][0]
+    response = client.post("/login?next=/messages%3Fpage%3D2", data={
+        "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
+        "login_name": info["operators"][0]["login_name"],
+        "password": info["operators"][0]["password"]})
+    assert response.location == "/messages?page=2"
+
+
+def test_a_csrf_header_that_is_not_ascii_is_refused_not_a_crash(api):
+    response = api.client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "令牌"})
+    assert response.status_code in (400, 403)
+    assert response.json["code"]
+
+
+def test_pages_cannot_be_framed_by_other_sites(app):
+    response = app.test_client().get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, render_template, request, url_for
 
 from engine.actors import ANALYST, OPERATOR
@@ -14,8 +16,16 @@ from . import bp
 
 
 def _next_url(default: str) -> str:
+    """Only a path on this site: no scheme or host, and nothing a browser would read as
+    one (`//host`, `/\\host`, or control characters it strips, as in `/<TAB>/host`)."""
     target = request.args.get("next") or request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    if not target.startswith("/") or "\\" in target \
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return default
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
