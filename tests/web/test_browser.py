@@ -122,6 +122,7 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
 
     # open 基数调整 from its tile; import three rows from the template
     operator.click("a.tile[data-key=base_adjustment]")
+    operator.click("#start-button")
     expect(operator.get_by_role("heading", name="基数调整清册")).to_be_visible()
     operator.click("#open-import")
     path = filled_template(operator, tmp_path, [
@@ -211,6 +212,7 @@ def test_import_errors_are_shown_per_row_and_column(browser, live, demo, tmp_pat
     page = new_page(browser)
     operator_login(page, live, demo)
     page.click("a.tile[data-key=base_adjustment]")
+    page.click("#start-button")
     page.click("#open-import")
     person = accounts(page, live, 1)[0]
     path = filled_template(page, tmp_path, [
@@ -230,6 +232,7 @@ def test_terminate_after_confirmation(browser, live, demo):
     page = new_page(browser)
     operator_login(page, live, demo)
     page.click("a.tile[data-key=base_adjustment]")
+    page.click("#start-button")
     page.click("#terminate")
     page.locator("#terminate-dialog").get_by_role("button", name="取消").click()
     expect(page.locator("#submit-task")).to_be_visible()
@@ -258,6 +261,7 @@ def test_pages_fit_the_screen(browser, live, demo, width, height):
         no_horizontal_scroll(page)
     page.goto(live + "/")
     page.click("a.tile[data-key=base_adjustment]")
+    page.click("#start-button")
     expect(page.locator("#flowchart[data-ready=true]")).to_be_visible()
     no_horizontal_scroll(page)
     if width < 500:

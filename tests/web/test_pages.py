@@ -119,3 +119,22 @@ def test_a_refused_entry_keeps_what_was_typed_and_the_page_links_still_work(app,
     assert f'value="{account}"' in page and 'value="1000"' in page
     assert page.count("缴存基数调整区间") == 1  # beside the form, not repeated at the top
     assert f'href="/tasks/{task_id}?mpage=2#manifest"' in page  # not relative to the POST URL
+
+
+def test_opening_a_tile_changes_nothing_until_the_operator_starts(app, demo):
+    client = app.test_client()
+    login(client, demo)
+    page = client.get("/business/base_adjustment")
+    assert page.status_code == 200 and "发起基数调整申请" in page.text
+    assert client.get("/business/base_adjustment").status_code == 200  # still nothing started
+    with app.app_context():
+        assert db.session.query(ProcessInstance).count() == 0
+
+    started = client.post("/business/base_adjustment",
+                          data={"csrf_token": form_token(client, "/")})
+    assert started.status_code == 302 and "/tasks/" in started.location
+    again = client.get("/business/base_adjustment")  # the tile now continues it
+    assert again.status_code == 302 and again.location == started.location
+    assert client.post("/business/base_adjustment").status_code == 400  # no CSRF token
+    with app.app_context():
+        assert db.session.query(ProcessInstance).count() == 1

@@ -20,27 +20,51 @@ from .tasks import manifest_action
 @bp.get("/business/<key>")
 @auth.login_required(OPERATOR)
 def open_business(key: str):
-    """A tile: continue the unit's open application if there is one, else start one."""
+    """A tile: continue the unit's open application if there is one; else a page that
+    starts one on request (a GET changes nothing)."""
     actor = auth.current_actor()
     if key not in BUSINESSES:
         return render_template("hall/not_built.html", key=key), 404
+    target = _open_application(actor, key)
+    if target is not None:
+        return redirect(target)
+    return render_template("hall/start.html", business=BUSINESSES[key])
+
+
+@bp.post("/business/<key>")
+@auth.login_required(OPERATOR)
+def start_business(key: str):
+    """发起: start an application (or go to the open one, if a second click raced)."""
+    actor = auth.current_actor()
+    if key not in BUSINESSES:
+        return render_template("hall/not_built.html", key=key), 404
+    target = _open_application(actor, key)
+    if target is None:
+        instance = runner.start(key, actor.unit_id, actor)
+        db.session.commit()
+        task_id = db.session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalar()
+        target = url_for("views.task_detail", task_id=task_id)
+    return redirect(target)
+
+
+def _open_application(actor, key: str) -> str | None:
+    """Where the unit's unfinished application of this business is: its employer task, or
+    (single-open businesses under review) its page."""
     open_task = db.session.execute(
         select(HumanTask.id).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         .where(ProcessInstance.unit_id == actor.unit_id, ProcessInstance.process_key == key,
                ProcessInstance.status == RUNNING, HumanTask.state == READY,
                HumanTask.lane == EMPLOYER_LANE)
         .order_by(HumanTask.created_at.desc()).limit(1)).scalar()
-    if open_task is None:
-        in_review = db.session.execute(select(ProcessInstance.id).where(
-            ProcessInstance.unit_id == actor.unit_id, ProcessInstance.process_key == key,
-            ProcessInstance.status == RUNNING).limit(1)).scalar()
-        if in_review is not None and BUSINESSES[key].single_open:
-            return redirect(url_for("views.instance_page", instance_id=in_review))
-        instance = runner.start(key, actor.unit_id, actor)
-        db.session.commit()
-        open_task = db.session.execute(select(HumanTask.id).where(
-            HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalar()
-    return redirect(url_for("views.task_detail", task_id=open_task))
+    if open_task is not None:
+        return url_for("views.task_detail", task_id=open_task)
+    in_review = db.session.execute(select(ProcessInstance.id).where(
+        ProcessInstance.unit_id == actor.unit_id, ProcessInstance.process_key == key,
+        ProcessInstance.status == RUNNING).limit(1)).scalar()
+    if in_review is not None and BUSINESSES[key].single_open:
+        return url_for("views.instance_page", instance_id=in_review)
+    return None
 
 
 @bp.post("/instances/<int:instance_id>/manifest/rows")
