@@ -1,8 +1,13 @@
 """Who may see and act on what. A unit never sees another unit's applications: to it they
-do not exist (404), so nothing leaks through the error either."""
+do not exist (404), so nothing leaks through the error either. Centre staff see the
+applications that reached their group (or that they handled); an analyst, in no group,
+sees diagrams but no application data."""
 
 from __future__ import annotations
 
+from sqlalchemy import exists, select
+
+from services.db import db
 from services.errors import Conflict, Forbidden, NotFound
 
 from .actors import EMPLOYER_LANE, Actor
@@ -12,11 +17,25 @@ from .models import READY, HumanTask, ProcessInstance
 def check_can_view(instance: ProcessInstance, actor: Actor) -> None:
     if actor.is_operator and instance.unit_id != actor.unit_id:
         raise NotFound("业务申请不存在")
+    if actor.is_staff and not _reached_staff(instance.id, actor):
+        raise NotFound("业务申请不存在")
 
 
 def check_can_view_task(task: HumanTask, actor: Actor) -> None:
     if actor.is_operator and task.unit_id != actor.unit_id:
         raise NotFound("任务不存在")
+    if actor.is_staff and task.candidate_group not in actor.groups \
+            and not _reached_staff(task.instance_id, actor):
+        raise NotFound("任务不存在")
+
+
+def _reached_staff(instance_id: int, actor: Actor) -> bool:
+    """Has the application had a task for one of the actor's groups, or one they handled?"""
+    condition = (HumanTask.assignee == actor.key) | (HumanTask.completed_by == actor.key)
+    if actor.groups:
+        condition = condition | HumanTask.candidate_group.in_(actor.groups)
+    return db.session.execute(select(exists().where(
+        HumanTask.instance_id == instance_id, condition))).scalar()
 
 
 def check_can_act(task: HumanTask, actor: Actor) -> None:

@@ -82,6 +82,10 @@ def delete_row(instance_id: int, actor: Actor, row_id: int) -> None:
         rows.delete_row(instance.id, row_id)
 
 
-def template(process_key: str, unit_id: int, change_type: str | None, prefill: bool) -> bytes:
+def template(process_key: str, unit_id: int, change_type: str | None, prefill: bool
+             ) -> tuple[bytes, str]:
+    """The import template and the file name it downloads as (基数调整清册模板（…）.xlsx)."""
     spec = spec_for(process_key)
-    return spec.template(build_context(unit_id, None), spec.change_type(change_type), prefill)
+    kind = spec.change_type(change_type)
+    content = spec.template(build_context(unit_id, None), kind, prefill)
+    return content, f"{spec.title}模板（{kind.label}）.xlsx"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from services.clock import iso
 from services.db import db
 from services.errors import NotFound
+from services.models import Unit, UnitAccount
 
 from . import access, history, registry, store
 from .actors import Actor
@@ -41,10 +42,18 @@ def instance_detail(instance: ProcessInstance) -> dict:
         "business": instance.title, "status": instance.status,
         "status_name": STATUS_NAMES.get(instance.status, instance.status),
         "version": definition.version, "unit_id": instance.unit_id,
+        **_unit_names(instance.unit_id),
         "initiator": instance.initiator_name, "created_at": iso(instance.created_at),
         "ended_at": iso(instance.ended_at), "summary": json.loads(instance.summary_json or "{}"),
         "tasks": [task_dict(t, instance.title) for t in ready],
     }
+
+
+def _unit_names(unit_id: int) -> dict:
+    name, account = db.session.execute(
+        select(Unit.name, UnitAccount.account_no)
+        .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id).where(Unit.id == unit_id)).one()
+    return {"unit_name": name, "unit_account": account or ""}
 
 
 def history_rows(instance: ProcessInstance) -> list[dict]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from services.clock import day_start_utc, iso
 from services.db import db
 from services.errors import InvalidInput
+from services.models import Unit, UnitAccount
 
 from .actors import EMPLOYER_LANE, Actor
 from .models import DONE, READY, STATUS_NAMES, HumanTask, ProcessInstance
@@ -63,7 +64,10 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     names = _business_names({r.instance_id for r in rows})
-    result = [task_dict(r, names.get(r.instance_id, "")) for r in rows]
+    result = []
+    for r in rows:
+        business, unit_name, unit_account = names.get(r.instance_id, ("", "", ""))
+        result.append(task_dict(r, business, (unit_name, unit_account)))
     if which in ("todo", "group"):
         opinions = _latest_opinions({r.instance_id for r in rows})
         for item in result:
@@ -71,9 +75,10 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     return result, total
 
 
-def task_dict(row: HumanTask, business: str = "") -> dict:
+def task_dict(row: HumanTask, business: str = "", unit: tuple[str, str] = ("", "")) -> dict:
     return {"task_id": row.id, "instance_id": row.instance_id, "process_key": row.process_key,
-            "business": business, "title": row.title, "lane": row.lane, "state": row.state,
+            "business": business, "unit_name": unit[0], "unit_account": unit[1],
+            "title": row.title, "lane": row.lane, "state": row.state,
             "assignee": row.assignee_name, "created_at": iso(row.created_at),
             "completed_at": iso(row.completed_at), "completed_by": row.completed_by_name,
             "decision": row.decision, "opinion": row.opinion}
@@ -129,8 +134,14 @@ def _latest_opinions(instance_ids: set[int]) -> dict[int, str]:
     return dict(rows)
 
 
-def _business_names(instance_ids: set[int]) -> dict[int, str]:
+def _business_names(instance_ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """Per instance: the business name and the applying unit's name and account number
+    (reviewers see many units' applications side by side)."""
     if not instance_ids:
         return {}
-    return dict(db.session.execute(select(ProcessInstance.id, ProcessInstance.title)
-                                   .where(ProcessInstance.id.in_(instance_ids))).all())
+    rows = db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.title, Unit.name, UnitAccount.account_no)
+        .join(Unit, Unit.id == ProcessInstance.unit_id)
+        .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id)
+        .where(ProcessInstance.id.in_(instance_ids))).all()
+    return {row[0]: (row[1], row[2], row[3] or "") for row in rows}

@@ -13,6 +13,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def xlsx_response(content: bytes, filename: str):
     response = send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
                          download_name=filename)
-    response.headers["Content-Disposition"] = (f"attachment; filename={quote(filename)}; "
+    # An ASCII fallback name for old clients, the Chinese one (RFC 5987) for the rest.
+    response.headers["Content-Disposition"] = (f"attachment; filename=template.xlsx; "
                                                f"filename*=UTF-8''{quote(filename)}")
     return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
@@ -353,3 +354,10 @@ def test_a_sheet_of_endless_blank_rows_is_refused(api):
     response = upload(api, instance_id, buffer.getvalue())
     assert response.status_code == 422
     assert response.json["errors"] == {"file": ["行数过多"]}
+
+
+def test_the_template_downloads_under_a_chinese_name(api):
+    api.login_operator()
+    response = api.get(f"{API}/processes/base_adjustment/template.xlsx?change_type=base_rate")
+    disposition = unquote(response.headers["Content-Disposition"])
+    assert "filename*=UTF-8''基数调整清册模板（调整缴存基数及个人缴存比例）.xlsx" in disposition

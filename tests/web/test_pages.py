@@ -138,3 +138,43 @@ def test_opening_a_tile_changes_nothing_until_the_operator_starts(app, demo):
     assert client.post("/business/base_adjustment").status_code == 400  # no CSRF token
     with app.app_context():
         assert db.session.query(ProcessInstance).count() == 1
+
+
+def test_reviewers_see_which_unit_applied(app, demo, make_api):
+    operator = make_api().login_operator(unit=1)
+    started = operator.post("/api/v1/processes/base_adjustment/instances", {"data": {}}).json
+    person = operator.get("/api/v1/persons?status=01").json["items"][0]
+    operator.post(f"/api/v1/instances/{started['instance_id']}/manifest/rows",
+                  {"person_account": person["person_account"], "new_base": "6000"})
+    assert operator.post(f"/api/v1/tasks/{started['tasks'][0]['task_id']}/complete",
+                         {"data": {"remark": ""}}).status_code == 200
+    reviewer = make_api().login_reviewer()
+    queue = reviewer.get("/api/v1/tasks?list=group").json["items"]
+    assert [(t["unit_name"], t["unit_account"]) for t in queue] == [
+        (demo["units"][1]["name"], demo["units"][1]["unit_account"])]
+    unit = demo["units"][1]
+    detail = reviewer.get(f"/api/v1/instances/{started['instance_id']}")
+    assert (detail.json["unit_name"], detail.json["unit_account"]) == (unit["name"],
+                                                                       unit["unit_account"])
+    client = app.test_client()
+    info = demo["reviewers"][0]
+    client.post("/centre/login", data={"csrf_token": form_token(client, "/centre/login"),
+                                       "login_name": info["login_name"],
+                                       "password": info["password"]})
+    page = client.get(f"/instances/{started['instance_id']}").text
+    assert unit["name"] in page and unit["unit_account"] in page
+    assert client.get("/centre?tab=nonsense").status_code == 200  # falls back to the queue
+
+
+
+def test_centre_staff_see_only_applications_that_reached_them(app, demo, make_api):
+    """An application still with its unit is not the centre's to read; an analyst (in no
+    review group) reads no application data at all."""
+    operator = make_api().login_operator()
+    started = operator.post("/api/v1/processes/base_adjustment/instances", {"data": {}}).json
+    instance_id = started["instance_id"]
+    for staff in (make_api().login_reviewer(), make_api().login_analyst()):
+        for url in (f"/api/v1/instances/{instance_id}", f"/api/v1/instances/{instance_id}/manifest",
+                    f"/api/v1/instances/{instance_id}/history",
+                    f"/api/v1/tasks/{started['tasks'][0]['task_id']}"):
+            assert staff.get(url).status_code == 404, url

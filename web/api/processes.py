@@ -34,8 +34,9 @@ def list_processes():
 def template(args, key: str):
     """清册导入模板（.xlsx，代码列带下拉框）；prefill=true 时预填本单位正常状态的职工。"""
     actor = require_actor(OPERATOR)
-    content = manifests.template(key, actor.unit_id, args["change_type"], args["prefill"])
-    return xlsx_response(content, f"{key}_template.xlsx")
+    content, filename = manifests.template(key, actor.unit_id, args["change_type"],
+                                           args["prefill"])
+    return xlsx_response(content, filename)
 
 
 @blp.post("/<key>/instances")

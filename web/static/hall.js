@@ -198,7 +198,7 @@
       showback.hidden = false;
       showback.querySelectorAll("[data-show]").forEach(function (el) {
         var key = el.dataset.show, value = p[key];
-        el.textContent = key === "person_rate" ? (Number(value) * 100) + "%" : value;
+        el.textContent = key === "person_rate" ? (Math.round(Number(value) * 10000) / 100) + "%" : value;
       });
     }
     picker.addEventListener("input", function () {

@@ -20,6 +20,8 @@ PER_PAGE = 20
 def centre_desk():
     actor = auth.current_actor()
     tab = request.args.get("tab", "group")
+    if tab not in ("group", "todo", "done"):
+        tab = "group"
     page = max(request.args.get("page", 1, type=int), 1)
     lists = {}
     for which in ("group", "todo", "done"):
