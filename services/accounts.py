@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import db
+from .db import db, utcnow
 from .errors import AuthFailed, InvalidInput
 from .models import Operator, Staff, Unit, UnitAccount
 
 _LOGIN_FAILED = "单位账号、登录名称或登录密码不正确"
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
 _STAFF_LOGIN_FAILED = "登录名称或登录密码不正确"
 # A hash to check against when the login name is unknown, so both paths cost the same.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
@@ -48,11 +52,32 @@ def authenticate_staff(login_name: str, password: str) -> Staff:
 
 def _verified(user, password: str, message: str):
     """The user if the password matches. An unknown login costs the same hash check, so
-    timing does not tell which logins exist; both failures read the same."""
+    timing does not tell which logins exist; both failures read the same. After
+    MAX_FAILED_LOGINS wrong passwords in a row the login is locked for LOCK_MINUTES
+    (checked before the password, so guessing stops costing us a hash too). The failure
+    count is committed here: the refused request's rollback must not undo it."""
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+        raise AuthFailed(f"连续 {MAX_FAILED_LOGINS} 次密码错误，该登录已锁定，"
+                         f"请 {minutes} 分钟后再试或联系管理员")
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "") \
             or user is None:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins = 0
+                user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+            db.session.commit()
         raise AuthFailed(message)
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
     return user
+
+
+def end_sessions(user: Operator | Staff) -> None:
+    """Every session cookie issued to the user so far stops working (logout, new password)."""
+    user.session_version += 1
 
 
 def change_password(user: Operator | Staff, old: str, new: str) -> None:
@@ -63,3 +88,4 @@ def change_password(user: Operator | Staff, old: str, new: str) -> None:
     if old == new:
         raise InvalidInput("新密码不能与原密码相同", {"new": ["新密码不能与原密码相同"]})
     user.password_hash = hash_password(new)
+    end_sessions(user)

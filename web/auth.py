@@ -8,6 +8,7 @@ import functools
 from flask import g, request, session
 
 from engine.actors import OPERATOR, STAFF, Actor
+from services import accounts
 from services.db import db
 from services.errors import AuthFailed, Forbidden
 from services.models import Operator, Staff
@@ -16,11 +17,17 @@ from services.models import Operator, Staff
 def log_in(user: Operator | Staff) -> None:
     """A fresh session on login (no fixation); the CSRF token is renewed with it."""
     session.clear()
-    session["user"] = {"kind": OPERATOR if isinstance(user, Operator) else STAFF, "id": user.id}
+    session["user"] = {"kind": OPERATOR if isinstance(user, Operator) else STAFF, "id": user.id,
+                       "v": user.session_version}
     session.permanent = False
 
 
 def log_out() -> None:
+    """Ends this session and every copy of its cookie (the user's session generation moves
+    on). Does not commit."""
+    user = current_user()
+    if user is not None:
+        accounts.end_sessions(user)
     session.clear()
 
 
@@ -29,7 +36,8 @@ def current_user() -> Operator | Staff | None:
         info = session.get("user") or {}
         model = {OPERATOR: Operator, STAFF: Staff}.get(info.get("kind"))
         user = db.session.get(model, info.get("id")) if model else None
-        g.current_user = user if user is not None and user.active else None
+        valid = user is not None and user.active and info.get("v") == user.session_version
+        g.current_user = user if valid else None
     return g.current_user
 
 

@@ -83,7 +83,17 @@ class UnitAccount(Base):
         return self.paid_through + 1 if self.paid_through else self.first_month
 
 
-class Operator(Base):
+class LoginState:
+    """What a login keeps beside its password: the session generation (bumped on logout
+    and password change, so every earlier session cookie stops working) and consecutive
+    failed attempts with the lock they lead to."""
+
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class Operator(LoginState, Base):
     """经办人: a login of a unit."""
 
     __tablename__ = "operator"
@@ -101,7 +111,7 @@ class Operator(Base):
     unit: Mapped[Unit] = relationship()
 
 
-class Staff(Base):
+class Staff(LoginState, Base):
     """Centre staff: a reviewer (中心审核员, in a group that claims tasks) or an analyst."""
 
     __tablename__ = "staff"

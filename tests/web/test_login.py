@@ -4,9 +4,14 @@ the unit's basic and account information. CSRF, isolation between units."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
+from sqlalchemy import select
+
+from services.db import db, utcnow
+from services.models import Operator, UnitAccount
 
 
 def form_token(client, url: str) -> str:
@@ -141,3 +146,55 @@ def test_pages_cannot_be_framed_by_other_sites(app):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_logging_out_ends_every_copy_of_the_session(app, make_api):
+    api = make_api().login_operator()
+    copied = session_cookie(api.client)
+    assert api.get("/api/v1/auth/me").status_code == 200
+    api.logout()
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/api/v1/auth/me").status_code == 401
+
+
+def test_a_new_password_ends_the_other_sessions_but_not_this_one(app, demo, make_api):
+    here, elsewhere = make_api().login_operator(), make_api().login_operator()
+    old = demo["units"][0]["operators"][0]["password"]
+    response = here.post("/api/v1/auth/password", {"old": old, "new": "NewPass2026x"})
+    assert response.status_code == 200 and response.json["csrf_token"]
+    assert here.get("/api/v1/auth/me").status_code == 200
+    assert elsewhere.get("/api/v1/auth/me").status_code == 401
+
+
+def test_five_wrong_passwords_lock_the_login_for_a_while(app, demo, make_api):
+    info = demo["units"][0]
+    login = info["operators"][0]
+    api = make_api()
+
+    def attempt(password):
+        return api.post("/api/v1/auth/login", {"unit_account": info["unit_account"],
+                                               "login_name": login["login_name"],
+                                               "password": password})
+
+    for _ in range(4):
+        assert attempt("wrong-password-1").status_code == 401
+    assert attempt(login["password"]).status_code == 200  # a success starts the count again
+    api.logout()
+    for _ in range(5):
+        assert attempt("wrong-password-1").status_code == 401
+    locked = attempt(login["password"])
+    assert locked.status_code == 401
+    assert "连续 5 次密码错误" in locked.json["message"] and "15 分钟" in locked.json["message"]
+    with app.app_context():  # the lock lifts by itself
+        operator = db.session.execute(select(Operator).join(
+            UnitAccount, UnitAccount.unit_id == Operator.unit_id).where(
+            UnitAccount.account_no == info["unit_account"],
+            Operator.login_name == login["login_name"])).scalar_one()
+        operator.locked_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert attempt(login["password"]).status_code == 200

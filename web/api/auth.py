@@ -42,13 +42,15 @@ def login(args):
     else:
         user = accounts.authenticate_staff(args["login_name"], args["password"])
     auth.log_in(user)
+    db.session.commit()  # a successful login clears the failed-attempt count
     return {"user": whoami(), "csrf_token": csrf.token()}
 
 
 @blp.post("/logout")
 def logout():
-    """退出登录。"""
+    """退出登录：此会话及其 Cookie 的任何副本随即失效。"""
     auth.log_out()
+    db.session.commit()
     return {"ok": True}
 
 
@@ -62,11 +64,14 @@ def me():
 @blp.post("/password")
 @blp.arguments(PasswordSchema)
 def password(args):
-    """修改密码：原密码须正确；新密码至少 8 位并含字母和数字。"""
+    """修改密码：原密码须正确；新密码至少 8 位并含字母和数字。其他会话随即失效，本会话
+    继续有效并换发 CSRF 令牌（见返回的 csrf_token）。"""
     auth.require_actor()
-    accounts.change_password(auth.current_user(), args["old"], args["new"])
+    user = auth.current_user()
+    accounts.change_password(user, args["old"], args["new"])
     db.session.commit()
-    return {"ok": True}
+    auth.log_in(user)
+    return {"ok": True, "csrf_token": csrf.token()}
 
 
 def whoami() -> dict:

@@ -40,6 +40,7 @@ def login():
             error = exc.message
         else:
             auth.log_in(user)
+            db.session.commit()  # a successful login clears the failed-attempt count
             return redirect(_next_url(url_for("views.home")))
     return render_template("auth/login.html", error=error, form=form), 401 if error else 200
 
@@ -55,6 +56,7 @@ def centre_login():
             error = exc.message
         else:
             auth.log_in(user)
+            db.session.commit()
             home = "views.processes" if user.role == ANALYST else "views.centre_desk"
             return redirect(_next_url(url_for(home)))
     return render_template("auth/centre_login.html", error=error, login_name=login_name), \
@@ -65,6 +67,7 @@ def centre_login():
 def logout():
     actor = auth.current_actor()
     auth.log_out()
+    db.session.commit()
     staff = actor is not None and not actor.is_operator
     return redirect(url_for("views.centre_login" if staff else "views.login"))
 
@@ -79,12 +82,14 @@ def password():
             errors = {"confirm": ["两次输入的新密码不一致"]}
         else:
             try:
-                accounts.change_password(auth.current_user(), request.form.get("old", ""), new)
+                user = auth.current_user()
+                accounts.change_password(user, request.form.get("old", ""), new)
                 db.session.commit()
+                auth.log_in(user)  # other sessions end; this one carries on
             except HallError as exc:
                 errors = exc.errors or {"old": [exc.message]}
             else:
-                flash("密码已修改，下次登录请使用新密码", "success")
+                flash("密码已修改，其他已登录的地方需用新密码重新登录", "success")
                 return redirect(url_for("views.home"))
     return render_template("auth/password.html", errors=errors), 422 if errors else 200
 
