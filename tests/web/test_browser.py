@@ -309,3 +309,19 @@ def test_an_analyst_deploys_a_new_version_and_sees_its_diagram(browser, live, de
     if width > 1000:
         shot(page, "process-version")
     page.context.close()
+
+
+def test_the_picker_says_why_nobody_was_found_and_logout_says_goodbye(browser, live, demo):
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("a.tile[data-key=base_adjustment]")
+    page.click("#start-button")
+    page.fill("#person-picker", "查无此人")
+    expect(page.locator(".picker__empty")).to_have_text(
+        "没有找到状态正常的职工（封存等状态的职工不能调整基数）")
+    page.keyboard.press("ArrowDown")  # nothing to move to: no error, the hint stays
+    page.keyboard.press("Escape")
+    expect(page.locator("#person-options")).to_be_hidden()
+    page.get_by_role("button", name="退出").click()
+    expect(page.get_by_text("您已安全退出")).to_be_visible()
+    page.context.close()

@@ -172,8 +172,10 @@
   if (picker) {
     var list = document.getElementById("person-options");
     var showback = document.getElementById("showback");
-    var items = [], active = -1, timer;
-    function close() { list.hidden = true; picker.setAttribute("aria-expanded", "false"); active = -1; }
+    var items = [], active = -1, timer, searched = false;
+    function close() {
+      list.hidden = true; searched = false; picker.setAttribute("aria-expanded", "false"); active = -1;
+    }
     function render() {
       list.innerHTML = "";
       items.forEach(function (p, i) {
@@ -187,8 +189,15 @@
         li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
         list.appendChild(li);
       });
-      list.hidden = items.length === 0;
-      picker.setAttribute("aria-expanded", items.length ? "true" : "false");
+      if (!items.length && searched) {
+        var none = document.createElement("li");
+        none.className = "picker__empty";
+        none.setAttribute("aria-disabled", "true");
+        none.textContent = "没有找到状态正常的职工（封存等状态的职工不能调整基数）";
+        list.appendChild(none);
+      }
+      list.hidden = !items.length && !searched;
+      picker.setAttribute("aria-expanded", list.hidden ? "false" : "true");
       if (active >= 0) picker.setAttribute("aria-activedescendant", "person-opt-" + active);
     }
     function choose(i) {
@@ -205,22 +214,23 @@
       clearTimeout(timer);
       showback.hidden = true;
       var q = picker.value.trim();
-      if (!q) { items = []; render(); return; }
+      if (!q) { items = []; searched = false; render(); return; }
       timer = setTimeout(function () {
         fetch(picker.dataset.source + "?status=01&per_page=10&q=" + encodeURIComponent(q))
           .then(function (r) { return r.json(); })
           .then(function (data) {
-            items = data.items || []; active = items.length ? 0 : -1; render();
+            items = data.items || []; searched = true; active = items.length ? 0 : -1; render();
             if (items.length === 1 && items[0].person_account === q) choose(0);
           });
       }, 180);
     });
     picker.addEventListener("keydown", function (e) {
       if (list.hidden) return;
+      if (e.key === "Escape") { close(); return; }
+      if (!items.length) return;
       if (e.key === "ArrowDown") { active = (active + 1) % items.length; render(); e.preventDefault(); }
       if (e.key === "ArrowUp") { active = (active - 1 + items.length) % items.length; render(); e.preventDefault(); }
       if (e.key === "Enter" && active >= 0) { choose(active); e.preventDefault(); }
-      if (e.key === "Escape") close();
     });
     picker.addEventListener("blur", function () { setTimeout(close, 100); });
   }

@@ -68,6 +68,7 @@ def logout():
     actor = auth.current_actor()
     auth.log_out()
     db.session.commit()
+    flash("您已安全退出", "success")
     staff = actor is not None and not actor.is_operator
     return redirect(url_for("views.centre_login" if staff else "views.login"))
 
