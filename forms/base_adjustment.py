@@ -84,7 +84,8 @@ class BaseAdjustmentManifest(ManifestSpec):
     display = (
         ("person_account", "个人账号", "text"), ("name", "姓名", "text"),
         ("id_number", "证件号码", "text"), ("old_base", "调整前基数", "money"),
-        ("new_base", "调整后基数", "money"), ("new_person_rate", "个人比例", "rate"),
+        ("new_base", "调整后基数", "money"), ("old_person_rate", "调整前个人比例", "rate"),
+        ("new_person_rate", "调整后个人比例", "rate"),
         ("effective_month", "生效年月", "text"), ("old_monthly", "调整前月缴存额", "money"),
         ("new_monthly", "调整后月缴存额", "money"),
     )

@@ -44,6 +44,8 @@ def load(overrides: dict | None = None) -> dict:
         "SECRET_KEY": secret_key(instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Behind HTTPS set HPF_SECURE_COOKIES=1 so the session cookie never travels in clear.
+        "SESSION_COOKIE_SECURE": os.environ.get("HPF_SECURE_COOKIES") == "1",
         # A session cookie is refused after a working day, even if someone kept a copy.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.db import db, utcnow
 from services.models import Operator, UnitAccount
+from tests.conftest import make_app
 
 
 def form_token(client, url: str) -> str:
@@ -198,3 +199,10 @@ def test_five_wrong_passwords_lock_the_login_for_a_while(app, demo, make_api):
         operator.locked_until = utcnow() - timedelta(seconds=1)
         db.session.commit()
     assert attempt(login["password"]).status_code == 200
+
+
+def test_behind_https_the_session_cookie_is_marked_secure(databases, tmp_path, monkeypatch):
+    monkeypatch.setenv("HPF_SECURE_COOKIES", "1")
+    app = make_app(databases.template_url, tmp_path)
+    response = app.test_client().get("/login")
+    assert "Secure" in response.headers["Set-Cookie"]
