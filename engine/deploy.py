@@ -33,6 +33,10 @@ EXPRESSION_TAGS = {"conditionExpression", "condition", "timeDuration", "timeDate
                    "loopCardinality", "completionCondition", "messagePayload", "expression",
                    "payloadExpression", "messagePath", "formalExpression", "dataPath"}
 SCRIPT_TAGS = {"script", "preScript", "postScript"}
+#: Who deployed, as the 流程管理 page shows it, when no person did (start-up, CLI).
+SYSTEM_NAME = "系统（启动时部署）"
+CLI_NAME = "管理员（hpf deploy）"
+
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                                huge_tree=False, remove_comments=False)
 
@@ -180,7 +184,7 @@ def _lane_roles(tree, reasons: list[str]) -> dict[str, str]:
     return roles
 
 
-def deploy(xml: bytes, filename: str, actor_name: str = "system", key: str | None = None
+def deploy(xml: bytes, filename: str, actor_name: str = SYSTEM_NAME, key: str | None = None
            ) -> DeployResult:
     """Store the file as a new version unless it equals the latest one. Does not commit."""
     checked = check(xml, filename, key)
@@ -219,7 +223,7 @@ def deploy_upload(content: bytes, filename: str, actor_name: str) -> DeployResul
         raise InvalidInput(refused.message, {"file": refused.reasons}) from None
 
 
-def deploy_directory(directory: Path, actor_name: str = "system"
+def deploy_directory(directory: Path, actor_name: str = SYSTEM_NAME
                      ) -> list[DeployResult | DeployRefused]:
     """Deploy every .bpmn file; each refused file is reported, the others still deploy."""
     results: list[DeployResult | DeployRefused] = []

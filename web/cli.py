@@ -43,7 +43,7 @@ def seed_demo() -> None:
 def deploy(files: tuple[str, ...]) -> None:
     from pathlib import Path
 
-    from engine.deploy import DeployRefused, deploy_directory
+    from engine.deploy import CLI_NAME, DeployRefused, deploy_directory
     from engine.deploy import deploy as deploy_one
     from services.db import db
     app = _app()
@@ -55,11 +55,11 @@ def deploy(files: tuple[str, ...]) -> None:
                 try:
                     with db.session.begin_nested():
                         results.append(deploy_one(Path(name).read_bytes(), Path(name).name,
-                                                  "cli"))
+                                                  CLI_NAME))
                 except DeployRefused as refused:
                     results.append(refused)
         else:
-            results = deploy_directory(Path(app.config["BPMN_DIR"]), "cli")
+            results = deploy_directory(Path(app.config["BPMN_DIR"]), CLI_NAME)
         db.session.commit()
     for result in results:
         if isinstance(result, DeployRefused):
