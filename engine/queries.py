@@ -13,7 +13,7 @@ from services.errors import NotFound
 from services.models import Unit, UnitAccount
 
 from . import access, history, registry, store
-from .actors import Actor
+from .actors import ROLES, Actor
 from .models import READY, STATUS_NAMES, HumanTask, ProcessDefinition, ProcessInstance
 from .script_engine import SCRIPT_ENGINE
 from .serializer import load_workflow
@@ -75,6 +75,12 @@ def diagram(instance: ProcessInstance) -> dict:
             details.setdefault(event.element_id, []).append({
                 "type": history.TYPE_NAMES.get(event.type, event.type), "actor": event.actor_name,
                 "at": iso(event.at), "decision": event.decision, "opinion": event.opinion})
+    for task in db.session.execute(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalars():
+        # The step waiting now: with whom it waits, and since when.
+        details.setdefault(task.element_id, []).append({
+            "type": "待办理", "actor": task.assignee_name or ROLES.get(task.lane, task.lane),
+            "at": iso(task.created_at), "decision": None, "opinion": None})
     return {"bpmn_xml": xml, "version": definition.version, **state, "details": details}
 
 

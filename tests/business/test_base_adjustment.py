@@ -94,6 +94,10 @@ def test_the_whole_story_reject_then_approve(make_api, app):
     assert again["opinion"] == "第二行基数与工资表不符，请核实"
     messages = operator.get(f"{API}/messages").json["items"]
     assert "第二行基数与工资表不符" in messages[0]["content"]
+    chart = operator.get(f"{API}/instances/{instance_id}/diagram").json
+    assert [d["type"] for d in chart["details"]["edit_manifest"]] == ["办理", "待办理"]
+    assert chart["details"]["edit_manifest"][-1]["actor"] == "缴存单位"
+    assert chart["details"]["review"][-1]["opinion"] == "第二行基数与工资表不符，请核实"
 
     # fixes the second row (delete and enter again) and resubmits
     rows = operator.get(f"{API}/instances/{instance_id}/manifest").json["items"]
