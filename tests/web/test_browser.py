@@ -256,7 +256,8 @@ def test_pages_fit_the_screen(browser, live, demo, width, height):
     page = new_page(browser, width, height)
     operator_login(page, live, demo)
     no_horizontal_scroll(page)
-    for path in ("/tasks?list=initiated", "/messages", "/password"):
+    for path in ("/tasks?list=initiated", "/messages", "/password", "/queries/persons",
+                 "/queries/persons?tab=changes"):
         page.goto(live + path)
         no_horizontal_scroll(page)
     page.goto(live + "/")

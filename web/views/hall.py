@@ -30,10 +30,22 @@ TILES = (
 PREVIEW = 5
 
 
+#: Tiles that open a query page rather than a business's workflow.
+QUERY_PAGES = {"person_query": "views.person_query_page"}
+
+
 def tiles() -> list[dict]:
-    return [{"key": key, "name": name, "hint": hint, "built": key in BUSINESSES,
-             "url": url_for("views.open_business", key=key) if key in BUSINESSES else None}
-            for key, name, hint in TILES]
+    result = []
+    for key, name, hint in TILES:
+        if key in BUSINESSES:
+            url = url_for("views.open_business", key=key)
+        elif key in QUERY_PAGES:
+            url = url_for(QUERY_PAGES[key])
+        else:
+            url = None
+        result.append({"key": key, "name": name, "hint": hint, "built": url is not None,
+                       "url": url})
+    return result
 
 
 @bp.get("/")

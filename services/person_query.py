@@ -1,0 +1,88 @@
+"""缴存人信息查询 (manual chapter 7): the unit's depositors' accounts with their balances,
+and the change records of its depositors. Always one unit's own data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from .clock import day_start_utc, display
+from .db import db
+from .ledger import person_balances
+from .models import ChangeRecord, Person, PersonAccount
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: str | None = None
+    since: date | None = None  # 开户日期 from (accounts) / 变更日期 from (changes)
+    until: date | None = None
+
+
+def accounts(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
+             ) -> tuple[list[dict], int]:
+    """7.1 账户信息: per_page 0 gives every matching row (for the export)."""
+    query = (select(PersonAccount).join(Person, PersonAccount.person_id == Person.id)
+             .where(PersonAccount.unit_id == unit_id))
+    query = _matching(query, filters.q)
+    if filters.status:
+        query = query.where(PersonAccount.status == filters.status)
+    if filters.since:
+        query = query.where(PersonAccount.opened_on >= filters.since)
+    if filters.until:
+        query = query.where(PersonAccount.opened_on <= filters.until)
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    query = query.options(joinedload(PersonAccount.person)).order_by(PersonAccount.account_no)
+    if per_page:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.execute(query).scalars().all()
+    balances = person_balances([r.id for r in rows])
+    return [{
+        "person_account": r.account_no, "name": r.person.name, "id_number": r.person.id_number,
+        "status": r.status, "status_name": r.status_name, "opened_on": r.opened_on.isoformat(),
+        "base": r.base, "person_rate": r.person_rate, "monthly_amount": r.monthly_amount,
+        "paid_through": str(r.paid_through) if r.paid_through else "",
+        "balance": balances[r.id],
+    } for r in rows], total
+
+
+def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
+            ) -> tuple[list[dict], int]:
+    """7.2 客户信息变更查询: changed fields of the unit's depositors, newest first."""
+    query = (select(ChangeRecord, PersonAccount.account_no, Person.name)
+             .join(PersonAccount, PersonAccount.id == ChangeRecord.person_account_id)
+             .join(Person, Person.id == PersonAccount.person_id)
+             .where(ChangeRecord.unit_id == unit_id, ChangeRecord.subject == "person",
+                    PersonAccount.unit_id == unit_id))
+    query = _matching(query, filters.q)
+    if filters.since:
+        query = query.where(ChangeRecord.changed_at >= day_start_utc(filters.since))
+    if filters.until:
+        query = query.where(ChangeRecord.changed_at < day_start_utc(_next_day(filters.until)))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    query = query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
+    if per_page:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    return [{
+        "person_account": account_no, "name": name, "field": record.field_label,
+        "old_value": record.old_value, "new_value": record.new_value,
+        "business": record.business, "actor": record.actor_name,
+        "changed_at": display(record.changed_at), "instance_id": record.instance_id,
+    } for record, account_no, name in db.session.execute(query).all()], total
+
+
+def _matching(query, q: str):
+    q = (q or "").strip()
+    if not q:
+        return query
+    like = f"%{q}%"
+    return query.where(or_(PersonAccount.account_no.like(like), Person.name.like(like),
+                           Person.id_number.like(like)))
+
+
+def _next_day(day: date) -> date:
+    return day + timedelta(days=1)
