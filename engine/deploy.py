@@ -17,9 +17,10 @@ from SpiffWorkflow.bpmn.specs.defaults import ManualTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask, UserTask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from services.db import db, utcnow
-from services.errors import HallError, InvalidInput, NotFound
+from services.errors import Conflict, HallError, InvalidInput, NotFound
 
 from . import registry, sandbox
 from .actors import ROLES
@@ -184,24 +185,32 @@ def _lane_roles(tree, reasons: list[str]) -> dict[str, str]:
     return roles
 
 
-def deploy(xml: bytes, filename: str, actor_name: str = SYSTEM_NAME, key: str | None = None
-           ) -> DeployResult:
-    """Store the file as a new version unless it equals the latest one. Does not commit."""
+def deploy(xml: bytes, filename: str, actor_name: str = SYSTEM_NAME, key: str | None = None,
+           *, known_is_deployed: bool = False) -> DeployResult:
+    """Store the file as a new version unless it equals the latest one (or, with
+    `known_is_deployed`, any stored version: a sweep of bpmn-diagrams/ at start-up must not
+    undo what an analyst deployed since by re-deploying the older file). Does not commit."""
     checked = check(xml, filename, key)
     digest = hashlib.sha256(xml).hexdigest()
-    latest = db.session.execute(
-        select(ProcessDefinition).where(ProcessDefinition.key == checked.key)
-        .order_by(ProcessDefinition.version.desc()).limit(1)).scalar_one_or_none()
-    if latest is not None and latest.sha256 == digest:
-        return DeployResult(checked.key, latest.version, changed=False)
-    version = (latest.version if latest else 0) + 1
+    rows = db.session.execute(
+        select(ProcessDefinition.version, ProcessDefinition.sha256)
+        .where(ProcessDefinition.key == checked.key)
+        .order_by(ProcessDefinition.version.desc())).all()
+    latest = rows[0].version if rows else 0
+    same = [r.version for r in (rows if known_is_deployed else rows[:1]) if r.sha256 == digest]
+    if same:
+        return DeployResult(checked.key, same[0], changed=False)
+    version = latest + 1
     db.session.add(ProcessDefinition(
         key=checked.key, version=version, name=_process_name(xml, checked.key),
         bpmn_xml=xml.decode("utf-8"), sha256=digest,
         spec_json=dump_spec(checked.spec, checked.subprocess_specs),
         meta_json=json.dumps(checked.meta, ensure_ascii=False), deployed_by=actor_name,
         deployed_at=utcnow()))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # (key, version) taken: someone deployed this business just now
+        raise Conflict("刚刚有人部署了该业务的新版本，请刷新页面后再试") from None
     return DeployResult(checked.key, version, changed=True)
 
 
@@ -225,12 +234,14 @@ def deploy_upload(content: bytes, filename: str, actor_name: str) -> DeployResul
 
 def deploy_directory(directory: Path, actor_name: str = SYSTEM_NAME
                      ) -> list[DeployResult | DeployRefused]:
-    """Deploy every .bpmn file; each refused file is reported, the others still deploy."""
+    """Deploy every .bpmn file not stored yet as any version; each refused file is
+    reported, the others still deploy."""
     results: list[DeployResult | DeployRefused] = []
     for path in sorted(Path(directory).glob("*.bpmn")):
         try:
             with db.session.begin_nested():
-                results.append(deploy(path.read_bytes(), path.name, actor_name))
+                results.append(deploy(path.read_bytes(), path.name, actor_name,
+                                      known_is_deployed=True))
         except DeployRefused as refused:
             results.append(refused)
     return results

@@ -50,12 +50,14 @@ def _safe_range(*args: int) -> range:
 
 
 def _not_huge(value):
-    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_INT_DIGITS:
+    if isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) > MAX_INT_DIGITS:
         raise ScriptRefused(f"数值过大（上限 {MAX_INT_DIGITS} 位整数）")
     return value
 
 
 def _safe_int(*args):
+    if args and isinstance(args[0], str) and len(args[0]) > MAX_INT_DIGITS:
+        raise ScriptRefused(f"数字文本过长（上限 {MAX_INT_DIGITS} 位）")
     return int(*(_not_huge(a) for a in args))
 
 
@@ -63,10 +65,49 @@ def _safe_round(number, *args):
     return round(_not_huge(number) if not args else number, *args)
 
 
+def _small(value, budget: int = MAX_SEQUENCE):
+    """`value` if it holds at most `budget` items and characters all told, else refused:
+    what str(), an f-string or a stored result would have to build from it."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            seen += len(item)
+        elif isinstance(item, dict):
+            seen += len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            seen += len(item)
+            stack.extend(item)
+        else:
+            seen += 1
+        if seen > budget:
+            raise ScriptRefused(f"数据过大（上限 {budget} 个元素或字符）")
+    return value
+
+
+def _safe_str(*args):
+    return str(*(_small(a) for a in args[:1]), *args[1:])
+
+
+def _safe_sum(iterable, start=0):
+    if not isinstance(start, (int, float, Decimal)):
+        raise ScriptRefused("sum 只能用于数值求和")
+    return sum(iterable, start)
+
+
+def _formatted(value):
+    """What an f-string may format: nothing huge (a Decimal of 1E+300000000 formatted with
+    :f would be a 300 MB string)."""
+    return _small(_not_huge(value))
+
+
 SAFE_BUILTINS = {
     "abs": abs, "all": all, "any": any, "bool": bool, "dict": dict, "enumerate": enumerate,
     "int": _safe_int, "len": len, "list": list, "max": max, "min": min, "round": _safe_round,
-    "sorted": sorted, "str": str, "sum": sum, "tuple": tuple, "zip": zip, "set": set,
+    "sorted": sorted, "str": _safe_str, "sum": _safe_sum, "tuple": tuple, "zip": zip,
+    "set": set,
     "range": _safe_range, "isinstance": isinstance, "Decimal": Decimal, "date": date,
     "True": True, "False": False, "None": None,
 }
@@ -180,6 +221,7 @@ def _guarded(op, a, b):
 
 _GUARDED_OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Add, ast.Mod)
 _GUARD = "__hall_guarded__"
+_FORMATTED = "__hall_formatted__"
 
 
 class _Guard(ast.NodeTransformer):
@@ -199,6 +241,12 @@ class _Guard(ast.NodeTransformer):
         load = ast.Name(id=node.target.id, ctx=ast.Load())
         return ast.copy_location(ast.Assign(targets=[node.target],
                                             value=self._call(node.op, load, node.value)), node)
+
+    def visit_FormattedValue(self, node):
+        self.generic_visit(node)
+        node.value = ast.Call(func=ast.Name(id=_FORMATTED, ctx=ast.Load()), args=[node.value],
+                              keywords=[])
+        return node
 
     @staticmethod
     def _call(op, left, right):
@@ -262,6 +310,20 @@ def _run(code, scope: dict, runner):
         sys.settrace(previous)
 
 
+def _storable(key: str, value):
+    """A script's result as saving and loading the workflow will give it back (tuples as
+    lists, dict keys as text), so an action behaves the same whether its workflow comes
+    from memory or from the database; refused if too big or of a type that cannot be kept."""
+    from .serializer import as_stored
+
+    try:
+        return as_stored(_small(value))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ScriptRefused):
+            raise
+        raise ScriptRefused(f"脚本结果 {key} 无法保存（{type(value).__name__}）") from None
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates conditions and runs scripts against task data, sandboxed."""
 
@@ -273,17 +335,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         scope = self._scope(context, external_context)
         _run(_compiled(script, "exec"), scope, exec)
         for key, value in scope.items():
-            if key in ("__builtins__", _GUARD) or callable(value) \
+            if key in ("__builtins__", _GUARD, _FORMATTED) or callable(value) \
                     or key in (external_context or {}):
                 continue
-            context[key] = value
+            context[key] = _storable(key, value)
         for key in [k for k in context if k not in scope]:
             del context[key]
         return True
 
     @staticmethod
     def _scope(context, external_context) -> dict:
-        scope = {"__builtins__": SAFE_BUILTINS, _GUARD: _guard_call}
+        scope = {"__builtins__": SAFE_BUILTINS, _GUARD: _guard_call, _FORMATTED: _formatted}
         scope.update(external_context or {})
         scope.update(context)
         return scope

@@ -245,7 +245,10 @@ class ManifestSpec:
             raise InvalidInput("无法读取上传的文件，请使用本系统下载的 .xlsx 模板",
                                {"file": ["文件不是有效的 .xlsx 文件"]}) from None
         sheet = book[self.title] if self.title in book.sheetnames else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        # Only as many columns as the template has: a sheet that declares column XFD would
+        # otherwise have every row padded out to 16,384 cells.
+        width = len(self.columns) + 5
+        rows = sheet.iter_rows(max_col=width, values_only=True)
         header = [str(v).strip() if v is not None else "" for v in next(rows, ())]
         by_header = {c.header: c for c in self.columns}
         positions: dict[str, int] = {}

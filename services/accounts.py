@@ -6,7 +6,7 @@ import math
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db, utcnow
@@ -54,8 +54,9 @@ def _verified(user, password: str, message: str):
     """The user if the password matches. An unknown login costs the same hash check, so
     timing does not tell which logins exist; both failures read the same. After
     MAX_FAILED_LOGINS wrong passwords in a row the login is locked for LOCK_MINUTES
-    (checked before the password, so guessing stops costing us a hash too). The failure
-    count is committed here: the refused request's rollback must not undo it."""
+    (checked before the password, so guessing stops costing us a hash too). The lock does
+    say that the login exists: the price of telling its owner why they cannot get in. The
+    failure count is committed here: the refused request's rollback must not undo it."""
     now = utcnow()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
@@ -64,15 +65,25 @@ def _verified(user, password: str, message: str):
     if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "") \
             or user is None:
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins = 0
-                user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            db.session.commit()
+            _count_failure(user, now)
         raise AuthFailed(message)
     if user.failed_logins or user.locked_until:
         user.failed_logins, user.locked_until = 0, None
     return user
+
+
+def _count_failure(user, now) -> None:
+    """One more failed attempt, counted in the database (attempts in parallel all count),
+    and the lock once there are enough; committed at once."""
+    model = type(user)
+    failures = db.session.execute(
+        update(model).where(model.id == user.id)
+        .values(failed_logins=model.failed_logins + 1)
+        .returning(model.failed_logins)).scalar_one()
+    if failures >= MAX_FAILED_LOGINS:
+        db.session.execute(update(model).where(model.id == user.id).values(
+            failed_logins=0, locked_until=now + timedelta(minutes=LOCK_MINUTES)))
+    db.session.commit()
 
 
 def end_sessions(user: Operator | Staff) -> None:

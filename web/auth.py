@@ -4,8 +4,9 @@ once per request, so a deactivated login stops working at once."""
 from __future__ import annotations
 
 import functools
+import time
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from engine.actors import OPERATOR, STAFF, Actor
 from services import accounts
@@ -18,13 +19,13 @@ def log_in(user: Operator | Staff) -> None:
     """A fresh session on login (no fixation); the CSRF token is renewed with it."""
     session.clear()
     session["user"] = {"kind": OPERATOR if isinstance(user, Operator) else STAFF, "id": user.id,
-                       "v": user.session_version}
+                       "v": user.session_version, "at": int(time.time())}
     session.permanent = False
 
 
 def log_out() -> None:
-    """Ends this session and every copy of its cookie (the user's session generation moves
-    on). Does not commit."""
+    """Ends the login's sessions everywhere, this one and any other device's or copied
+    cookie (the login's session generation moves on). Does not commit."""
     user = current_user()
     if user is not None:
         accounts.end_sessions(user)
@@ -36,7 +37,9 @@ def current_user() -> Operator | Staff | None:
         info = session.get("user") or {}
         model = {OPERATOR: Operator, STAFF: Staff}.get(info.get("kind"))
         user = db.session.get(model, info.get("id")) if model else None
-        valid = user is not None and user.active and info.get("v") == user.session_version
+        age = time.time() - info.get("at", 0)
+        valid = (user is not None and user.active and info.get("v") == user.session_version
+                 and age < current_app.permanent_session_lifetime.total_seconds())
         g.current_user = user if valid else None
     return g.current_user
 

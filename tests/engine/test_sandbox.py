@@ -6,6 +6,8 @@ Every escape is refused twice: by `check` (what deploy runs) and again at run ti
 
 from __future__ import annotations
 
+import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -171,7 +173,7 @@ def test_comprehensions_and_builtins(env):
                 "stats = (len(people), sum(rates.values()), min(rates.values()))\n", context)
     assert context["rates"] == {"A": 12, "B": 0, "C": 5}
     assert context["paying"] == ["A", "C"]
-    assert context["stats"] == (3, 17, 0)
+    assert context["stats"] == [3, 17, 0]  # kept as storage keeps it: a list
 
 
 def test_f_strings_with_plain_names(env):
@@ -257,6 +259,7 @@ def test_runtime_refuses_doubling_a_sequence(env):
         env.execute("s = 'a' * 1000000\ns = s + s\n", {})
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="memory is read from /proc")
 def test_runtime_stops_a_snippet_that_piles_up_memory(env):
     with pytest.raises(ScriptRefused, match="内存"):
         env.execute("keep = []\nfor i in range(100000):\n    keep.append('a' * 1000000)\n", {})
@@ -283,3 +286,29 @@ def test_ordinary_formatting_and_sizes_still_work(env):
     assert env.evaluate("int(Decimal('12345.67')) + round(Decimal('2.5'))", {}) == 12347
     assert env.evaluate("a + b", {"a": [1], "b": [2]}) == [1, 2]
     assert env.evaluate("17 % 5", {}) == 2
+
+
+@pytest.mark.parametrize("source", [
+    "x = f\"{Decimal('1e300000000'):f}\"",
+    "x = f\"{Decimal('1e-300000000'):f}\"",
+    "a = [[0] * 1000000] * 1000\nb = str(a)",
+    "a = [[0] * 1000000] * 1000\nb = f'{a}'",
+    "a = [[0] * 1000000] * 1000\nb = sum(a, [])",
+    "x = int('1' * 1000000, 2)",
+    "a = [[0] * 1000000] * 1000",  # a result too big to keep in the task data
+])
+def test_single_calls_cannot_build_huge_values(env, source):
+    with pytest.raises(ScriptRefused):
+        env.execute(source, {})
+
+
+def test_script_results_are_kept_as_storage_gives_them_back(env):
+    """The workflow an action saved may be reused from memory: what a script leaves must
+    already be what a load from the database would give (tuple → list, int key → text)."""
+    context = {}
+    env.execute("pair = (1, 2)\ncodes = {1: 'a'}\nwhen = date(2026, 11, 1)\n"
+                "money = Decimal('1.10')\n", context)
+    assert context == {"pair": [1, 2], "codes": {"1": "a"}, "when": date(2026, 11, 1),
+                       "money": Decimal("1.10")}
+    with pytest.raises(ScriptRefused, match="无法保存"):
+        env.execute("s = set([1])", {})

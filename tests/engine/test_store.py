@@ -249,7 +249,7 @@ def test_direct_writes_store_what_the_orm_reads_back(ctx, started):
         HumanTask.completed_at == moment)).scalar_one() == 1
 
 
-def test_a_database_error_on_the_direct_path_is_sqlalchemys_and_rolls_back(ctx, started):
+def test_a_database_error_on_the_direct_path_is_sqlalchemys(ctx, started):
     task = db.session.get(HumanTask, ready_task_id(started))
     row = {column.key: getattr(task, column.key) for column in HumanTask.__table__.columns}
     with pytest.raises(IntegrityError):  # the same task id twice

@@ -4,14 +4,18 @@ the unit's basic and account information. CSRF, isolation between units."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
 from sqlalchemy import select
 
+from services import accounts
 from services.db import db, utcnow
-from services.models import Operator, UnitAccount
+from services.errors import AuthFailed
+from services.models import Operator, Staff, UnitAccount
 from tests.conftest import make_app
 
 
@@ -201,8 +205,51 @@ def test_five_wrong_passwords_lock_the_login_for_a_while(app, demo, make_api):
     assert attempt(login["password"]).status_code == 200
 
 
-def test_behind_https_the_session_cookie_is_marked_secure(databases, tmp_path, monkeypatch):
+def test_behind_https_the_session_cookie_is_marked_secure(app, tmp_path, monkeypatch):
     monkeypatch.setenv("HPF_SECURE_COOKIES", "1")
-    app = make_app(databases.template_url, tmp_path)
-    response = app.test_client().get("/login")
-    assert "Secure" in response.headers["Set-Cookie"]
+    secure = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
+    try:
+        response = secure.test_client().get("/login")
+        assert "Secure" in response.headers["Set-Cookie"]
+    finally:
+        with secure.app_context():  # release the connection, so the clone can be dropped
+            db.engine.dispose()
+
+
+def test_wrong_passwords_sent_in_parallel_all_count(app, demo):
+    """Guesses sent at once must not slip past the lock by each reading the same count."""
+    login_name = demo["reviewers"][1]["login_name"]
+    barrier = threading.Barrier(8)
+    refused = []
+
+    def guess():
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate_staff(login_name, "wrong-password-1")
+            except AuthFailed:
+                refused.append(1)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(refused) == 8
+    with app.app_context():
+        staff = db.session.execute(select(Staff).where(Staff.login_name == login_name)).scalar_one()
+        assert staff.locked_until is not None
+
+
+def test_a_session_ends_ten_hours_after_login_however_busy(app, make_api):
+    """A cookie re-signed by every request (flash messages, tokens) still ends when its
+    login is ten hours old."""
+    api = make_api().login_operator()
+    with api.client.session_transaction() as session:  # freshly signed, login 9h59m ago
+        session["user"] = dict(session["user"], at=int(time.time()) - 10 * 3600 + 60)
+    assert api.get("/api/v1/auth/me").status_code == 200
+    with api.client.session_transaction() as session:
+        session["user"] = dict(session["user"], at=int(time.time()) - 10 * 3600 - 1)
+    assert api.get("/api/v1/auth/me").status_code == 401

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from engine.models import ProcessDefinition
 from services.db import db
 from services.models import Staff
+from tests.conftest import make_app
 
 from .test_login import form_token
 
@@ -164,3 +165,15 @@ def test_reviewers_see_versions_but_no_deploy_form(app, demo):
     assert "基数调整" in page and 'id="deploy-form"' not in page
     assert client.post("/centre/processes", data={
         "csrf_token": form_token(client, "/centre/processes")}).status_code == 403
+
+
+def test_a_restart_does_not_undo_what_an_analyst_deployed(app, make_api, tmp_path):
+    assert upload(make_api().login_analyst(), RENAMED).status_code == 201
+    restarted = make_app(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, DEPLOY_ON_START=True)
+    with restarted.app_context():
+        newest = db.session.execute(select(ProcessDefinition).where(
+            ProcessDefinition.key == "base_adjustment")
+            .order_by(ProcessDefinition.version.desc())).scalars().first()
+        assert (newest.version, "中心复核" in newest.bpmn_xml) == (2, True)
+        db.engine.dispose()
+    assert versions(app) == 2

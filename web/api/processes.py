@@ -9,6 +9,7 @@ from engine import deploy, manifests, runner
 from engine.actors import OPERATOR, STAFF
 from engine.deploy import latest_versions
 from engine.queries import instance_detail_by_id
+from services.clock import iso
 from services.db import db
 from services.errors import InvalidInput
 
@@ -55,7 +56,7 @@ def start(args, key: str):
 def version_dict(row, running: int, with_xml: bool = False) -> dict:
     item = {"key": row.key, "name": row.name, "version": row.version, "sha256": row.sha256,
             "deployed_by": row.deployed_by,
-            "deployed_at": row.deployed_at.isoformat(timespec="seconds"), "running": running}
+            "deployed_at": iso(row.deployed_at), "running": running}
     if with_xml:
         item["bpmn_xml"] = row.bpmn_xml
     return item
