@@ -26,7 +26,7 @@ def list_processes():
     """已部署的业务及其最新版本。"""
     require_actor()
     return {"items": [{"key": d.key, "name": d.name, "version": d.version,
-                       "deployed_at": d.deployed_at.isoformat(timespec="seconds")}
+                       "deployed_at": iso(d.deployed_at)}
                       for d in latest_versions()]}
 
 
