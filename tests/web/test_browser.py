@@ -155,7 +155,11 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
     operator.click("#add-row")
     expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
     no_horizontal_scroll(operator)
+    operator.click("#submit-task")  # asks first; 取消 leaves everything as it was
+    operator.locator("#confirm-dialog").get_by_role("button", name="取消").click()
+    expect(operator.locator("#submit-task")).to_be_visible()
     operator.click("#submit-task")
+    operator.locator("#confirm-dialog").get_by_role("button", name="确定").click()
     expect(operator.get_by_text("已提交审批")).to_be_visible()
 
     # the reviewer claims and rejects with an opinion
@@ -195,6 +199,7 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
     operator.click("#add-row")
     expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
     operator.click("#submit-task")
+    operator.locator("#confirm-dialog").get_by_role("button", name="确定").click()
     expect(operator.get_by_text("已提交审批")).to_be_visible()
 
     # the reviewer approves; the operator's 消息 shows the result
