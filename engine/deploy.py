@@ -232,16 +232,16 @@ def deploy_upload(content: bytes, filename: str, actor_name: str) -> DeployResul
         raise InvalidInput(refused.message, {"file": refused.reasons}) from None
 
 
-def deploy_directory(directory: Path, actor_name: str = SYSTEM_NAME
-                     ) -> list[DeployResult | DeployRefused]:
-    """Deploy every .bpmn file not stored yet as any version; each refused file is
-    reported, the others still deploy."""
+def deploy_directory(directory: Path, actor_name: str = SYSTEM_NAME,
+                     known_is_deployed: bool = False) -> list[DeployResult | DeployRefused]:
+    """Deploy every .bpmn file (see `deploy` for `known_is_deployed`, which the start-up
+    sweep sets); each refused file is reported, the others still deploy."""
     results: list[DeployResult | DeployRefused] = []
     for path in sorted(Path(directory).glob("*.bpmn")):
         try:
             with db.session.begin_nested():
                 results.append(deploy(path.read_bytes(), path.name, actor_name,
-                                      known_is_deployed=True))
+                                      known_is_deployed=known_is_deployed))
         except DeployRefused as refused:
             results.append(refused)
     return results

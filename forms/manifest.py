@@ -28,6 +28,7 @@ MAX_IMPORT_ROWS = 50_000
 #: Rows a sheet may have at all (blank ones included), and how big the .xlsx may unpack:
 #: a 50,000-row 清册 unpacks to about 10 MB, compressing about 10:1.
 MAX_SHEET_ROWS = MAX_IMPORT_ROWS + 10_000
+MAX_HEADER_COLUMNS = 100
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -245,11 +246,11 @@ class ManifestSpec:
             raise InvalidInput("无法读取上传的文件，请使用本系统下载的 .xlsx 模板",
                                {"file": ["文件不是有效的 .xlsx 文件"]}) from None
         sheet = book[self.title] if self.title in book.sheetnames else book.worksheets[0]
-        # Only as many columns as the template has: a sheet that declares column XFD would
-        # otherwise have every row padded out to 16,384 cells.
-        width = len(self.columns) + 5
-        rows = sheet.iter_rows(max_col=width, values_only=True)
-        header = [str(v).strip() if v is not None else "" for v in next(rows, ())]
+        # Rows are read only as wide as the template's columns reach: a sheet that declares
+        # column XFD would otherwise have every row padded out to 16,384 cells.
+        header = [str(v).strip() if v is not None else "" for v in
+                  next(sheet.iter_rows(max_row=1, max_col=MAX_HEADER_COLUMNS, values_only=True),
+                       ())]
         by_header = {c.header: c for c in self.columns}
         positions: dict[str, int] = {}
         for index, text in enumerate(header):
@@ -267,6 +268,7 @@ class ManifestSpec:
         if missing:
             raise InvalidInput(f"文件缺少必填列：{'、'.join(missing)}。请下载「{change_type.label}」"
                                f"的模板填写", {"file": [f"缺少列：{'、'.join(missing)}"]})
+        rows = sheet.iter_rows(min_row=2, max_col=max(positions.values()) + 1, values_only=True)
         inputs = [n for n in change_type.columns if self.column(n).carries_change
                   and n in positions and n != self.key_column]
         result: list[tuple[int, dict]] = []

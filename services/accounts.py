@@ -76,10 +76,12 @@ def _count_failure(user, now) -> None:
     """One more failed attempt, counted in the database (attempts in parallel all count),
     and the lock once there are enough; committed at once."""
     model = type(user)
-    failures = db.session.execute(
-        update(model).where(model.id == user.id)
-        .values(failed_logins=model.failed_logins + 1)
-        .returning(model.failed_logins)).scalar_one()
+    # The increment takes the row's write lock, so the read after it sees every attempt
+    # counted before ours (no RETURNING: SQLite has it only from 3.35).
+    db.session.execute(update(model).where(model.id == user.id)
+                       .values(failed_logins=model.failed_logins + 1))
+    failures = db.session.execute(select(model.failed_logins)
+                                  .where(model.id == user.id)).scalar_one()
     if failures >= MAX_FAILED_LOGINS:
         db.session.execute(update(model).where(model.id == user.id).values(
             failed_logins=0, locked_until=now + timedelta(minutes=LOCK_MINUTES)))

@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from .clock import day_start_utc, display
 from .db import db
-from .ledger import person_balances
+from .ledger import person_balances, unit_person_balances
 from .models import ChangeRecord, Person, PersonAccount
+from .money import ZERO
+from .persons import text_match
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,15 @@ def accounts(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
     if per_page:
         query = query.limit(per_page).offset((page - 1) * per_page)
     rows = db.session.execute(query).scalars().all()
-    balances = person_balances([r.id for r in rows])
+    # A page asks for its own accounts; an export sums the whole unit in one grouped query
+    # (a list of every id would pass PostgreSQL's 65,535-parameter limit in a large unit).
+    balances = person_balances([r.id for r in rows]) if per_page else unit_person_balances(unit_id)
     return [{
         "person_account": r.account_no, "name": r.person.name, "id_number": r.person.id_number,
         "status": r.status, "status_name": r.status_name, "opened_on": r.opened_on.isoformat(),
         "base": r.base, "person_rate": r.person_rate, "monthly_amount": r.monthly_amount,
         "paid_through": str(r.paid_through) if r.paid_through else "",
-        "balance": balances[r.id],
+        "balance": balances.get(r.id, ZERO),
     } for r in rows], total
 
 
@@ -76,12 +80,8 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
 
 
 def _matching(query, q: str):
-    q = (q or "").strip()
-    if not q:
-        return query
-    like = f"%{q}%"
-    return query.where(or_(PersonAccount.account_no.like(like), Person.name.like(like),
-                           Person.id_number.like(like)))
+    condition = text_match(q)
+    return query if condition is None else query.where(condition)
 
 
 def _next_day(day: date) -> date:

@@ -35,11 +35,9 @@ def search(unit_id: int, q: str = "", status: str | None = None, page: int = 1,
              .where(PersonAccount.unit_id == unit_id))
     if status:
         query = query.where(PersonAccount.status == status)
-    q = (q or "").strip()
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(PersonAccount.account_no.like(like), Person.name.like(like),
-                                Person.id_number.like(like)))
+    condition = text_match(q)
+    if condition is not None:
+        query = query.where(condition)
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.options(joinedload(PersonAccount.person)).order_by(PersonAccount.account_no)
     if per_page:  # 0 means all
@@ -61,3 +59,15 @@ def by_account_numbers(unit_id: int, numbers: list[str]) -> dict[str, PersonAcco
         ).scalars().all()
         found.update({row.account_no: row for row in rows})
     return found
+
+
+def text_match(q: str):
+    """个人账号, 姓名 or 证件号码 containing `q`: % and _ taken literally, and the same on
+    every database whatever the case of an ID number's final X. None when `q` is blank."""
+    q = (q or "").strip()
+    if not q:
+        return None
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = f"%{escaped.upper()}%"
+    return or_(*(func.upper(column).like(like, escape="\\")
+                 for column in (PersonAccount.account_no, Person.name, Person.id_number)))

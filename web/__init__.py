@@ -52,7 +52,9 @@ def deploy_on_start(app: Flask) -> None:
 
     if not inspect(db.engine).has_table("process_definition"):
         return
-    for result in deploy_directory(app.config["BPMN_DIR"]):
+    # A file stored as any version is not deployed again: an analyst's newer version
+    # from the browser must survive a restart.
+    for result in deploy_directory(app.config["BPMN_DIR"], known_is_deployed=True):
         if isinstance(result, DeployRefused):
             app.logger.error(result.message)
     db.session.commit()

@@ -11,6 +11,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: What Excel would run as a formula if a text cell began with it.
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def xlsx_response(content: bytes, filename: str):
@@ -39,6 +41,8 @@ def table_xlsx(title: str, columns: list[tuple[str, str, int]], rows: list[dict]
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, Decimal):
                 cell.number_format = "#,##0.00"
+            elif isinstance(cell.value, str) and cell.value[:1] in FORMULA_STARTS:
+                cell.data_type = "s"  # text that looks like a formula stays text
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

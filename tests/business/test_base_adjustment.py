@@ -365,3 +365,23 @@ def test_the_template_downloads_under_a_chinese_name(api):
     response = api.get(f"{API}/processes/base_adjustment/template.xlsx?change_type=base_rate")
     disposition = unquote(response.headers["Content-Disposition"])
     assert "filename*=UTF-8''基数调整清册模板（调整缴存基数及个人缴存比例）.xlsx" in disposition
+
+
+def test_helper_columns_before_the_template_columns_are_fine(api):
+    """A unit's own columns (序号, 部门…) in front of the template's still import."""
+    api.login_operator()
+    instance_id, _ = start(api)
+    person = active_persons(api, 1)[0]
+    book = load_workbook(io.BytesIO(template(api)))
+    sheet = book.worksheets[0]
+    sheet.insert_cols(1, amount=12)
+    for index in range(1, 13):
+        sheet.cell(row=1, column=index, value=f"备注{index}")
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    sheet.cell(row=2, column=headers["个人账号"], value=person["person_account"])
+    sheet.cell(row=2, column=headers["调整后缴存基数"], value="6000")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = upload(api, instance_id, buffer.getvalue())
+    assert response.status_code == 200, response.json
+    assert response.json["imported"] == 1

@@ -9,11 +9,12 @@ import re
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from services.db import db
-from services.ledger import person_balances
-from services.models import PersonAccount, UnitAccount
+from services.models import LedgerEntry, PersonAccount, UnitAccount
+from web.xlsx import table_xlsx
 
 from .test_login import login
 
@@ -24,7 +25,8 @@ def unit_accounts(app, demo, unit=0) -> list[PersonAccount]:
     with app.app_context():
         unit_id = db.session.execute(select(UnitAccount.unit_id).where(
             UnitAccount.account_no == demo["units"][unit]["unit_account"])).scalar_one()
-        rows = db.session.execute(select(PersonAccount).where(PersonAccount.unit_id == unit_id)
+        rows = db.session.execute(select(PersonAccount).options(joinedload(PersonAccount.person))
+                                  .where(PersonAccount.unit_id == unit_id)
                                   .order_by(PersonAccount.account_no)).scalars().all()
         db.session.expunge_all()
         return rows
@@ -70,12 +72,26 @@ def test_export_holds_every_matching_row_with_ledger_balances(app, demo):
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     active = [a for a in unit_accounts(app, demo) if a.status == "01"]
     assert [r[0] for r in rows] == [a.account_no for a in active]  # all, not one page
-    with app.app_context():
-        balances = person_balances([a.id for a in active])
+    with app.app_context():  # the ledger's rows, summed here independently, in 分
+        cents = dict(db.session.execute(
+            select(LedgerEntry.person_account_id,
+                   func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest))
+            .where(LedgerEntry.person_account_id.in_([a.id for a in active]))
+            .group_by(LedgerEntry.person_account_id)).all())
     for row, account in zip(rows, active, strict=True):
-        assert Decimal(str(row[-1])).quantize(Decimal("0.01")) == balances[account.id]
-        assert row[6] == f"{account.person_rate * 100:g}%"
+        assert round(Decimal(str(row[-1])) * 100) == cents[account.id]  # stored as 分
+        assert Decimal(row[6].rstrip("%")) == account.person_rate * 100
     assert sheet["J2"].number_format == "#,##0.00"
+
+
+def test_search_text_is_taken_literally_and_ignores_case(app, demo):
+    client = app.test_client()
+    login(client, demo)
+    assert "没有符合条件的记录" in client.get(f"{URL}?q=_").text  # not a wildcard
+    assert "没有符合条件的记录" in client.get(f"{URL}?q=%25").text
+    with_x = next(a for a in unit_accounts(app, demo) if a.person.id_number.endswith("X"))
+    lower = with_x.person.id_number.lower()
+    assert with_x.account_no in client.get(f"{URL}?q={lower}").text
 
 
 def test_change_records_show_an_approved_base_adjustment(app, demo, make_api):
@@ -99,3 +115,9 @@ def test_change_records_show_an_approved_base_adjustment(app, demo, make_api):
     assert re.search(rf'href="/instances/{started["instance_id"]}">基数调整</a>', page)
     other = client.get(f"{URL}?tab=changes&since=2000-01-01&until=2000-01-02").text
     assert "没有符合条件的记录" in other
+
+
+def test_exported_text_that_looks_like_a_formula_stays_text():
+    content = table_xlsx("t", [("name", "姓名", 10)], [{"name": "=HYPERLINK(\"x\")"}])
+    cell = load_workbook(io.BytesIO(content)).active["A2"]
+    assert (cell.data_type, cell.value) == ("s", "=HYPERLINK(\"x\")")
