@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
-from services.clock import day_start_utc, iso
+from services.clock import iso, on_days
 from services.db import db
 from services.errors import InvalidInput
 from services.models import Unit, UnitAccount
@@ -56,10 +56,7 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     query, order = task_query(actor, which)
     if filters.process_key:
         query = query.where(HumanTask.process_key == filters.process_key)
-    if filters.since:
-        query = query.where(order >= day_start_utc(filters.since))
-    if filters.until:
-        query = query.where(order < day_start_utc(filters.until + timedelta(days=1)))
+    query = query.where(*on_days(order, filters.since, filters.until))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
@@ -89,11 +86,7 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters):
     query = select(ProcessInstance).where(ProcessInstance.unit_id == (actor.unit_id or -1))
     if filters.process_key:
         query = query.where(ProcessInstance.process_key == filters.process_key)
-    if filters.since:
-        query = query.where(ProcessInstance.created_at >= day_start_utc(filters.since))
-    if filters.until:
-        query = query.where(ProcessInstance.created_at < day_start_utc(
-            filters.until + timedelta(days=1)))
+    query = query.where(*on_days(ProcessInstance.created_at, filters.since, filters.until))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(ProcessInstance.created_at.desc(),
                                              ProcessInstance.id.desc())

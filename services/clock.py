@@ -31,3 +31,14 @@ def day_start_utc(day: date) -> datetime:
     """The stored (naive UTC) moment a day in China begins: date filters mean the dates
     people see, which are Beijing dates."""
     return datetime.combine(day, datetime.min.time(), CST).astimezone(UTC).replace(tzinfo=None)
+
+
+def on_days(column, since: date | None, until: date | None) -> list:
+    """Conditions for a stored UTC time `column` falling on the Beijing dates since…until
+    (both included; either may be open)."""
+    conditions = []
+    if since:
+        conditions.append(column >= day_start_utc(since))
+    if until:
+        conditions.append(column < day_start_utc(until + timedelta(days=1)))
+    return conditions

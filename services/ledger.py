@@ -39,21 +39,19 @@ def unallocated_balance(unit_id: int) -> Decimal:
 def person_balances(person_account_ids: list[int]) -> dict[int, Decimal]:
     if not person_account_ids:
         return {}
-    rows = db.session.execute(
-        select(LedgerEntry.person_account_id,
-               func.sum(LedgerEntry.amount), func.sum(LedgerEntry.interest))
-        .where(LedgerEntry.person_account_id.in_(person_account_ids))
-        .group_by(LedgerEntry.person_account_id)).all()
-    found = {row[0]: (row[1] or ZERO) + (row[2] or ZERO) for row in rows}
+    found = _balances_by_account(LedgerEntry.person_account_id.in_(person_account_ids))
     return {pid: found.get(pid, ZERO) for pid in person_account_ids}
 
 
 def unit_person_balances(unit_id: int) -> dict[int, Decimal]:
     """Every person account's balance in the unit, in one grouped query."""
+    return _balances_by_account(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON,
+                                LedgerEntry.person_account_id.is_not(None))
+
+
+def _balances_by_account(*conditions) -> dict[int, Decimal]:
     rows = db.session.execute(
         select(LedgerEntry.person_account_id,
                func.sum(LedgerEntry.amount), func.sum(LedgerEntry.interest))
-        .where(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON,
-               LedgerEntry.person_account_id.is_not(None))
-        .group_by(LedgerEntry.person_account_id)).all()
+        .where(*conditions).group_by(LedgerEntry.person_account_id)).all()
     return {row[0]: (row[1] or ZERO) + (row[2] or ZERO) for row in rows}

@@ -4,17 +4,16 @@ and the change records of its depositors. Always one unit's own data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
-from .clock import day_start_utc, display
+from . import persons
+from .clock import display, on_days
 from .db import db
 from .ledger import person_balances, unit_person_balances
 from .models import ChangeRecord, Person, PersonAccount
 from .money import ZERO
-from .persons import text_match
 
 
 @dataclass(frozen=True)
@@ -28,20 +27,8 @@ class Filters:
 def accounts(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
              ) -> tuple[list[dict], int]:
     """7.1 账户信息: per_page 0 gives every matching row (for the export)."""
-    query = (select(PersonAccount).join(Person, PersonAccount.person_id == Person.id)
-             .where(PersonAccount.unit_id == unit_id))
-    query = _matching(query, filters.q)
-    if filters.status:
-        query = query.where(PersonAccount.status == filters.status)
-    if filters.since:
-        query = query.where(PersonAccount.opened_on >= filters.since)
-    if filters.until:
-        query = query.where(PersonAccount.opened_on <= filters.until)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    query = query.options(joinedload(PersonAccount.person)).order_by(PersonAccount.account_no)
-    if per_page:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    rows = db.session.execute(query).scalars().all()
+    rows, total = persons.search(unit_id, filters.q, filters.status, page, per_page,
+                                 opened_from=filters.since, opened_to=filters.until)
     # A page asks for its own accounts; an export sums the whole unit in one grouped query
     # (a list of every id would pass PostgreSQL's 65,535-parameter limit in a large unit).
     balances = person_balances([r.id for r in rows]) if per_page else unit_person_balances(unit_id)
@@ -63,10 +50,7 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
              .where(ChangeRecord.unit_id == unit_id, ChangeRecord.subject == "person",
                     PersonAccount.unit_id == unit_id))
     query = _matching(query, filters.q)
-    if filters.since:
-        query = query.where(ChangeRecord.changed_at >= day_start_utc(filters.since))
-    if filters.until:
-        query = query.where(ChangeRecord.changed_at < day_start_utc(_next_day(filters.until)))
+    query = query.where(*on_days(ChangeRecord.changed_at, filters.since, filters.until))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
     if per_page:
@@ -80,9 +64,5 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
 
 
 def _matching(query, q: str):
-    condition = text_match(q)
+    condition = persons.text_match(q)
     return query if condition is None else query.where(condition)
-
-
-def _next_day(day: date) -> date:
-    return day + timedelta(days=1)

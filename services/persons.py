@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -29,12 +31,18 @@ def person_row(account: PersonAccount) -> dict:
 
 
 def search(unit_id: int, q: str = "", status: str | None = None, page: int = 1,
-           per_page: int = 50) -> tuple[list[PersonAccount], int]:
-    """Persons of this unit only, by 个人账号, 姓名 or 证件号码 fragment."""
+           per_page: int = 50, opened_from: date | None = None, opened_to: date | None = None
+           ) -> tuple[list[PersonAccount], int]:
+    """Persons of this unit only, by 个人账号, 姓名 or 证件号码 fragment, status and
+    opening date."""
     query = (select(PersonAccount).join(Person, PersonAccount.person_id == Person.id)
              .where(PersonAccount.unit_id == unit_id))
     if status:
         query = query.where(PersonAccount.status == status)
+    if opened_from:
+        query = query.where(PersonAccount.opened_on >= opened_from)
+    if opened_to:
+        query = query.where(PersonAccount.opened_on <= opened_to)
     condition = text_match(q)
     if condition is not None:
         query = query.where(condition)

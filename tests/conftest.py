@@ -149,14 +149,12 @@ class Api:
         return self
 
     def login_reviewer(self, index: int = 0) -> Api:
-        info = self.demo["reviewers"][index]
-        response = self.post("/api/v1/auth/login", {"login_name": info["login_name"],
-                                                    "password": info["password"]})
-        assert response.status_code == 200, response.json
-        return self
+        return self._login_staff(self.demo["reviewers"][index])
 
     def login_analyst(self, index: int = 0) -> Api:
-        info = self.demo["analysts"][index]
+        return self._login_staff(self.demo["analysts"][index])
+
+    def _login_staff(self, info: dict) -> Api:
         response = self.post("/api/v1/auth/login", {"login_name": info["login_name"],
                                                     "password": info["password"]})
         assert response.status_code == 200, response.json

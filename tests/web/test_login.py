@@ -104,12 +104,16 @@ def test_password_change_needs_the_old_password(api, demo):
     assert relog.status_code == 200
 
 
+def centre_login(client, info: dict):
+    """Centre staff (`info` from demo.json's reviewers or analysts) log in with the form."""
+    return client.post("/centre/login", data={
+        "csrf_token": form_token(client, "/centre/login"), "login_name": info["login_name"],
+        "password": info["password"]})
+
+
 def test_centre_staff_have_their_own_entrance(app, demo):
     client = app.test_client()
-    reviewer = demo["reviewers"][0]
-    response = client.post("/centre/login", data={
-        "csrf_token": form_token(client, "/centre/login"), "login_name": reviewer["login_name"],
-        "password": reviewer["password"]})
+    response = centre_login(client, demo["reviewers"][0])
     assert response.status_code == 302 and response.location.endswith("/centre")
     assert "审核工作台" in client.get("/centre").text
     assert client.get("/").status_code == 302  # the employer home is not theirs

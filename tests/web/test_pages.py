@@ -11,7 +11,7 @@ from sqlalchemy import update
 from engine.models import HumanTask, ProcessInstance
 from services.db import db
 
-from .test_login import form_token, login
+from .test_login import centre_login, form_token, login
 
 POST_FORM = re.compile(r"<form[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
 
@@ -157,10 +157,7 @@ def test_reviewers_see_which_unit_applied(app, demo, make_api):
     assert (detail.json["unit_name"], detail.json["unit_account"]) == (unit["name"],
                                                                        unit["unit_account"])
     client = app.test_client()
-    info = demo["reviewers"][0]
-    client.post("/centre/login", data={"csrf_token": form_token(client, "/centre/login"),
-                                       "login_name": info["login_name"],
-                                       "password": info["password"]})
+    centre_login(client, demo["reviewers"][0])
     page = client.get(f"/instances/{started['instance_id']}").text
     assert unit["name"] in page and unit["unit_account"] in page
     assert client.get("/centre?tab=nonsense").status_code == 200  # falls back to the queue

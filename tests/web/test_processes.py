@@ -15,7 +15,7 @@ from services.db import db
 from services.models import Staff
 from tests.conftest import make_app
 
-from .test_login import form_token
+from .test_login import centre_login, form_token
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = (ROOT / "bpmn-diagrams" / "base_adjustment.bpmn").read_bytes()
@@ -120,10 +120,7 @@ def test_deploying_needs_the_csrf_token(app, make_api):
 
 def analyst_client(app, demo):
     client = app.test_client()
-    info = demo["analysts"][0]
-    response = client.post("/centre/login", data={
-        "csrf_token": form_token(client, "/centre/login"), "login_name": info["login_name"],
-        "password": info["password"]})
+    response = centre_login(client, demo["analysts"][0])
     assert response.status_code == 302 and response.location.endswith("/centre/processes")
     return client
 
@@ -157,10 +154,7 @@ def test_a_refused_upload_shows_every_reason_on_the_page(app, demo):
 
 def test_reviewers_see_versions_but_no_deploy_form(app, demo):
     client = app.test_client()
-    info = demo["reviewers"][0]
-    client.post("/centre/login", data={
-        "csrf_token": form_token(client, "/centre/login"), "login_name": info["login_name"],
-        "password": info["password"]})
+    centre_login(client, demo["reviewers"][0])
     page = client.get("/centre/processes").text
     assert "基数调整" in page and 'id="deploy-form"' not in page
     assert client.post("/centre/processes", data={
