@@ -97,9 +97,13 @@ def task_view(task_id: str, actor: Actor) -> dict:
     access.check_can_view_task(row, actor)
     instance = db.session.get(ProcessInstance, row.instance_id)
     form = registry.form(row.form_key)
-    data = task_data(instance, row.id) if row.state == READY else {}
+    if row.state == READY:
+        values = form.values(task_data(instance, row.id))
+    else:  # what was submitted, shown read-only
+        values = form.values({"decision": row.decision, "opinion": row.opinion,
+                              **json.loads(row.values_json or "{}")})
     return {**task_dict(row, instance.title), "form": form.describe(),
-            "values": form.values(data), "instance": instance_detail(instance)}
+            "values": values, "instance": instance_detail(instance)}
 
 
 def task_data(instance: ProcessInstance, task_id: str) -> dict:

@@ -79,13 +79,15 @@ class InstanceRow:
     status: str
     title: str
     revision: int
+    initiator: str = ""
+    initiator_name: str = ""
     state: str | None = None
     ended_at: object = None
 
 
 _COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
             ProcessInstance.unit_id, ProcessInstance.status, ProcessInstance.title,
-            ProcessInstance.revision)
+            ProcessInstance.revision, ProcessInstance.initiator, ProcessInstance.initiator_name)
 _TASK_COLUMNS = tuple(HumanTask.__table__.c)
 _TASK_NAMES = tuple(c.name for c in _TASK_COLUMNS)
 
@@ -152,6 +154,7 @@ class TaskRow:
     completed_by_name: str | None
     decision: str | None
     opinion: str | None
+    values_json: str | None = None
 
 
 @lru_cache(maxsize=64)

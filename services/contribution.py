@@ -21,8 +21,7 @@ def check_rate(rate: object, label: str, policy: Policy = DEMO_POLICY) -> Decima
     """A 缴存比例 as a fraction within the policy's limits (5%–12% by default)."""
     value = parse_decimal(rate, label)
     if not policy.rate_min <= value <= policy.rate_max:
-        raise ValueError(f"{label} {value * 100:g}% 超出范围，允许区间：{policy.rate_range_text()}"
-                         f"（请以小数表示，如 0.12 表示 12%）")
+        raise ValueError(f"{label} {value * 100:g}% 超出范围，允许区间：{policy.rate_range_text()}")
     return value
 
 

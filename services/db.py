@@ -6,6 +6,12 @@ rates as 万分之 (integer); year-months as YYYYMM integers.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,6 +37,58 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+#: Writes held back while a workflow runs (see `deferred_writes`).
+_pending: ContextVar[list | None] = ContextVar("hpf_pending_writes", default=None)
+
+
+def write(statement, params=None) -> None:
+    """A domain write (INSERT, UPDATE…): run now, or, inside `deferred_writes`, once the
+    workflow's steps are over."""
+    pending = _pending.get()
+    if pending is None:
+        db.session.execute(statement, params)
+    else:
+        pending.append((statement, params))
+
+
+@contextmanager
+def deferred_writes() -> Iterator[None]:
+    """Hold back the writes of what runs inside (service-task handlers) until it is done,
+    then run them in order. On SQLite the first write takes the database's write lock
+    until commit; a diagram's scripts and conditions, which run between handlers, then
+    never run while this action holds it. ORM objects added meanwhile wait too
+    (no autoflush). Handlers therefore read the database as it was before the action."""
+    pending: list = []
+    token = _pending.set(pending)
+    try:
+        with db.session.no_autoflush:
+            yield
+    finally:
+        _pending.reset(token)
+    for statement, params in pending:
+        db.session.execute(statement, params)
+
+
+def release_memory() -> None:
+    """After a large import: collect what it left and hand freed heap back to the system
+    (glibc keeps freed memory otherwise, so the server would stay at its peak)."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _libc()
 
 
 def utcnow() -> datetime:

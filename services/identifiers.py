@@ -71,6 +71,14 @@ def is_valid_id_number(id_type: str, number: object) -> bool:
     return bool(re.fullmatch(r"[0-9A-Za-z]{5,30}", number.strip(), re.ASCII))
 
 
+def mask_id_number(number: str) -> str:
+    """An ID number as pickers and lists show it to tell people apart without printing it
+    whole: the first 6 and last 4 characters (350102********123X)."""
+    if len(number) <= 10:
+        return number[:2] + "*" * max(len(number) - 4, 0) + number[-2:]
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
 def with_check_digit(body: str) -> str:
     """Append the MOD 11,10 check digit to a string of digits."""
     return body + mod_11_10.calc_check_digit(body)

@@ -20,7 +20,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
 
     import engine.models  # noqa: F401  (tables)
-    import services.manifest
     import services.models  # noqa: F401
 
     from . import api, csrf, errors, views

@@ -1,10 +1,12 @@
 """The hall's tables. Import from here: `from services.models import Unit, Person…`."""
 
 from .ledger import BIZ_TYPES, LedgerEntry
+from .manifest import ManifestRow
 from .org import City, Operator, Staff, Unit, UnitAccount
 from .person import BasePeriod, Person, PersonAccount
 from .records import ChangeRecord, Message
 from .sequence import NumberSequence
+from .stash import Stash
 
 __all__ = [
     "BIZ_TYPES",
@@ -12,12 +14,14 @@ __all__ = [
     "ChangeRecord",
     "City",
     "LedgerEntry",
+    "ManifestRow",
     "Message",
     "NumberSequence",
     "Operator",
     "Person",
     "PersonAccount",
     "Staff",
+    "Stash",
     "Unit",
     "UnitAccount",
 ]

@@ -8,6 +8,7 @@ to tests/artifacts/.
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,10 @@ def review(page: Page, live: str, decision: str, opinion: str) -> None:
     expect(page.locator("#manifest-rows")).to_be_visible()
     page.check(f"input[name=decision][value={decision}]")
     page.fill("#f-opinion", opinion)
-    page.click("#submit-task")
+    page.click("#submit-task")  # the decision is confirmed first, named in the question
+    label = "审核通过" if decision == "approve" else "退回修改"
+    expect(page.locator("#confirm-text")).to_have_text(f"确定提交审批结果「{label}」吗？")
+    page.locator("#confirm-dialog").get_by_role("button", name="确定").click()
     expect(page.get_by_text("审批结果已提交")).to_be_visible()
 
 
@@ -154,7 +158,8 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
     option.click()
     expect(operator.locator("#showback [data-show=id_number]")).to_have_text(
         people[3]["id_number"])
-    expect(operator.locator("#showback [data-show=base]")).to_have_text(people[3]["base"])
+    expect(operator.locator("#showback [data-show=base]")).to_have_text(
+        f"{Decimal(people[3]['base']):,.2f}")
     operator.fill("#entry-new_base", "9000")
     operator.click("#add-row")
     expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)

@@ -114,11 +114,18 @@ def test_a_refused_entry_keeps_what_was_typed_and_the_page_links_still_work(app,
         "csrf_token": form_token(client, "/"), "task_id": task_id, "change_type": "base",
         "person_account": account, "new_base": "1000"})
 
-    assert response.status_code == 422
-    page = response.text
+    # redirect after POST: the address bar holds the task page, never the POST-only URL
+    assert response.status_code == 303
+    assert response.location.startswith(f"/tasks/{task_id}?notice=")
+    page = client.get(response.location).text
     assert f'value="{account}"' in page and 'value="1000"' in page
     assert page.count("缴存基数调整区间") == 1  # beside the form, not repeated at the top
     assert f'href="/tasks/{task_id}?mpage=2#manifest"' in page  # not relative to the POST URL
+    again = client.get(response.location)  # a reload shows the page, the note is used up
+    assert again.status_code == 200 and "缴存基数调整区间" not in again.text
+    assert client.get(f"/instances/{instance_id}/manifest/rows").status_code == 405
+    other = make_api().login_operator(operator=1)
+    assert other.get(response.location).status_code == 200  # another login cannot read the note
 
 
 def test_opening_a_tile_changes_nothing_until_the_operator_starts(app, demo):

@@ -12,6 +12,7 @@ from services.db import db
 from services.units import account_summary
 
 from .. import auth
+from ..query_args import page_number
 from . import bp
 
 #: The module tiles of manual 1.2, in its order: (key, name, short description).
@@ -68,7 +69,7 @@ def home():
 @auth.login_required(OPERATOR)
 def message_list():
     actor = auth.current_actor()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     unread_only = request.args.get("unread") == "1"
     rows, total = messages.list_for_unit(actor.unit_id, page, 15, unread_only=unread_only)
     return render_template("hall/messages.html", rows=rows, total=total, page=page, per_page=15,

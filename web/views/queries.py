@@ -3,8 +3,6 @@ depositors' 客户信息变更 records. Filters are GET parameters; nothing here
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import render_template, request
 
 from engine.actors import OPERATOR
@@ -13,6 +11,7 @@ from services.clock import today
 from services.models.person import PERSON_STATUSES
 
 from .. import auth
+from ..query_args import date_filters, page_number
 from ..xlsx import table_xlsx, xlsx_response
 from . import bp, percent
 
@@ -28,15 +27,7 @@ EXPORT_COLUMNS = [
 
 def _filters() -> tuple[person_query.Filters, dict]:
     """The query's filters from the URL; a date that does not parse is ignored and said so."""
-    problems = {}
-    dates = {}
-    for name, label in (("since", "开始日期"), ("until", "结束日期")):
-        text = request.args.get(name, "").strip()
-        try:
-            dates[name] = date.fromisoformat(text) if text else None
-        except ValueError:
-            dates[name] = None
-            problems[name] = f"{label}格式应为 YYYY-MM-DD"
+    dates, problems = date_filters(("since", "开始日期"), ("until", "结束日期"))
     status = request.args.get("status") or None
     if status not in PERSON_STATUSES:
         status = None
@@ -49,7 +40,7 @@ def person_query_page():
     actor = auth.current_actor()
     tab = request.args.get("tab", "accounts")
     tab = tab if tab in TABS else "accounts"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     filters, problems = _filters()
     query = person_query.accounts if tab == "accounts" else person_query.changes
     rows, total = query(actor.unit_id, filters, page, PER_PAGE)
