@@ -66,6 +66,12 @@ def diagram_state(instance: ProcessInstance, definition: Definition) -> dict:
     }
 
 
+def terminations(instance_id: int) -> list[HistoryEvent]:
+    """结束流程 events (at most one), with the reason the unit gave as `opinion`."""
+    return list(db.session.execute(select(HistoryEvent).where(
+        HistoryEvent.instance_id == instance_id, HistoryEvent.type == TERMINATED)).scalars())
+
+
 def trail(instance_id: int) -> list[HumanTask]:
     """The approval trail: every human task completed or cancelled, in order."""
     return list(db.session.execute(

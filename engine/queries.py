@@ -85,8 +85,17 @@ def diagram(instance: ProcessInstance) -> dict:
 
 
 def trail(instance: ProcessInstance) -> list[dict]:
-    """审批流程: who handled each step, when, with which decision and opinion."""
-    return [task_dict(t, instance.title) for t in history.trail(instance.id)]
+    """审批流程: who handled each step, when, with which decision and opinion; and, for
+    an application the unit ended, 结束流程 with its reason."""
+    steps = [task_dict(t, instance.title) for t in history.trail(instance.id)]
+    for event in history.terminations(instance.id):
+        steps.append({"task_id": None, "instance_id": instance.id, "title": "结束流程",
+                      "business": instance.title, "lane": None, "state": "terminated",
+                      "completed_by": event.actor_name, "completed_at": iso(event.at),
+                      "decision": None, "opinion": event.opinion, "assignee": None,
+                      "created_at": iso(event.at), "process_key": instance.process_key,
+                      "unit_name": "", "unit_account": ""})
+    return steps
 
 
 def task_view(task_id: str, actor: Actor) -> dict:

@@ -180,7 +180,7 @@ def cell_text(value: object, kind: str) -> tuple[str, str | None]:
 
 def _number_text(value: float, kind: str) -> tuple[str, str | None]:
     if not math.isfinite(value):
-        return "非数字", None
+        return str(value), None  # NaN or inf: the column's check refuses it by name
     if kind in ("money", "rate"):
         return (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)), None
     if value.is_integer() and abs(value) < 10 ** EXACT_DIGITS:

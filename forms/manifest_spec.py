@@ -182,10 +182,9 @@ class ManifestSpec:
         ctx.subjects = self.lookup(ctx, [values.get(self.key_column, "")])
         try:
             return self.check_row(ctx, values, change_type)
-        except RowError as exc:
-            raise InvalidInput("录入的数据有误：" + "；".join(
-                f"{self.column(k).header}：{m}" for k, m in exc.problems.items()),
-                {k: [m] for k, m in exc.problems.items()}) from None
+        except RowError as exc:  # each message names its field
+            raise InvalidInput("录入的数据有误：" + "；".join(exc.problems.values()),
+                               {k: [m] for k, m in exc.problems.items()}) from None
 
     def check_many(self, ctx: Context, rows: list[tuple[int, dict]],
                    change_type: ChangeType, problems: list[dict] | None = None

@@ -15,7 +15,7 @@ from sqlalchemy import insert
 
 from .db import utcnow, write
 from .models import ChangeRecord
-from .money import fmt
+from .money import fmt, percent
 
 #: How a field's values read: money (1,234.50), rate (12%); others as stored.
 FIELD_KINDS = {"base": "money", "unit_amount": "money", "person_amount": "money",
@@ -68,9 +68,7 @@ def display_value(field: str, value: str) -> str:
         number = Decimal(value)
     except InvalidOperation:
         return value
-    if kind == "rate":
-        return f"{number * 100:g}%"
-    return fmt(number)
+    return percent(number) if kind == "rate" else fmt(number)
 
 
 def _text(value: object) -> str:

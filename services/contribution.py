@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .money import parse_decimal, parse_money, round_amount
+from .money import parse_decimal, parse_money, percent, round_amount
 from .policy import DEMO_POLICY, Policy
 
 
@@ -21,7 +21,7 @@ def check_rate(rate: object, label: str, policy: Policy = DEMO_POLICY) -> Decima
     """A 缴存比例 as a fraction within the policy's limits (5%–12% by default)."""
     value = parse_decimal(rate, label)
     if not policy.rate_min <= value <= policy.rate_max:
-        raise ValueError(f"{label} {value * 100:g}% 超出范围，允许区间：{policy.rate_range_text()}")
+        raise ValueError(f"{label} {percent(value)} 超出范围，允许区间：{policy.rate_range_text()}")
     return value
 
 
@@ -42,8 +42,8 @@ def monthly_amounts(base: object, unit_rate: object, person_rate: object,
     unit = check_rate(unit_rate, "单位缴存比例", policy)
     person = check_rate(person_rate, "个人缴存比例", policy)
     if policy.rates_must_be_equal and unit != person:
-        raise ValueError(f"本市规定单位缴存比例与个人缴存比例须相同（单位 {unit * 100:g}%，"
-                         f"个人 {person * 100:g}%）")
+        raise ValueError(f"本市规定单位缴存比例与个人缴存比例须相同（单位 {percent(unit)}，"
+                         f"个人 {percent(person)}）")
     unit_amount = round_amount(base_value * unit, rounding)
     person_amount = round_amount(base_value * person, rounding)
     return unit_amount, person_amount, unit_amount + person_amount

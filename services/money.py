@@ -56,6 +56,12 @@ def round_amount(value: Decimal, rounding: str) -> Decimal:
     raise ValueError(f"未知的舍入方式：{rounding!r}（应为 fen 或 yuan）")
 
 
+def percent(rate: Decimal) -> str:
+    """A rate as people read it: 0.12 → 12%, 0.075 → 7.5%."""
+    number = (Decimal(rate) * 100).normalize()
+    return f"{number:f}%"
+
+
 def fmt(value: Decimal | None) -> str:
     """Thousands-separated display, e.g. 35,811.00."""
     return "" if value is None else f"{value:,.2f}"

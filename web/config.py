@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from services.files import create_private, write_private
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,7 +19,10 @@ def instance_dir() -> Path:
 
 
 def database_url(instance: Path) -> str:
-    return os.environ.get("HPF_DATABASE_URL") or f"sqlite:///{instance / 'hall.db'}"
+    if os.environ.get("HPF_DATABASE_URL"):
+        return os.environ["HPF_DATABASE_URL"]
+    create_private(instance / "hall.db")  # the embedded database: for our eyes only
+    return f"sqlite:///{instance / 'hall.db'}"
 
 
 def port() -> int:
@@ -30,8 +35,7 @@ def secret_key(instance: Path) -> str:
         return os.environ["HPF_SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -40,7 +44,8 @@ def load(overrides: dict | None = None) -> dict:
         else instance_dir()
     config = {
         "INSTANCE_DIR": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance),
+        "SQLALCHEMY_DATABASE_URI": (overrides or {}).get("SQLALCHEMY_DATABASE_URI")
+        or database_url(instance),
         "SECRET_KEY": secret_key(instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -259,5 +259,11 @@
     picker.addEventListener("blur", function () { setTimeout(close, 100); lastQuery = null; });
   }
 
+  /* Forms the page submits by itself once shown (a message marks itself read by POST). */
+  document.querySelectorAll("form[data-auto-submit]").forEach(function (form) {
+    fetch(form.action, {method: "POST", body: new FormData(form),
+                        headers: {"X-Requested-With": "fetch"}});
+  });
+
   window.Hall = {toast: toast, watchCounters: watchCounters, csrf: csrf};
 })();

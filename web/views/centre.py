@@ -19,7 +19,10 @@ PER_PAGE = 20
 @bp.get("/centre")
 @auth.login_required(STAFF)
 def centre_desk():
+    """The reviewers' desk. An analyst reviews nothing: 流程管理 is theirs."""
     actor = auth.current_actor()
+    if actor.is_analyst:
+        return redirect(url_for("views.processes"))
     tab = request.args.get("tab", "group")
     if tab not in ("group", "todo", "done"):
         tab = "group"

@@ -54,6 +54,8 @@ def home():
     actor = auth.current_actor()
     if actor is None:
         return redirect(url_for("views.login"))
+    if actor.is_analyst:
+        return redirect(url_for("views.processes"))
     if not actor.is_operator:
         return redirect(url_for("views.centre_desk"))
     summary = account_summary(actor.unit_id)
@@ -79,7 +81,17 @@ def message_list():
 @bp.get("/messages/<int:message_id>")
 @auth.login_required(OPERATOR)
 def message_detail(message_id: int):
-    """Opening a message shows 业务名称, 消息内容, 时间, 推送渠道 and marks it read."""
-    message = messages.open_message(auth.current_actor().unit_id, message_id)
-    db.session.commit()
+    """Opening a message shows 业务名称, 消息内容, 时间, 推送渠道; the page then marks it
+    read by a POST (see hall.js)."""
+    message = messages.get_message(auth.current_actor().unit_id, message_id)
     return render_template("hall/message.html", message=message)
+
+
+@bp.post("/messages/<int:message_id>/read")
+@auth.login_required(OPERATOR)
+def message_read(message_id: int):
+    messages.mark_read(auth.current_actor().unit_id, message_id)
+    db.session.commit()
+    if request.headers.get("X-Requested-With") == "fetch":
+        return {"read": True}
+    return redirect(url_for("views.message_detail", message_id=message_id))

@@ -9,11 +9,12 @@ from engine.actors import OPERATOR
 from services import person_query
 from services.clock import today
 from services.models.person import PERSON_STATUSES
+from services.spreadsheets import table_xlsx
 
 from .. import auth
 from ..query_args import date_filters, page_number
-from ..xlsx import table_xlsx, xlsx_response
-from . import bp, percent
+from ..xlsx import xlsx_response
+from . import bp, percent_text
 
 PER_PAGE = 20
 TABS = {"accounts": "账户信息", "changes": "客户信息变更"}
@@ -57,6 +58,6 @@ def person_accounts_export():
     filters, _ = _filters()
     rows, _ = person_query.accounts(auth.current_actor().unit_id, filters, per_page=0)
     for row in rows:
-        row["person_rate_text"] = percent(row["person_rate"])
+        row["person_rate_text"] = percent_text(row["person_rate"])
     content = table_xlsx("缴存人账户信息", EXPORT_COLUMNS, rows)
     return xlsx_response(content, f"缴存人账户信息_{today():%Y%m%d}.xlsx")
