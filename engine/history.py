@@ -7,8 +7,8 @@ import json
 from sqlalchemy import select
 
 from services.db import db
+from services.direct_sql import insert_rows
 
-from . import store
 from .models import CANCELLED, HistoryEvent, HumanTask, ProcessInstance
 from .store import Definition
 
@@ -34,7 +34,7 @@ def row(instance_id: int, type_: str, element_id: str | None, element_name: str 
 
 
 def write(rows: list[dict]) -> None:
-    store.insert_rows(HistoryEvent, rows)
+    insert_rows(HistoryEvent, rows)
 
 
 def events(instance_id: int) -> list[HistoryEvent]:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from processes.context import HandlerContext
 from services import manifest_rows
 from services.db import db, deferred_writes, utcnow
+from services.direct_sql import insert_rows
 from services.errors import HallError
 
 from . import cache, history, registry, store
@@ -152,7 +153,7 @@ class Run:
                               opinion=row.opinion, values_json=row.values_json)
         if vanished:
             self._cancel_rows(vanished)
-        store.insert_rows(HumanTask, new_rows)
+        insert_rows(HumanTask, new_rows)
         for new in new_rows:
             self.event(history.TASK_READY, new["element_id"], task_id=new["id"],
                        lane=new["lane"], source=_source_element(ready_now[UUID(new["id"])]),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from marshmallow import validate
 
-from services.contribution import check_base, check_rate, monthly_amounts
+from services.contribution import check_base, check_rate, split_amounts
 from services.eligibility import effective_month_problem, status_problem
 from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
@@ -126,8 +126,8 @@ class BaseAdjustmentManifest(ManifestSpec):
         if new_base == account.base and new_rate == account.person_rate:
             raise RowError({"new_base": "调整后缴存基数与当前缴存基数相同，无需调整"})
         try:
-            unit_amount, person_amount, total = monthly_amounts(new_base, ctx.unit_rate, new_rate,
-                                                                policy=ctx.policy)
+            unit_amount, person_amount, total = split_amounts(new_base, ctx.unit_rate, new_rate,
+                                                              ctx.policy)
         except ValueError as exc:
             raise RowError({"new_person_rate": str(exc)}) from None
         return NewRow(account.account_no, account.id, {

@@ -117,9 +117,13 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     skipped = 0
     for row_no, cells in enumerate(grid[1:], start=2):
         values, unreadable = {}, []
+        width = len(cells)
         for name, index, kind in wanted:
-            text, problem = cell_text(cells[index] if index < len(cells) else None, kind)
-            values[name] = text
+            value = cells[index] if index < width else None
+            if value.__class__ is str and value.isascii() and kind != "id_number":
+                values[name] = value.strip()  # the usual cell, read without a call
+                continue
+            values[name], problem = cell_text(value, kind)
             if problem:
                 unreadable.append({"row": row_no, "column": spec.column(name).header,
                                    "message": problem})

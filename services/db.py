@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +19,6 @@ from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from .money import CENT
 from .months import YearMonth
 
 NAMING = {
@@ -46,11 +44,16 @@ _pending: ContextVar[list | None] = ContextVar("hpf_pending_writes", default=Non
 def write(statement, params=None) -> None:
     """A domain write (INSERT, UPDATE…): run now, or, inside `deferred_writes`, once the
     workflow's steps are over."""
+    defer(db.session.execute, statement, params)
+
+
+def defer(action, *args) -> None:
+    """Call `action(*args)` now, or, inside `deferred_writes`, after the last step."""
     pending = _pending.get()
     if pending is None:
-        db.session.execute(statement, params)
+        action(*args)
     else:
-        pending.append((statement, params))
+        pending.append((action, args))
 
 
 @contextmanager
@@ -67,14 +70,14 @@ def deferred_writes() -> Iterator[None]:
             yield
     finally:
         _pending.reset(token)
-    for statement, params in pending:
-        db.session.execute(statement, params)
+    for action, args in pending:
+        action(*args)
 
 
 def release_memory() -> None:
-    """After a large import: collect what it left and hand freed heap back to the system
-    (glibc keeps freed memory otherwise, so the server would stay at its peak)."""
-    gc.collect()
+    """After a large import: hand the heap it freed back to the system (glibc keeps freed
+    memory otherwise, so the server would stay at its peak). What it allocated is freed
+    by reference counting as it ends; a full garbage collection would cost 100 ms here."""
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 
@@ -105,16 +108,14 @@ class Money(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = Decimal(value)
-        cents = value * 100
+        cents = (value if isinstance(value, Decimal) else Decimal(value)).scaleb(2)
         if cents != cents.to_integral_value():
             raise ValueError(f"金额超过两位小数：{value}")
         return int(cents)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return (Decimal(int(value)) / 100).quantize(CENT)
+        # scaleb is exact and keeps two places (12345 → 123.45, 100 → 1.00)
+        return None if value is None else Decimal(int(value)).scaleb(-2)
 
 
 class Rate(TypeDecorator):

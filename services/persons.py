@@ -62,8 +62,13 @@ def refs_by_account(unit_id: int | None, numbers: list[str]) -> dict[str, Person
                  .where(PersonAccount.account_no.in_(unique[start:start + CHUNK])))
         if unit_id is not None:
             query = query.where(PersonAccount.unit_id == unit_id)
-        found.update((row[1], PersonRef(*row)) for row in db.session.execute(query))
+        found.update((row[1], PersonRef(*row)) for row in _rows(query))
     return found
+
+
+def _rows(query):
+    """Plain rows on the session's connection, fetched at once: no ORM processing."""
+    return db.session.connection().execute(query).all()
 
 
 def refs_by_ids(account_ids: list[int]) -> dict[int, PersonRef]:
@@ -72,7 +77,7 @@ def refs_by_ids(account_ids: list[int]) -> dict[int, PersonRef]:
     for start in range(0, len(unique), CHUNK):
         query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
                  .where(PersonAccount.id.in_(unique[start:start + CHUNK])))
-        found.update((row[0], PersonRef(*row)) for row in db.session.execute(query))
+        found.update((row[0], PersonRef(*row)) for row in _rows(query))
     return found
 
 
@@ -82,7 +87,7 @@ def refs_of_unit(unit_id: int, status: str | None = None) -> list[PersonRef]:
              .where(PersonAccount.unit_id == unit_id).order_by(PersonAccount.account_no))
     if status:
         query = query.where(PersonAccount.status == status)
-    return [PersonRef(*row) for row in db.session.execute(query)]
+    return [PersonRef(*row) for row in _rows(query)]
 
 
 def person_row(account: PersonAccount) -> dict:

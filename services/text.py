@@ -22,7 +22,10 @@ def half_width(text: str) -> str:
 def ascii_number_text(value: object, label: str) -> str:
     """A number or code as typed, stripped and with full-width forms made ASCII. Digits of
     other scripts (Arabic-Indic ١٢٣, Devanagari…) are refused rather than read silently."""
-    text = half_width(str(value)).strip()
+    text = str(value)
+    if text.isascii():  # the usual case, checked at C speed
+        return text.strip()
+    text = half_width(text).strip()
     for char in text:
         if not char.isascii() and unicodedata.category(char) == "Nd":
             raise ValueError(f"{label}含有非阿拉伯数字字符「{char}」，请使用 0-9 填写")

@@ -25,6 +25,7 @@ from engine.script_engine import SCRIPT_ENGINE, HallScriptEngine
 from engine.serializer import dump_workflow, load_workflow
 from services import manifest_rows
 from services.db import db, utcnow
+from services.direct_sql import execute_direct, insert_rows
 from services.errors import Conflict, NotFound
 from services.models import BasePeriod, Operator, PersonAccount, Staff, UnitAccount
 from services.models.person import ACTIVE
@@ -259,7 +260,7 @@ def test_a_database_error_on_the_direct_path_is_sqlalchemys(ctx, started):
     task = db.session.get(HumanTask, ready_task_id(started))
     row = {column.key: getattr(task, column.key) for column in HumanTask.__table__.columns}
     with pytest.raises(IntegrityError):  # the same task id twice
-        store.insert_rows(HumanTask, [row])
+        insert_rows(HumanTask, [row])
     db.session.rollback()
     assert db.session.execute(select(func.count()).select_from(HumanTask).where(
         HumanTask.instance_id == started)).scalar_one() == 1
@@ -271,7 +272,7 @@ def test_rows_missing_a_column_are_refused_before_anything_is_written(ctx, start
     complete = dict(row, id="00000000-0000-0000-0000-000000000001")
     partial = {k: v for k, v in row.items() if k != "state"}
     with pytest.raises(ValueError, match="state"):
-        store.insert_rows(HumanTask, [complete, partial])
+        insert_rows(HumanTask, [complete, partial])
     assert db.session.get(HumanTask, complete["id"]) is None
 
 
@@ -279,4 +280,4 @@ def test_a_statement_with_values_baked_in_is_refused_on_the_direct_path(ctx, sta
     statement = update(HumanTask).where(HumanTask.id == bindparam("b_task_id")).values(
         opinion="写死的值")
     with pytest.raises(ValueError, match="not supported"):
-        store._execute(statement, {"b_task_id": ready_task_id(started)})
+        execute_direct(statement, {"b_task_id": ready_task_id(started)})
