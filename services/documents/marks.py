@@ -27,24 +27,38 @@ def qr_matrix(text: str) -> list[list[bool]]:
 
 def qr_path(x: float, y: float, size: float, matrix: list[list[bool]]) -> PaintedPath:
     """The QR code in a square of `size` mm whose border is its quiet zone. Built once
-    per document and drawn on every page (`FPDF.draw_path(path, copy=False)`)."""
+    per document and drawn on every page (`FPDF.draw_path(path, copy=False)`); a run of
+    dark modules repeated in the rows below is one rectangle."""
     quiet = 2
     module = size / (len(matrix) + 2 * quiet)
     path = PaintedPath()
     path.style.fill_color = "#000000"
     path.style.stroke_color = None
-    for r, row in enumerate(matrix):
-        c = 0
-        while c < len(row):
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(row) and row[c]:
-                c += 1
-            path.rectangle(x + (start + quiet) * module, y + (r + quiet) * module,
-                           (c - start) * module, module)
+
+    def add(run: tuple[int, int], top: int, bottom: int) -> None:
+        path.rectangle(x + (run[0] + quiet) * module, y + (top + quiet) * module,
+                       (run[1] - run[0]) * module, (bottom - top) * module)
+
+    open_runs: dict[tuple[int, int], int] = {}  # run → the row it started in
+    for r, row in enumerate([*matrix, []]):
+        runs = set(_runs(row))
+        for run in [run for run in open_runs if run not in runs]:
+            add(run, open_runs.pop(run), r)
+        for run in runs - open_runs.keys():
+            open_runs[run] = r
     return path
+
+
+def _runs(row: list[bool]) -> list[tuple[int, int]]:
+    """The dark runs of a row as (first, past-last) module columns."""
+    runs, start = [], None
+    for c, dark in enumerate([*row, False]):
+        if dark and start is None:
+            start = c
+        elif not dark and start is not None:
+            runs.append((start, c))
+            start = None
+    return runs
 
 
 def draw_seal(pdf: FPDF, cx: float, cy: float, radius: float, name: str,
