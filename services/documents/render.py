@@ -103,6 +103,7 @@ class _Pdf(FPDF):
         self.fonts["cjk"].ttfont.recalcBBoxes = False
         self.set_font("cjk", size=9)
         self.set_text_color(*INK)
+        self.set_fill_color(*INK)  # fpdf2 wraps every text in q…Q while these differ
         self.set_draw_color(*RULE)  # table rules; other lines set their own colour
         self.set_line_width(0.15)
         self.set_margins(MARGIN, MARGIN, MARGIN)
