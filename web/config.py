@@ -1,4 +1,5 @@
-"""Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR."""
+"""Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR,
+HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Behind HTTPS set HPF_SECURE_COOKIES=1 so the session cookie never travels in clear.
         "SESSION_COOKIE_SECURE": os.environ.get("HPF_SECURE_COOKIES") == "1",
+        # The hall's address as people outside reach it (printed QR codes lead there).
+        "PUBLIC_URL": os.environ.get("HPF_PUBLIC_URL", ""),
         # A session cookie is refused after a working day, even if someone kept a copy.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

@@ -16,6 +16,8 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from tests.pdf import check_code, pdf_text
+
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[2]
@@ -335,3 +337,31 @@ def test_the_picker_says_why_nobody_was_found_and_logout_says_goodbye(browser, l
     page.get_by_role("button", name="退出").click()
     expect(page.get_by_text("您已安全退出")).to_be_visible()
     page.context.close()
+
+
+def test_printing_the_account_list_opens_a_sealed_pdf(browser, live, demo):
+    """7.1 【打印】: the list as filtered opens in a new tab as a PDF with the unit's rows,
+    and its QR code's page confirms it to someone not logged in."""
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("a.tile[data-key=person_query]")
+    page.select_option("#status", "01")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#query-accounts tbody tr")).to_have_count(20)
+    with page.context.expect_event("response", lambda r: ".pdf" in r.url) as printed:
+        with page.expect_popup() as popup:
+            page.click("#print")
+    response = printed.value  # Chromium shows it in its PDF viewer, in a new tab
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "no-store"
+    tab = popup.value
+    assert tab.url == response.url and "/documents/person_accounts/me.pdf?status=01" in tab.url
+    text = pdf_text(tab.request.get(tab.url).body())  # the bytes that tab shows
+    assert demo["units"][0]["name"] in text and "人数： 216 人" in text
+    assert "账户状态：正常" in text
+
+    bank = new_page(browser)  # another browser context: nobody logged in
+    bank.goto(f"{live}/verify/{check_code(text)}")
+    expect(bank.locator("#verify-result")).to_contain_text("真实文件")
+    expect(bank.locator("#verify-facts")).to_contain_text("216 人")
+    shot(bank, "verify")

@@ -12,7 +12,7 @@ from services.models.person import PERSON_STATUSES
 from services.spreadsheets import table_xlsx
 
 from .. import auth
-from ..query_args import date_filters, page_number
+from ..query_args import page_number
 from ..xlsx import xlsx_response
 from . import bp, percent_text
 
@@ -26,15 +26,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _filters() -> tuple[person_query.Filters, dict]:
-    """The query's filters from the URL; a date that does not parse is ignored and said so."""
-    dates, problems = date_filters(("since", "开始日期"), ("until", "结束日期"))
-    status = request.args.get("status") or None
-    if status not in PERSON_STATUSES:
-        status = None
-    return person_query.Filters(q=request.args.get("q", "")[:40], status=status, **dates), problems
-
-
 @bp.get("/queries/persons")
 @auth.login_required(OPERATOR)
 def person_query_page():
@@ -42,20 +33,20 @@ def person_query_page():
     tab = request.args.get("tab", "accounts")
     tab = tab if tab in TABS else "accounts"
     page = page_number()
-    filters, problems = _filters()
+    filters, problems = person_query.Filters.parse(request.args)
     query = person_query.accounts if tab == "accounts" else person_query.changes
     rows, total = query(actor.unit_id, filters, page, PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("queries/persons.html", tab=tab, tabs=TABS, rows=rows, total=total,
                            page=page, per_page=PER_PAGE, filters=filters, problems=problems,
-                           statuses=PERSON_STATUSES, args=args)
+                           statuses=PERSON_STATUSES, args=args, print_args=filters.to_args())
 
 
 @bp.get("/queries/persons/accounts.xlsx")
 @auth.login_required(OPERATOR)
 def person_accounts_export():
     """【导出】: every account matching the filters (not just the page shown)."""
-    filters, _ = _filters()
+    filters, _ = person_query.Filters.parse(request.args)
     rows, _ = person_query.accounts(auth.current_actor().unit_id, filters, per_page=0)
     for row in rows:
         row["person_rate_text"] = percent_text(row["person_rate"])
