@@ -1,5 +1,6 @@
 """The hall's tables. Import from here: `from services.models import Unit, Person…`."""
 
+from .account_event import AccountEvent
 from .ledger import BIZ_TYPES, LedgerEntry
 from .manifest import ManifestRow
 from .org import City, Operator, Staff, Unit, UnitAccount
@@ -9,6 +10,7 @@ from .sequence import NumberSequence
 from .stash import Stash
 
 __all__ = [
+    "AccountEvent",
     "BIZ_TYPES",
     "BasePeriod",
     "ChangeRecord",
