@@ -22,13 +22,14 @@ TYPE_NAMES = {STARTED: "发起", TASK_READY: "待办理", TASK_COMPLETED: "办�
               TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结"}
 
 
-def row(instance_id: int, type_: str, element_id: str | None, element_name: str | None,
-        actor, at, *, source: str | None = None, lane: str | None = None,
-        task_id: str | None = None, decision: str | None = None,
-        opinion: str | None = None) -> dict:
-    """One history row, as `write` inserts it."""
+def row(instance_id: int, type_: str, element_id: str | None, actor, at, *,
+        source: str | None = None, lane: str | None = None, task_id: str | None = None,
+        decision: str | None = None, opinion: str | None = None) -> dict:
+    """One history row, as `write` inserts it. An element's name is not kept: the
+    application's pinned definition has it (engine.queries.history_rows); `task_id` is
+    kept for human tasks only (a service task's id says nothing to anyone)."""
     return {"instance_id": instance_id, "type": type_, "element_id": element_id,
-            "element_name": element_name, "source_element_id": source, "lane": lane,
+            "source_element_id": source, "lane": lane,
             "task_id": task_id, "actor": actor.key, "actor_name": actor.name,
             "decision": decision, "opinion": opinion, "at": at}
 

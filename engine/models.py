@@ -119,7 +119,6 @@ class HistoryEvent(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     type: Mapped[str] = mapped_column(String(20))
     element_id: Mapped[str | None] = mapped_column(String(80))
-    element_name: Mapped[str | None] = mapped_column(String(100))
     #: The BPMN element the token came from, so the viewer can mark the flow taken.
     source_element_id: Mapped[str | None] = mapped_column(String(80))
     lane: Mapped[str | None] = mapped_column(String(40))

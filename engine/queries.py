@@ -57,7 +57,10 @@ def _unit_names(unit_id: int) -> dict:
 
 
 def history_rows(instance: ProcessInstance) -> list[dict]:
-    return [{"element_id": e.element_id, "element_name": e.element_name, "type": e.type,
+    definition = store.definition(instance.definition_id)
+    return [{"element_id": e.element_id,
+             "element_name": definition.element(e.element_id).get("name") if e.element_id
+             else None, "type": e.type,
              "type_name": history.TYPE_NAMES.get(e.type, e.type), "actor": e.actor_name,
              "actor_key": e.actor, "at": iso(e.at), "decision": e.decision, "opinion": e.opinion,
              "lane": e.lane} for e in history.events(instance.id)]

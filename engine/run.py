@@ -102,9 +102,8 @@ class Run:
     def event(self, type_: str, element_id: str | None = None, *, source: str | None = None,
               task_id: str | None = None, actor: Actor | None = None, decision=None,
               opinion=None, lane=None) -> None:
-        name = self.definition.element(element_id).get("name") if element_id else None
         self.history.append(history.row(
-            self.instance.id, type_, element_id, name, actor or self.actor, self.now,
+            self.instance.id, type_, element_id, actor or self.actor, self.now,
             source=source, lane=lane, task_id=task_id, decision=decision, opinion=opinion))
 
     def finish(self) -> store.InstanceRow:
@@ -172,7 +171,7 @@ class Run:
                            decision=row.decision, opinion=row.opinion, lane=row.lane)
                 continue
             kind = _event_kind(task)
-            self.event(kind, spec.bpmn_id, source=source, task_id=str(task.id),
+            self.event(kind, spec.bpmn_id, source=source,
                        actor=SYSTEM_ACTOR if kind in (history.TIMER, history.COMPLETED,
                                                       history.ENDED) else self.actor)
 

@@ -222,5 +222,5 @@ def _touch(instance: store.InstanceRow, actor: Actor, kind: str, row: store.Task
     """A change outside the workflow (claim): still bumps the revision, so it serializes."""
     now = utcnow()
     store.save(instance, {"updated_at": now})
-    history.write([history.row(instance.id, kind, row.element_id, row.title, actor, now,
+    history.write([history.row(instance.id, kind, row.element_id, actor, now,
                                lane=row.lane, task_id=row.id)])

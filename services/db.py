@@ -94,6 +94,19 @@ def _libc():
 _LIBC = _libc()
 
 
+#: Lists count their matches up to here and say “10000 条以上” beyond: an exact count
+#: of every match would make a page cost what the whole list holds.
+COUNT_CAP = 10_000
+
+
+def count_capped(query, cap: int = COUNT_CAP) -> int:
+    """How many rows `query` matches, counting no further than `cap`."""
+    from sqlalchemy import func, select
+
+    return db.session.execute(select(func.count()).select_from(
+        query.limit(cap).subquery())).scalar_one()
+
+
 def utcnow() -> datetime:
     """Naive UTC timestamp, stored the same way on both databases."""
     return datetime.now(UTC).replace(tzinfo=None)

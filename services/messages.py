@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from .db import db, utcnow
+from .db import count_capped, db, utcnow
 from .errors import NotFound
 from .models import Message
 
@@ -30,7 +30,7 @@ def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: 
         query = query.where(Message.read_at.is_(None))
     if business:
         query = query.where(Message.business == business)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     rows = db.session.execute(query.order_by(Message.created_at.desc(), Message.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return list(rows), total

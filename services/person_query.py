@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import persons
 from .clock import dates_from, display, on_days
-from .db import db
+from .db import count_capped, db
 from .ledger import person_balances, unit_person_balances
 from .models import ChangeRecord, Person, PersonAccount
 from .models.person import PERSON_STATUSES
@@ -68,7 +68,7 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
                     PersonAccount.unit_id == unit_id))
     query = _matching(query, filters.q)
     query = query.where(*on_days(ChangeRecord.changed_at, filters.since, filters.until))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     query = query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
     if per_page:
         query = query.limit(per_page).offset((page - 1) * per_page)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .db import db
+from .db import count_capped, db
 from .identifiers import mask_id_number
 from .models import Person, PersonAccount
 from .models.person import PERSON_STATUSES
@@ -126,7 +126,7 @@ def search(unit_id: int, q: str = "", status: str | None = None, page: int = 1,
     condition = text_match(q)
     if condition is not None:
         query = query.where(condition)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     query = query.options(joinedload(PersonAccount.person)).order_by(PersonAccount.account_no)
     if per_page:  # 0 means all
         query = query.limit(per_page).offset((page - 1) * per_page)

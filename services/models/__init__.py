@@ -10,8 +10,8 @@ from .sequence import NumberSequence
 from .stash import Stash
 
 __all__ = [
-    "AccountEvent",
     "BIZ_TYPES",
+    "AccountEvent",
     "BasePeriod",
     "ChangeRecord",
     "City",

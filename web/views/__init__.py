@@ -9,7 +9,7 @@ from flask import Blueprint, Flask
 from sqlalchemy import select
 
 from services.clock import CST, display
-from services.db import db
+from services.db import COUNT_CAP, db
 from services.models import City
 from services.money import fmt, percent
 
@@ -50,4 +50,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  localtime=display, isotime=isotime)
-    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name)
+    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name,
+                                 count_cap=COUNT_CAP)
