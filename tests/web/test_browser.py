@@ -7,82 +7,26 @@ to tests/artifacts/.
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from tests.pdf import check_code, pdf_text
 
+from .browser import (
+    new_page,
+    no_horizontal_scroll,
+    operator_login,
+    reviewer_login,
+    shot,
+    staff_login,
+)
+
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser, width=1366, height=768) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def no_horizontal_scroll(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
-        f"page scrolls sideways at {page.viewport_size}"
-
-
-def operator_login(page: Page, live: str, demo: dict) -> None:
-    unit = demo["units"][0]
-    page.goto(f"{live}/login")
-    page.fill("#unit_account", unit["unit_account"])
-    page.fill("#login_name", unit["operators"][0]["login_name"])
-    page.fill("#password", unit["operators"][0]["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("#unit-info")).to_be_visible()
-
-
-def reviewer_login(page: Page, live: str, demo: dict) -> None:
-    staff_login(page, live, demo["reviewers"][0], "审核工作台")
-
-
-def staff_login(page: Page, live: str, info: dict, landing: str) -> None:
-    """Log in at the centre's entrance and wait for the page its role lands on."""
-    page.goto(f"{live}/centre/login")
-    page.fill("#login_name", info["login_name"])
-    page.fill("#password", info["password"])
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name=landing)).to_be_visible()
 
 
 def filled_template(page: Page, tmp_path: Path, rows: list[dict]) -> Path:
