@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from services.clock import iso
 from services.db import db
+from services.direct_sql import query_direct
 from services.errors import NotFound
 from services.models import Unit, UnitAccount
 
@@ -28,32 +29,38 @@ def instance_for(instance_id: int, actor: Actor) -> ProcessInstance:
     return instance
 
 
+_DETAIL = (select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
+                  ProcessInstance.title, ProcessInstance.status, ProcessInstance.unit_id,
+                  ProcessInstance.initiator_name, ProcessInstance.created_at,
+                  ProcessInstance.ended_at, ProcessInstance.summary_json, Unit.name,
+                  UnitAccount.account_no)
+           .join(Unit, Unit.id == ProcessInstance.unit_id)
+           .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id)
+           .where(ProcessInstance.id == bindparam("instance_id")))
+_READY_TASKS = select(*HumanTask.__table__.c).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == bindparam("state"))
+
+
 def instance_detail_by_id(instance_id: int) -> dict:
-    """After an action: the instance as the API shows it, read fresh."""
-    return instance_detail(db.session.get(ProcessInstance, instance_id))
-
-
-def instance_detail(instance: ProcessInstance) -> dict:
-    definition = store.definition(instance.definition_id)
-    ready = db.session.execute(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == READY)).scalars().all()
+    """The instance as the API shows it, read fresh in two prepared queries (every action
+    answers with it)."""
+    (_, definition_id, key, title, status, unit_id, initiator, created_at, ended_at, summary,
+     unit_name, unit_account) = query_direct(_DETAIL, {"instance_id": instance_id})[0]
+    ready = [store.TaskRow(*row) for row in query_direct(
+        _READY_TASKS, {"instance_id": instance_id, "state": READY})]
     return {
-        "instance_id": instance.id, "process_key": instance.process_key,
-        "business": instance.title, "status": instance.status,
-        "status_name": STATUS_NAMES.get(instance.status, instance.status),
-        "version": definition.version, "unit_id": instance.unit_id,
-        **_unit_names(instance.unit_id),
-        "initiator": instance.initiator_name, "created_at": iso(instance.created_at),
-        "ended_at": iso(instance.ended_at), "summary": json.loads(instance.summary_json or "{}"),
-        "tasks": [task_dict(t, instance.title) for t in ready],
+        "instance_id": instance_id, "process_key": key, "business": title, "status": status,
+        "status_name": STATUS_NAMES.get(status, status),
+        "version": store.definition(definition_id).version, "unit_id": unit_id,
+        "unit_name": unit_name, "unit_account": unit_account or "", "initiator": initiator,
+        "created_at": iso(created_at), "ended_at": iso(ended_at),
+        "summary": json.loads(summary or "{}"),
+        "tasks": [task_dict(t, title) for t in ready],
     }
 
 
-def _unit_names(unit_id: int) -> dict:
-    name, account = db.session.execute(
-        select(Unit.name, UnitAccount.account_no)
-        .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id).where(Unit.id == unit_id)).one()
-    return {"unit_name": name, "unit_account": account or ""}
+def instance_detail(instance: ProcessInstance) -> dict:
+    return instance_detail_by_id(instance.id)
 
 
 def history_rows(instance: ProcessInstance) -> list[dict]:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, select, update
 
 from services.db import db
-from services.direct_sql import execute_direct
+from services.direct_sql import execute_direct, query_direct
 from services.errors import Conflict, NotFound
 
 from .models import HumanTask, ProcessDefinition, ProcessInstance
@@ -109,25 +109,25 @@ _TASK_BY_ID = select(*_TASK_COLUMNS).where(HumanTask.id == bindparam("task_id"))
 def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
     """The instance, freshly read and locked for this transaction (FOR UPDATE where the
     database has it; SQLite serializes writers and the revision check does the rest)."""
-    row = db.session.connection().execute(_LOCK[with_state], {"instance_id": instance_id}).first()
-    if row is None:
+    rows = query_direct(_LOCK[with_state], {"instance_id": instance_id})
+    if not rows:
         raise NotFound("业务申请不存在")
-    return InstanceRow(*row)
+    return InstanceRow(*rows[0])
 
 
 def lock_by_task(task_id: str):
     """A human task and its instance, the instance locked: one round trip on SQLite, a
     second on databases that can make us wait for the lock."""
-    connection = db.session.connection()
-    row = connection.execute(_LOCK_BY_TASK, {"task_id": str(task_id)}).first()
-    if row is None:
+    rows = query_direct(_LOCK_BY_TASK, {"task_id": str(task_id)})
+    if not rows:
         raise NotFound("任务不存在")
+    row = rows[0]
     split = len(_TASK_COLUMNS)
     task = row[:split]
-    if connection.dialect.name != "sqlite":
+    if db.session.connection().dialect.name != "sqlite":
         # Having waited for the lock, the instance row is the newest but the joined task
         # row is as the statement first saw it: read it again (SQLite never waits here).
-        task = connection.execute(_TASK_BY_ID, {"task_id": str(task_id)}).first()
+        task = query_direct(_TASK_BY_ID, {"task_id": str(task_id)})[0]
     return TaskRow(**dict(zip(_TASK_NAMES, task, strict=True))), InstanceRow(*row[split:])
 
 

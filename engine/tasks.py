@@ -14,6 +14,7 @@ from services.db import count_capped, db
 from services.errors import InvalidInput
 from services.models import Unit, UnitAccount
 
+from . import registry
 from .actors import EMPLOYER_LANE, Actor
 from .models import DONE, READY, STATUS_NAMES, HumanTask, ProcessInstance
 
@@ -49,18 +50,22 @@ def task_query(actor: Actor, which: str):
 
 
 def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
-               filters: Filters | None = None) -> tuple[list[dict], int]:
+               filters: Filters | None = None, count: bool = True
+               ) -> tuple[list[dict], int | None]:
+    """A page of a list and how many it holds (up to COUNT_CAP; None with count=False,
+    for previews that show no total)."""
     filters = filters or Filters()
     if which == "initiated":
-        return _initiated(actor, page, per_page, filters)
+        return _initiated(actor, page, per_page, filters, count)
     query, order = task_query(actor, which)
     if filters.process_key:
         query = query.where(HumanTask.process_key == filters.process_key)
     query = query.where(*on_days(order, filters.since, filters.until))
-    total = count_capped(query)
+    total = count_capped(query) if count else None
     rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    names = _business_names({r.instance_id for r in rows})
+    names = _own_names(rows) if actor.is_operator else \
+        _business_names({r.instance_id for r in rows})
     result = []
     for r in rows:
         business, unit_name, unit_account = names.get(r.instance_id, ("", "", ""))
@@ -81,13 +86,13 @@ def task_dict(row: HumanTask, business: str = "", unit: tuple[str, str] = ("", "
             "decision": row.decision, "opinion": row.opinion}
 
 
-def _initiated(actor: Actor, page: int, per_page: int, filters: Filters):
+def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: bool):
     """我发起的: the unit's applications, one row per instance."""
     query = select(ProcessInstance).where(ProcessInstance.unit_id == (actor.unit_id or -1))
     if filters.process_key:
         query = query.where(ProcessInstance.process_key == filters.process_key)
     query = query.where(*on_days(ProcessInstance.created_at, filters.since, filters.until))
-    total = count_capped(query)
+    total = count_capped(query) if count else None
     rows = db.session.execute(query.order_by(ProcessInstance.created_at.desc(),
                                              ProcessInstance.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
@@ -125,6 +130,15 @@ def _latest_opinions(instance_ids: set[int]) -> dict[int, str]:
         HumanTask.instance_id.in_(instance_ids), HumanTask.opinion.is_not(None),
         HumanTask.decision.is_not(None)).order_by(HumanTask.completed_at)).all()
     return dict(rows)
+
+
+def _own_names(rows: list[HumanTask]) -> dict[int, tuple[str, str, str]]:
+    """A unit's own lists: the business names, known without a query for the hall's
+    businesses (the unit's own name and account are on its page already)."""
+    names = {r.instance_id: (registry.business(r.process_key).name, "", "") for r in rows
+             if registry.is_business(r.process_key)}
+    others = {r.instance_id for r in rows if r.instance_id not in names}
+    return {**names, **_business_names(others)}
 
 
 def _business_names(instance_ids: set[int]) -> dict[int, tuple[str, str, str]]:

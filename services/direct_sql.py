@@ -45,6 +45,7 @@ class _Compiled:
     names: tuple[str, ...]
     positional: bool
     processors: tuple  # (name, bind processor) for the parameters that need converting
+    results: tuple = ()  # per result column: its result processor, or None
 
 
 @lru_cache(maxsize=256)
@@ -64,7 +65,25 @@ def _compiled(statement, dialect, keys: tuple[str, ...]) -> _Compiled:
         processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors.append((name, processor))
-    return _Compiled(compiled.string, names, compiled.positional, tuple(processors))
+    results = tuple(column[3].dialect_impl(dialect).result_processor(dialect, None)
+                    for column in getattr(compiled, "_result_columns", None) or ())
+    return _Compiled(compiled.string, names, compiled.positional, tuple(processors), results)
+
+
+def query_direct(statement, params: dict) -> list[tuple]:
+    """Run a prepared SELECT like `execute_direct` runs a write: compiled once per dialect,
+    on the session's DBAPI cursor; rows come back as tuples, each value through its
+    column type's result processor. For the reads every request makes (who is logged in,
+    the locked instance, the task and its application), where building the statement and
+    its cache key cost more than running it."""
+    connection = db.session.connection()
+    plan = _compiled(statement, connection.dialect, tuple(sorted(params)))
+    rows = _run(connection, plan, params, fetch=True)
+    if not any(plan.results):
+        return [tuple(row) for row in rows]
+    processors = plan.results
+    return [tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
+            for row in rows]
 
 
 def execute_direct(statement, params: dict | list[dict]) -> int:
@@ -78,30 +97,41 @@ def execute_direct(statement, params: dict | list[dict]) -> int:
     plan = _compiled(statement, connection.dialect, tuple(sorted(first)))
 
     memo: dict = {}
+    if many:
+        return _run(connection, plan, [_convert(plan, values, memo) for values in params],
+                    many=True)
+    return _run(connection, plan, _convert(plan, params, memo))
 
-    def processed(name, processor, value):
-        # A value shared by every row (the moment they were written) converts once.
-        key = (name, id(value))
-        if key not in memo or memo[key][0] is not value:
-            memo[key] = (value, processor(value))
-        return memo[key][1]
 
-    def convert(values: dict):
-        if plan.processors:
-            values = dict(values)
-            for name, processor in plan.processors:
-                value = values[name]
-                values[name] = processed(name, processor, value) \
-                    if isinstance(value, datetime) else processor(value)
-        return tuple(values[name] for name in plan.names) if plan.positional else values
+def _convert(plan: _Compiled, values: dict, memo: dict | None = None):
+    """Parameters as the driver takes them. A datetime shared by every row of a bulk
+    write (the moment they were written) converts once (`memo`)."""
+    if plan.processors:
+        values = dict(values)
+        for name, processor in plan.processors:
+            value = values[name]
+            if memo is not None and isinstance(value, datetime):
+                key = (name, id(value))
+                if key not in memo or memo[key][0] is not value:
+                    memo[key] = (value, processor(value))
+                values[name] = memo[key][1]
+            else:
+                values[name] = processor(value)
+    return tuple(values[name] for name in plan.names) if plan.positional else values
 
+
+def _run(connection, plan: _Compiled, params, many: bool = False, fetch: bool = False):
+    """Execute on the DBAPI cursor: rows if `fetch`, else the rowcount."""
     dbapi_connection = connection.connection.driver_connection
     cursor = dbapi_connection.cursor()
     try:
         if many:
-            cursor.executemany(plan.sql, [convert(values) for values in params])
+            cursor.executemany(plan.sql, params)
+        elif fetch:
+            cursor.execute(plan.sql, _convert(plan, params))
+            return cursor.fetchall()
         else:
-            cursor.execute(plan.sql, convert(params))
+            cursor.execute(plan.sql, params)
         return cursor.rowcount
     except connection.dialect.loaded_dbapi.Error as exc:
         # As Connection.execute would: a lost connection is invalidated (so the rollback

@@ -24,13 +24,14 @@ def push(unit_id: int, business: str, content: str, instance_id: int | None = No
 
 
 def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: bool = False,
-                  business: str | None = None) -> tuple[list[Message], int]:
+                  business: str | None = None, count: bool = True
+                  ) -> tuple[list[Message], int | None]:
     query = select(Message).where(Message.unit_id == unit_id)
     if unread_only:
         query = query.where(Message.read_at.is_(None))
     if business:
         query = query.where(Message.business == business)
-    total = count_capped(query)
+    total = count_capped(query) if count else None
     rows = db.session.execute(query.order_by(Message.created_at.desc(), Message.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return list(rows), total

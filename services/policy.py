@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class Policy:
 
     @classmethod
     def from_json(cls, text: str | None) -> Policy:
+        return _parsed(cls, text or "")
+
+    @classmethod
+    def _from_text(cls, text: str) -> Policy:
         if not text:
             return cls()
         raw = json.loads(text)
@@ -53,6 +58,13 @@ class Policy:
 
     def rate_range_text(self) -> str:
         return f"{self.rate_min * 100:.0f}% - {self.rate_max * 100:.0f}%"
+
+
+@lru_cache(maxsize=64)
+def _parsed(cls, text: str) -> Policy:
+    """Policies are read on every action and change rarely: parse each text once (a
+    changed policy is a new text, so it is parsed afresh)."""
+    return cls._from_text(text)
 
 
 DEMO_POLICY = Policy()

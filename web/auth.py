@@ -7,10 +7,12 @@ import functools
 import time
 
 from flask import current_app, g, request, session
+from sqlalchemy import bindparam, select
 
 from engine.actors import OPERATOR, STAFF, Actor
 from services import accounts
 from services.db import db
+from services.direct_sql import query_direct
 from services.errors import AuthFailed, Forbidden
 from services.models import Operator, Staff
 
@@ -21,6 +23,8 @@ def log_in(user: Operator | Staff) -> None:
     session["user"] = {"kind": OPERATOR if isinstance(user, Operator) else STAFF, "id": user.id,
                        "v": user.session_version, "at": int(time.time())}
     session.permanent = False
+    g.pop("current_actor", None)
+    g.pop("current_user", None)
 
 
 def log_out() -> None:
@@ -33,25 +37,45 @@ def log_out() -> None:
 
 
 def current_user() -> Operator | Staff | None:
+    """The logged-in login as an ORM object (pages that show or change it)."""
     if "current_user" not in g:
-        info = session.get("user") or {}
-        model = {OPERATOR: Operator, STAFF: Staff}.get(info.get("kind"))
-        user = db.session.get(model, info.get("id")) if model else None
-        age = time.time() - info.get("at", 0)
-        valid = (user is not None and user.active and info.get("v") == user.session_version
-                 and age < current_app.permanent_session_lifetime.total_seconds())
-        g.current_user = user if valid else None
+        actor = current_actor()
+        model = {OPERATOR: Operator, STAFF: Staff}.get(actor.kind) if actor else None
+        g.current_user = db.session.get(model, actor.id) if model else None
     return g.current_user
 
 
+#: Per kind of login: (id, name, active, session_version, then what the Actor needs).
+_ACTOR_QUERIES = {
+    OPERATOR: select(Operator.id, Operator.name, Operator.active, Operator.session_version,
+                     Operator.unit_id).where(Operator.id == bindparam("user_id")),
+    STAFF: select(Staff.id, Staff.name, Staff.active, Staff.session_version, Staff.group,
+                  Staff.role).where(Staff.id == bindparam("user_id")),
+}
+
+
 def current_actor() -> Actor | None:
-    user = current_user()
-    if user is None:
-        return None
-    if isinstance(user, Operator):
-        return Actor(kind=OPERATOR, id=user.id, name=user.name, unit_id=user.unit_id)
-    return Actor(kind=STAFF, id=user.id, name=user.name,
-                 groups=frozenset([user.group]) if user.group else frozenset(), role=user.role)
+    """Who acts in this request, read once per request in one small query, so that a
+    deactivated login, a logout elsewhere or a new password ends the session at once."""
+    if "current_actor" not in g:
+        info = session.get("user") or {}
+        query = _ACTOR_QUERIES.get(info.get("kind"))
+        rows = query_direct(query, {"user_id": info["id"]}) \
+            if query is not None and isinstance(info.get("id"), int) else []
+        row = rows[0] if rows else None
+        age = time.time() - info.get("at", 0)
+        valid = (row is not None and row[2] and info.get("v") == row[3]
+                 and age < current_app.permanent_session_lifetime.total_seconds())
+        g.current_actor = _actor(info["kind"], row) if valid else None
+    return g.current_actor
+
+
+def _actor(kind: str, row) -> Actor:
+    if kind == OPERATOR:
+        return Actor(kind=kind, id=row[0], name=row[1], unit_id=row[4])
+    group, role = row[4], row[5]
+    return Actor(kind=kind, id=row[0], name=row[1],
+                 groups=frozenset([group]) if group else frozenset(), role=role)
 
 
 def require_actor(kind: str | None = None) -> Actor:

@@ -59,12 +59,12 @@ def home():
     if not actor.is_operator:
         return redirect(url_for("views.centre_desk"))
     summary = account_summary(actor.unit_id)
-    centre = {which: list_tasks(actor, which, per_page=PREVIEW) for which in
-              ("todo", "done", "initiated")}
-    latest, message_total = messages.list_for_unit(actor.unit_id, per_page=PREVIEW)
+    # Only 待办 shows its total; the other previews link to their full lists.
+    centre = {which: list_tasks(actor, which, per_page=PREVIEW, count=which == "todo")
+              for which in ("todo", "done", "initiated")}
+    latest, _ = messages.list_for_unit(actor.unit_id, per_page=PREVIEW, count=False)
     return render_template("hall/home.html", summary=summary, tiles=tiles(), centre=centre,
-                           messages=latest, message_total=message_total,
-                           unread=messages.unread_count(actor.unit_id))
+                           messages=latest, unread=messages.unread_count(actor.unit_id))
 
 
 @bp.get("/messages")
