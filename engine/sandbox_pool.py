@@ -9,7 +9,7 @@ the reply until the deadline, then kills the worker (SIGKILL), which always work
 Workers are fresh interpreters (`python -c`, importing only the sandbox), never forks
 of this multi-threaded server: a fork would copy locks held by other threads, database
 connections and everything in memory. Starting one takes ~0.1 s, so a few are kept idle
-and reused; one killed on a deadline is replaced at once. At most `MAX_WORKERS` snippets
+and reused; one killed on a deadline is replaced at once, in the background. At most `MAX_WORKERS` snippets
 run at a time per app process; they all end with it (end of input on their stdin).
 """
 
@@ -57,6 +57,12 @@ class _Unpickler(pickle.Unpickler):
         if (module, name) not in ALLOWED_GLOBALS:
             raise pickle.UnpicklingError(f"{module}.{name} is not expected from a worker")
         return super().find_class(module, name)
+
+
+def load_reply(data: bytes) -> tuple:
+    """A worker's reply: plain data and known exception classes only (`ALLOWED_GLOBALS`),
+    so even a worker taken over by a snippet cannot make this process run code."""
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 class Worker:
@@ -194,7 +200,7 @@ class Pool:
                     raise ScriptRefused("脚本执行进程无法使用") from None
                 continue
             try:
-                status, value, retire = _Unpickler(io.BytesIO(reply)).load()
+                status, value, retire = load_reply(reply)
             except Exception:
                 self._discard(worker, refill=True)
                 raise ScriptRefused("脚本执行进程的答复无法识别") from None
@@ -223,16 +229,19 @@ class Pool:
         worker.close()
 
     def _discard(self, worker: Worker, refill: bool = False) -> None:
-        """End a worker; with `refill`, start its replacement now, so the next snippet
-        does not wait for one."""
+        """End a worker; with `refill`, start its replacement (in the background: the
+        refusal need not wait for it), so the next snippet does not wait either."""
         with self._lock:
             self._live.discard(worker)
         worker.kill()
         if refill:
-            try:
-                self._give(self._take())
-            except RuntimeError:  # cannot start one now: the next snippet tries again
-                pass
+            threading.Thread(target=self._refill, name="sandbox-refill", daemon=True).start()
+
+    def _refill(self) -> None:
+        try:
+            self._give(self._take())
+        except RuntimeError:  # cannot start one now: the next snippet tries again
+            pass
 
     def workers(self) -> list[int]:
         """Process ids of the live workers (for tests and operators)."""

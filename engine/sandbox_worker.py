@@ -6,7 +6,7 @@ from its stdin, runs it with `sandbox_rules` and writes the reply to its stdout,
 a length-prefixed pickle. The pool kills it when a snippet overruns its deadline, so work
 done inside C code on one line (`a in [b] * 30000`) is stopped like any other. It also
 stops itself: at end of input (the app process is gone), by SIGALRM a little after the
-deadline (in case the pool cannot kill it), and after a snippet that left it big.
+deadline (in case the pool is gone), and after a snippet that left it big.
 
 Replies carry only plain data and exceptions of known classes, so the pool can unpickle
 them with an allowlist (`ALLOWED_GLOBALS`): a snippet that broke out of the sandbox here
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import builtins
 import decimal
-import math
 import os
 import pickle
 import resource
@@ -137,10 +136,12 @@ def main() -> None:
     write_frame(write_fd, READY)
     while (frame := read_frame(read_fd)) is not None:
         request = pickle.loads(frame)
-        signal.alarm(math.ceil(request[-1]) + 2)  # default action: end this process
+        # A second after the pool's own deadline, SIGALRM's default action ends this process
+        # (the pool may be gone: killed -9, so no end of input while we are busy).
+        signal.setitimer(signal.ITIMER_REAL, request[-1] + 1.0)
         data, retire = _reply(request, baseline)
         del request, frame
         write_frame(write_fd, data)
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         if retire:
             return

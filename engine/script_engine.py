@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.exceptions import WorkflowException
 
 from processes import HANDLERS
 from processes.context import HandlerContext
@@ -26,9 +27,12 @@ from . import sandbox
 
 #: The application being advanced, set by the runner around engine steps.
 current_context: ContextVar[HandlerContext | None] = ContextVar("current_context", default=None)
-#: Snippets one action (one `current_context`) may run, and their total wall-clock seconds.
-MAX_SNIPPETS_PER_ACTION = 10_000
-MAX_SECONDS_PER_ACTION = 10.0
+#: Snippets one action (one `current_context`) may run, and their total wall-clock seconds
+#: (the last snippet may still run its own `sandbox.MAX_SECONDS`). The hall's actions run a
+#: handful; a loop of ~500 passes would anyway end silently in a stuck instance, as
+#: SpiffWorkflow stops looking for tasks 1,000 levels down its task tree.
+MAX_SNIPPETS_PER_ACTION = 200
+MAX_SECONDS_PER_ACTION = 5.0
 #: [the action's context, snippets run, seconds spent] for the action in progress.
 _spent: ContextVar[list | None] = ContextVar("snippets_spent", default=None)
 
@@ -47,8 +51,17 @@ class HallScriptEngine(PythonScriptEngine):
         sandbox.check(expression)
 
     def evaluate(self, task, expression, external_context=None):
+        """SpiffWorkflow's, with the reason an expression failed added to its report (it
+        says only which expression failed: "Error evaluating expression …")."""
         with _budget(task):
-            return super().evaluate(task, expression, external_context)
+            try:
+                return super().evaluate(task, expression, external_context)
+            except WorkflowTaskException as exc:
+                cause = exc.__context__
+                if cause is not None and not isinstance(cause, WorkflowException):
+                    exc.add_note(str(cause) if isinstance(cause, sandbox.ScriptRefused)
+                                 else f"{type(cause).__name__}: {cause}")
+                raise
 
     def execute(self, task, script, external_context=None):
         with _budget(task):
