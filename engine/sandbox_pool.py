@@ -70,7 +70,8 @@ class Worker:
 
     def __init__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, _ROOT, *sys.path],
+            [sys.executable, "-I", "-X", f"int_max_str_digits={sys.get_int_max_str_digits()}",
+             "-c", _BOOT, _ROOT, *sys.path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"LC_ALL": "C.UTF-8"})
         self._in, self._out = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self._in, False)

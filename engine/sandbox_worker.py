@@ -109,17 +109,20 @@ def handle(request: tuple) -> tuple[str, object]:
 
 def _reply(request: tuple, baseline: int) -> tuple[bytes, bool]:
     """The pickled reply to `request`, and whether this worker should stop after it."""
+    reply = None
     try:
         status, value = handle(request)
         retire = _memory()[1] > baseline + RETIRE_GROWTH
-        data = pickle.dumps((status, value, retire), protocol=pickle.HIGHEST_PROTOCOL)
+        reply = pickle.dumps((status, value, retire), protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
-        return pickle.dumps(("error", rules.ScriptRefused("脚本占用内存过多"), True)), True
+        pass  # answered below, once what the snippet built is freed with the traceback
     except RecursionError:
-        data, retire = pickle.dumps(("error", rules.ScriptRefused("脚本结果嵌套过深"), False)), False
-    if len(data) > MAX_REPLY_BYTES:
-        data = pickle.dumps(("error", rules.ScriptRefused("脚本结果过大"), retire))
-    return data, retire
+        reply, retire = pickle.dumps(("error", rules.ScriptRefused("脚本结果嵌套过深"), False)), False
+    if reply is None:
+        return pickle.dumps(("error", rules.ScriptRefused("脚本占用内存过多"), True)), True
+    if len(reply) > MAX_REPLY_BYTES:
+        reply = pickle.dumps(("error", rules.ScriptRefused("脚本结果过大"), retire))
+    return reply, retire
 
 
 def main() -> None:
@@ -133,15 +136,18 @@ def main() -> None:
     size, baseline = _memory()
     resource.setrlimit(resource.RLIMIT_AS, (size + MAX_MEMORY_GROWTH,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    write_frame(write_fd, READY)
-    while (frame := read_frame(read_fd)) is not None:
-        request = pickle.loads(frame)
-        # A second after the pool's own deadline, SIGALRM's default action ends this process
-        # (the pool may be gone: killed -9, so no end of input while we are busy).
-        signal.setitimer(signal.ITIMER_REAL, request[-1] + 1.0)
-        data, retire = _reply(request, baseline)
-        del request, frame
-        write_frame(write_fd, data)
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if retire:
-            return
+    try:
+        write_frame(write_fd, READY)
+        while (frame := read_frame(read_fd)) is not None:
+            request = pickle.loads(frame)
+            # A second after the pool's own deadline, SIGALRM's default action ends this
+            # process (the pool may be gone: killed -9, so no end of input while busy).
+            signal.setitimer(signal.ITIMER_REAL, request[-1] + 1.0)
+            data, retire = _reply(request, baseline)
+            del request, frame
+            write_frame(write_fd, data)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if retire:
+                return
+    except BrokenPipeError:  # the pool went away while we answered
+        return

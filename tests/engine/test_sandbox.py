@@ -11,6 +11,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -819,3 +820,35 @@ def test_the_fast_path_at_its_limits_stays_fast():
             size = size * 9 // 10
         assert size > sandbox_fast.MAX_MASS // 10, expression
     assert elapsed < 1.0
+
+
+def test_results_too_big_to_send_back_are_refused(env):
+    """Each variable is within its own limit; together they would make a 70 MB reply."""
+    script = "a = 'x' * 1000000\n" + "".join(f"b{i} = a\n" for i in range(70))
+    context = {"keep": 1}
+    refusal = str(_refused_in_time(lambda: env.execute(script, context)))
+    assert "过大" in refusal or "内存" in refusal
+    assert context == {"keep": 1}
+
+
+def test_the_server_keeps_serving_while_a_snippet_runs_for_its_deadline(env, monkeypatch):
+    """The work happens in another process: this one's threads (and the GIL) stay free."""
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 1.5)
+    outcome = []
+
+    def attack():
+        try:
+            env.execute(BIG + "r = a in [b] * 30000", {})
+        except ScriptRefused as exc:
+            outcome.append(exc)
+
+    hostile = threading.Thread(target=attack)
+    hostile.start()
+    time.sleep(0.3)  # it is busy now
+    started = time.monotonic()
+    for _ in range(1000):
+        assert env.evaluate('decision == "approve"', {"decision": "approve"}) is True
+    assert time.monotonic() - started < 1.0
+    assert hostile.is_alive()
+    hostile.join()
+    assert "秒" in str(outcome[0])
