@@ -71,9 +71,13 @@ def write_frame(fd: int, data: bytes) -> None:
 
 
 def _memory() -> tuple[int, int]:
-    """(address space, resident) in bytes."""
-    with open("/proc/self/statm", "rb") as statm:
-        size, resident = statm.read().split()[:2]
+    """(address space, resident) in bytes; zeros where /proc is missing (not Linux: no cap,
+    the deadline still holds)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            size, resident = statm.read().split()[:2]
+    except OSError:
+        return 0, 0
     return int(size) * _PAGE, int(resident) * _PAGE
 
 
@@ -134,7 +138,8 @@ def main() -> None:
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C in a terminal is for the server
     size, baseline = _memory()
-    resource.setrlimit(resource.RLIMIT_AS, (size + MAX_MEMORY_GROWTH,) * 2)
+    if size:
+        resource.setrlimit(resource.RLIMIT_AS, (size + MAX_MEMORY_GROWTH,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
         write_frame(write_fd, READY)
