@@ -130,6 +130,12 @@ class Run:
         active = [t.task_spec.bpmn_id for t in ready_now.values()] + \
             [t.task_spec.bpmn_id for t in waiting]
         ended = self.final_status or (COMPLETED if self.wf.completed else None)
+        if not ended and not ready_now and not waiting and not self._pending_subtasks():
+            # Nothing to wait for, yet not finished: SpiffWorkflow stops looking 1,000
+            # levels down its task tree, so a loop run hundreds of times can strand an
+            # application. Refuse to save it rather than leave it stuck.
+            raise DiagramError("流程执行出错，未做任何更改：流程无法继续（没有可办理的环节，也未办结），"
+                               "请联系中心处理")
         # A finished application keeps no workflow: its history rows hold the trail and
         # the flowchart, and it no longer holds its business's one open place.
         state = "" if ended else dump_workflow(self.wf)
@@ -174,6 +180,10 @@ class Run:
             self.event(kind, spec.bpmn_id, source=source,
                        actor=SYSTEM_ACTOR if kind in (history.TIMER, history.COMPLETED,
                                                       history.ENDED) else self.actor)
+
+    def _pending_subtasks(self) -> bool:
+        """Tasks still underway without being ready (a started service call, say)."""
+        return any(t.state in (TaskState.STARTED, TaskState.WAITING) for t in _all_tasks(self.wf))
 
     def _new_round(self, task) -> None:
         """A user task met again in a loop starts with none of its form's answers from the

@@ -26,6 +26,7 @@ from engine import access, history, manifests, queries, runner, store
 from engine.actors import Actor
 from engine.deploy import deploy
 from engine.models import CANCELLED, COMPLETED, DONE, READY, RUNNING, TERMINATED, HumanTask, ProcessInstance
+from engine.run import DiagramError
 from engine.tasks import list_tasks
 from services import manifest_rows
 from services.db import db, utcnow
@@ -656,3 +657,41 @@ def test_a_failing_timer_does_not_hold_up_the_other_applications(ctx, demo):
 
     assert fresh(good).status == COMPLETED
     assert fresh(broken).status == RUNNING
+
+
+def test_spiffworkflows_depth_bound_is_lifted_for_long_loops():
+    """Each round of a loop deepens SpiffWorkflow's task tree (about 3 levels a round);
+    its iterators stop at `max_depth`, 1,000 by default, which would strand an
+    application after some 330 returns (engine/spiff_limits.py lifts it)."""
+    from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+    from SpiffWorkflow.util.task import TaskIterator
+
+    for cls in (TaskIterator, BpmnTaskIterator):
+        assert cls.__init__.__defaults__[1] >= 10**6
+
+
+def test_a_stranded_application_is_not_saved(ctx, demo, monkeypatch):
+    """Should the engine lose sight of the next task (here: the depth bound put back at
+    8 levels), the action fails and changes nothing, rather than saving an application
+    that is running with nothing to do."""
+    from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+    from SpiffWorkflow.util.task import TaskIterator
+
+    path = ROOT / "bench" / "diagrams" / "bench_loop.bpmn"
+    deploy(path.read_bytes(), path.name, "test")
+    db.session.commit()
+    actor = operator(demo)
+    instance_id = runner.start("bench_loop", actor.unit_id, actor).id
+    db.session.commit()
+    for cls in (TaskIterator, BpmnTaskIterator):
+        defaults = list(cls.__init__.__defaults__)
+        defaults[1] = 8
+        monkeypatch.setattr(cls.__init__, "__defaults__", tuple(defaults))
+    with pytest.raises(DiagramError, match="流程无法继续"):
+        for _ in range(10):
+            task = ready_task(instance_id)
+            runner.complete(task.id, actor, {"decision": "reject", "opinion": "再核对"}
+                            if task.element_id == "confirm" else {"remark": "r"})
+            db.session.commit()
+    db.session.rollback()
+    assert fresh(instance_id).status == RUNNING and ready_task(instance_id) is not None
