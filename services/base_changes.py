@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 
 from . import changes, persons
-from .db import utcnow, write
+from .db import defer, utcnow
+from .direct_sql import execute_direct, insert_rows
 from .models import BasePeriod, PersonAccount
 from .months import YearMonth
 
@@ -40,11 +41,11 @@ def apply_new_bases(unit_id: int, unit_rate: Decimal, new_bases: list[NewBase],
         return
     now = utcnow()
     current = persons.refs_by_ids([n.account_id for n in new_bases])
-    write(_UPDATE, [
+    defer(execute_direct, _UPDATE, [
         {"b_id": n.account_id, "b_base": n.base, "b_person_rate": n.person_rate,
          "b_unit_amount": n.unit_amount, "b_person_amount": n.person_amount, "b_at": now}
         for n in new_bases])
-    write(insert(BasePeriod.__table__), [
+    defer(insert_rows, BasePeriod, [
         {"person_account_id": n.account_id, "from_month": n.from_month, "base": n.base,
          "unit_rate": unit_rate, "person_rate": n.person_rate, "unit_amount": n.unit_amount,
          "person_amount": n.person_amount, "instance_id": who.instance_id, "created_at": now}
