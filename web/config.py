@@ -1,4 +1,5 @@
-"""Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR."""
+"""Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR,
+HPF_UKEY_AGENT_PORT, HPF_UKEY_CA_DIR."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def database_url(instance: Path) -> str:
 
 def port() -> int:
     return int(os.environ.get("HPF_PORT") or 5000)
+
+
+def ukey_agent_port() -> int:
+    """Where the login page finds the UKey agent on the operator's PC (127.0.0.1)."""
+    from .ukey.agent import DEFAULT_PORT
+    return int(os.environ.get("HPF_UKEY_AGENT_PORT") or DEFAULT_PORT)
 
 
 def secret_key(instance: Path) -> str:
@@ -50,6 +57,9 @@ def load(overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "DEPLOY_ON_START": True,
+        # The centre CA's key (0600), made at first use by `hpf issue-ukey` / `seed-demo`.
+        "UKEY_CA_DIR": os.environ.get("HPF_UKEY_CA_DIR") or str(instance / "ukey-ca"),
+        "UKEY_AGENT_PORT": ukey_agent_port(),
         "BPMN_DIR": str(PROJECT_ROOT / "bpmn-diagrams"),
         "API_TITLE": "住房公积金单位网上业务大厅 API",
         "API_VERSION": "v1",

@@ -5,6 +5,7 @@ from .org import City, Operator, Staff, Unit, UnitAccount
 from .person import BasePeriod, Person, PersonAccount
 from .records import ChangeRecord, Message
 from .sequence import NumberSequence
+from .ukey import UKeyAuthority, UKeyCertificate, UKeyChallenge
 
 __all__ = [
     "BIZ_TYPES",
@@ -18,6 +19,9 @@ __all__ = [
     "Person",
     "PersonAccount",
     "Staff",
+    "UKeyAuthority",
+    "UKeyCertificate",
+    "UKeyChallenge",
     "Unit",
     "UnitAccount",
 ]
