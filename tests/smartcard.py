@@ -17,7 +17,7 @@ import urllib.request
 
 from services.ukey.applet import UKeyApplet
 from web.ukey.emulator import VirtualSlot, load_applet
-from web.ukey.stack import PcscDaemon, StackError, free_port, start_agent
+from web.ukey.stack import PcscDaemon, StackError, end_process, free_port, start_agent
 
 #: The agent's port for the session; every test app's login page points there.
 AGENT_PORT = free_port()
@@ -39,7 +39,7 @@ class SmartCardStack:
         os.environ["PCSCLITE_CSOCK_NAME"] = str(self.pcscd.socket_path)
         self.slot = VirtualSlot(self.pcscd.vpcd_port)
         self.insert_demo_card(demo)
-        self.agent = start_agent(self.pcscd, [TEST_ORIGIN], AGENT_PORT)
+        self.agent = start_agent(self.pcscd.env, [TEST_ORIGIN], AGENT_PORT)
 
     def insert(self, applet: UKeyApplet) -> UKeyApplet:
         self.card_of = None
@@ -81,9 +81,7 @@ class SmartCardStack:
     def stop(self) -> None:
         if self.slot is not None:
             self.slot.eject()
-        if self.agent is not None:
-            self.agent.terminate()
-            self.agent.wait(5)
+        end_process(self.agent)
         self.pcscd.stop()
 
 

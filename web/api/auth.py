@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from marshmallow import fields
 
+from forms.fields import HallSchema, Str
 from services import accounts
 from services.db import db
 from services.ukey import login as ukey_login
@@ -13,6 +15,18 @@ from .schemas import LoginSchema, PasswordSchema
 
 PREFIX = "/auth"
 blp = Blueprint("api_auth", __name__, description="登录与会话")
+
+
+class UKeySchema(HallSchema):
+    certificate = Str(load_default="", metadata={"description": "UKey 证书：PEM 或 base64 DER"})
+    challenge_id = Str(load_default="", metadata={"description": "GET /auth/challenge 的 challenge_id"})
+    signature = Str(load_default="", metadata={
+        "description": "UKey 对 nonce（UTF-8 字节）的 ECDSA-SHA256 签名，base64 DER"})
+
+
+class UKeyLoginSchema(LoginSchema):
+    ukey = fields.Nested(UKeySchema, load_default=None,
+                         metadata={"description": "经办人登录必填：UKey 证书与签名"})
 
 
 @blp.get("/csrf")
@@ -32,7 +46,7 @@ def challenge():
 
 
 @blp.post("/login")
-@blp.arguments(LoginSchema)
+@blp.arguments(UKeyLoginSchema)
 def login(args):
     """登录：经办人提交单位账号、登录名称、密码和 ukey（certificate 证书、challenge_id、
     signature 签名），UKey 与密码都须通过；中心人员只提交登录名称和密码。"""

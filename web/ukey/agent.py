@@ -68,10 +68,11 @@ class Card:
         from smartcard.CardRequest import CardRequest
         from smartcard.CardType import AnyCardType
         from smartcard.Exceptions import CardRequestTimeoutException, SmartcardException
+        from smartcard.pcsc.PCSCExceptions import BaseSCardException
         from smartcard.System import readers
         try:
             found = readers()
-        except SmartcardException as exc:
+        except (SmartcardException, BaseSCardException) as exc:  # no PC/SC service
             raise CardError("no_reader") from exc
         if not found:
             raise CardError("no_reader")
@@ -181,29 +182,35 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path != "/status":
             return self._reply(404, {"code": "not_found", "message": "无此接口"})
-        try:
-            with self.server.card_lock, Card(self.server.wait) as card:
-                tries = card.tries_left()
-                self._reply(200, {"reader": card.reader, "tries_left": tries,
-                                  "certificate": base64.b64encode(card.certificate()).decode()})
-        except CardError as error:
-            self._reply(error.status, error.body())
+        self._answer(self._status)
 
     def do_POST(self) -> None:
         if self._refused():
             return
         if self.path != "/sign":
             return self._reply(404, {"code": "not_found", "message": "无此接口"})
+        self._answer(self._sign)
+
+    def _answer(self, action) -> None:
         try:
-            nonce, pin = self._sign_request()
-            with self.server.card_lock, Card(self.server.wait) as card:
-                card.verify(pin)
-                signature = card.sign(nonce)
-                self._reply(200, {"certificate": base64.b64encode(card.certificate()).decode(),
-                                  "signature": base64.b64encode(signature).decode(),
-                                  "reader": card.reader})
+            self._reply(200, action())
         except CardError as error:
             self._reply(error.status, error.body())
+        except Exception:  # a reader or driver failing in a way not foreseen
+            self._reply(500, CardError("card_error").body())
+
+    def _status(self) -> dict:
+        with self.server.card_lock, Card(self.server.wait) as card:
+            return {"reader": card.reader, "tries_left": card.tries_left(),
+                    "certificate": base64.b64encode(card.certificate()).decode()}
+
+    def _sign(self) -> dict:
+        nonce, pin = self._sign_request()
+        with self.server.card_lock, Card(self.server.wait) as card:
+            card.verify(pin)
+            signature = card.sign(nonce)
+            return {"certificate": base64.b64encode(card.certificate()).decode(),
+                    "signature": base64.b64encode(signature).decode(), "reader": card.reader}
 
     def _sign_request(self) -> tuple[bytes, str]:
         length = int(self.headers.get("Content-Length") or 0)

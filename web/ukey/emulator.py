@@ -35,12 +35,12 @@ class VirtualSlot:
         self.host, self.port = host, port
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._powered = threading.Event()
+        self._seen = threading.Event()
         self.applet: UKeyApplet | None = None
 
     def insert(self, applet: UKeyApplet, timeout: float = 10.0) -> None:
-        """Put a card in (taking out any other first); returns once pcscd has powered it,
-        so a client asking right after finds it."""
+        """Put a card in (taking out any other first); returns once pcscd has seen it, so
+        a client asking right after finds it."""
         self.eject()
         self.applet = applet
         deadline = time.monotonic() + timeout
@@ -53,12 +53,12 @@ class VirtualSlot:
                     raise
                 time.sleep(0.1)
         self._socket.settimeout(None)
-        self._powered.clear()
-        self._thread = threading.Thread(target=serve, args=(self._socket, applet, self._powered),
+        self._seen.clear()
+        self._thread = threading.Thread(target=serve, args=(self._socket, applet, self._seen),
                                         daemon=True, name="virtual-ukey")
         self._thread.start()
-        if not self._powered.wait(timeout):
-            raise TimeoutError("pcscd did not power the virtual card")
+        if not self._seen.wait(timeout):
+            raise TimeoutError("pcscd did not take the virtual card")
 
     def eject(self) -> None:
         """Take the card out: pcscd sees the reader empty at its next poll."""
@@ -75,8 +75,11 @@ class VirtualSlot:
         self.applet = None
 
 
-def serve(sock: socket.socket, applet: UKeyApplet, powered: threading.Event | None = None) -> None:
-    """Answer vpcd until the connection ends."""
+def serve(sock: socket.socket, applet: UKeyApplet, seen: threading.Event | None = None) -> None:
+    """Answer vpcd until the connection ends. `seen` is set when vpcd first reads the ATR
+    on this connection: pcscd's presence poll has taken the card, and a client connecting
+    from then on reaches it (pcscd powers it on insertion or, if it missed a quick swap,
+    on the client's connect)."""
     while True:
         payload = _receive(sock)
         if payload is None:
@@ -85,10 +88,10 @@ def serve(sock: socket.socket, applet: UKeyApplet, powered: threading.Event | No
             control = payload[0]
             if control in (POWER_OFF, POWER_ON, RESET):
                 applet.reset()
-                if control != POWER_OFF and powered is not None:
-                    powered.set()
             elif control == GET_ATR:
                 _send(sock, atr())
+                if seen is not None:
+                    seen.set()
             continue
         _send(sock, applet.process(payload))
 

@@ -107,25 +107,26 @@ class PcscDaemon:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        _end(self.process)
+        end_process(self.process)
         self.process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_agent(pcscd: PcscDaemon, origins: list[str], port: int,
+def start_agent(env: dict[str, str], origins: list[str], port: int,
                 timeout: float = 15.0) -> subprocess.Popen:
-    """The UKey agent exactly as a unit runs it, reaching this stack's pcscd."""
+    """The UKey agent exactly as a unit runs it; `env` says which pcscd it reaches
+    (`PcscDaemon.env`)."""
     command = [sys.executable, str(AGENT), "--port", str(port)]
     for origin in origins:
         command += ["--origin", origin]
-    process = subprocess.Popen(command, env=pcscd.env, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + timeout
     while not _answers(f"http://127.0.0.1:{port}/status"):
         if process.poll() is not None:
             raise StackError("UKey 助手启动失败：" + process.stderr.read().decode(errors="replace"))
         if time.monotonic() > deadline:
-            _end(process)
+            end_process(process)
             raise StackError("UKey 助手未能在限定时间内启动")
         time.sleep(0.05)
     return process
@@ -147,19 +148,20 @@ class DemoStack:
                  "--certificate", self.ukey["certificate_file"], "--pin", self.ukey["pin"],
                  "--port", str(self.pcscd.vpcd_port)], cwd=PROJECT_ROOT,
                 stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
-            self.processes.append(start_agent(self.pcscd, self.origins, self.agent_port))
+            self.processes.append(start_agent(self.pcscd.env, self.origins, self.agent_port))
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         for process in reversed(self.processes):
-            _end(process)
+            end_process(process)
         self.processes.clear()
         self.pcscd.stop()
 
 
-def _end(process: subprocess.Popen | None) -> None:
+def end_process(process: subprocess.Popen | None) -> None:
+    """Terminate one process this stack started, by its handle; kill it if it lingers."""
     if process is None or process.poll() is not None:
         return
     process.terminate()
