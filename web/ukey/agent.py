@@ -65,6 +65,13 @@ class Card:
         self.reader = ""
 
     def __enter__(self) -> Card:
+        try:
+            return self._open()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _open(self) -> Card:
         from smartcard.CardRequest import CardRequest
         from smartcard.CardType import AnyCardType
         from smartcard.Exceptions import CardRequestTimeoutException, SmartcardException
@@ -93,10 +100,13 @@ class Card:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.service is None:
+            return
         try:
             self.service.__exit__(None, None, None)  # disconnect (power down) and release
         except Exception:  # the card may be gone already
             pass
+        self.service = None
 
     def _send(self, apdu: list[int]) -> tuple[bytes, int]:
         from smartcard.Exceptions import SmartcardException

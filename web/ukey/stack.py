@@ -33,10 +33,14 @@ class StackError(RuntimeError):
     pass
 
 
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
+PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
-    """Children end when the process that started them dies, even by SIGKILL."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    """Children end when the process that started them dies, even by SIGKILL. (Runs
+    between fork and exec: nothing here may take a lock another thread could hold.)"""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port(pair: bool = False) -> int:
@@ -149,9 +153,24 @@ class DemoStack:
                  "--port", str(self.pcscd.vpcd_port)], cwd=PROJECT_ROOT,
                 stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent))
             self.processes.append(start_agent(self.pcscd.env, self.origins, self.agent_port))
+            self._wait_for_card()
         except BaseException:
             self.stop()
             raise
+
+    def _wait_for_card(self, timeout: float = 15.0) -> None:
+        """Ready means the agent reads the card: the first login page finds it."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.agent_port}/status",
+                                         headers={"Origin": self.origins[0]})
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StackError("虚拟 UKey 未能在限定时间内插入读卡器") from None
+                time.sleep(0.2)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
