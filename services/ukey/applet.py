@@ -57,13 +57,11 @@ def tries_left(status: bytes) -> int | None:
 class UKeyApplet:
     """One card: its key (never leaves it), its certificate, its PIN and try counter."""
 
-    def __init__(self, signer: Signer, certificate_der: bytes, pin: str,
-                 tries: int = PIN_TRIES):
+    def __init__(self, signer: Signer, certificate_der: bytes, pin: str):
         self._signer = signer
         self._certificate = certificate_der
         self._pin = pin.encode("ascii")
-        self._max_tries = PIN_TRIES
-        self.tries = tries
+        self.tries = PIN_TRIES
         self.reset()
 
     def reset(self) -> None:
@@ -118,7 +116,7 @@ class UKeyApplet:
         if not pin:
             return SW_OK if self._verified else bytes([0x63, 0xC0 | self.tries])
         if hmac.compare_digest(pin, self._pin):
-            self.tries = self._max_tries
+            self.tries = PIN_TRIES
             self._verified = True
             return SW_OK
         self.tries -= 1
