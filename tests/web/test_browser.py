@@ -315,6 +315,8 @@ def test_the_picker_says_why_nobody_was_found_and_logout_says_goodbye(browser, l
     operator_login(page, live, demo)
     page.click("a.tile[data-key=base_adjustment]")
     page.click("#start-button")
+    # The page's scripts have run (the flowchart is drawn after them): typing now is heard.
+    expect(page.locator("#flowchart[data-ready=true]")).to_be_visible()
     page.fill("#person-picker", "查无此人")
     expect(page.locator(".picker__empty")).to_have_text(
         "没有找到状态正常的职工（封存等状态的职工不能调整基数）")

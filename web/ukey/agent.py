@@ -20,6 +20,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # The card's protocol; services/ukey/applet.py is the card side (a test keeps them equal).
@@ -28,6 +29,8 @@ DEFAULT_PORT = 18960
 CHUNK = 0xE0
 MAX_BODY = 4096
 MAX_NONCE = 255
+#: pcscd polls a reader about every 0.4 s.
+RETRY_AFTER = 0.5
 
 MESSAGES = {
     "no_reader": "未检测到 UKey 读卡器，请确认 UKey（读卡器）已连接、智能卡服务已启动，"
@@ -65,6 +68,17 @@ class Card:
         self.reader = ""
 
     def __enter__(self) -> Card:
+        """Opens the card; a failure at the first exchange is tried once more after the
+        reader's next poll (a card pulled a moment ago still looks present until then)."""
+        try:
+            return self._opened()
+        except CardError as error:
+            if error.code != "card_error":
+                raise
+        time.sleep(RETRY_AFTER)
+        return self._opened()
+
+    def _opened(self) -> Card:
         try:
             return self._open()
         except BaseException:
