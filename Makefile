@@ -56,6 +56,7 @@ lint: setup
 
 bench: setup
 	$(PY) bench/engine.py
+	$(PY) bench/documents.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

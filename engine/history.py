@@ -7,8 +7,8 @@ import json
 from sqlalchemy import select
 
 from services.db import db
+from services.direct_sql import insert_rows
 
-from . import store
 from .models import CANCELLED, HistoryEvent, HumanTask, ProcessInstance
 from .store import Definition
 
@@ -22,19 +22,20 @@ TYPE_NAMES = {STARTED: "发起", TASK_READY: "待办理", TASK_COMPLETED: "办�
               TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结"}
 
 
-def row(instance_id: int, type_: str, element_id: str | None, element_name: str | None,
-        actor, at, *, source: str | None = None, lane: str | None = None,
-        task_id: str | None = None, decision: str | None = None,
-        opinion: str | None = None) -> dict:
-    """One history row, as `write` inserts it."""
+def row(instance_id: int, type_: str, element_id: str | None, actor, at, *,
+        source: str | None = None, lane: str | None = None, task_id: str | None = None,
+        decision: str | None = None, opinion: str | None = None) -> dict:
+    """One history row, as `write` inserts it. An element's name is not kept: the
+    application's pinned definition has it (engine.queries.history_rows); `task_id` is
+    kept for human tasks only (a service task's id says nothing to anyone)."""
     return {"instance_id": instance_id, "type": type_, "element_id": element_id,
-            "element_name": element_name, "source_element_id": source, "lane": lane,
+            "source_element_id": source, "lane": lane,
             "task_id": task_id, "actor": actor.key, "actor_name": actor.name,
             "decision": decision, "opinion": opinion, "at": at}
 
 
 def write(rows: list[dict]) -> None:
-    store.insert_rows(HistoryEvent, rows)
+    insert_rows(HistoryEvent, rows)
 
 
 def events(instance_id: int) -> list[HistoryEvent]:
@@ -64,6 +65,12 @@ def diagram_state(instance: ProcessInstance, definition: Definition) -> dict:
         "flows": [flow_id for flow_id, source, target in definition.meta["flows"]
                   if (source, target) in pairs],
     }
+
+
+def terminations(instance_id: int) -> list[HistoryEvent]:
+    """结束流程 events (at most one), with the reason the unit gave as `opinion`."""
+    return list(db.session.execute(select(HistoryEvent).where(
+        HistoryEvent.instance_id == instance_id, HistoryEvent.type == TERMINATED)).scalars())
 
 
 def trail(instance_id: int) -> list[HumanTask]:

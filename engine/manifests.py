@@ -1,25 +1,36 @@
 """Editing an application's 清册 while it is in the unit's hands.
 
 Every edit locks the instance and bumps its revision, so an edit racing a submission
-either lands before it (and is validated with it) or fails with a conflict after it.
+either lands before it (and is validated with it) or fails with a conflict after it. An
+edit costs what it changes: the 清册's count and sums live on the instance and move by the
+rows added or deleted; who is already in the 清册 is asked of the database by key (a
+unique index refuses a person twice in open applications of one business).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from forms.manifest import ManifestSpec, build_context
-from services import manifest as rows
-from services.db import db, utcnow
-from services.errors import Conflict, Forbidden, NotFound
+from forms.manifest_file import read_rows
+from forms.manifest_file import template as template_file
+from forms.manifest_spec import ManifestSpec, build_context
+from services import manifest_rows
+from services.db import db, release_memory, utcnow
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import access, registry, store
 from .actors import EMPLOYER_LANE, Actor
-from .models import READY, RUNNING, HumanTask
+from .models import READY, RUNNING, HumanTask, ProcessInstance
+
+CLASH = "刚刚有其他申请录入了同一缴存人，本次未做任何更改，请刷新后重试"
 
 
 def spec_for(process_key: str) -> ManifestSpec:
@@ -29,8 +40,22 @@ def spec_for(process_key: str) -> ManifestSpec:
     return spec
 
 
+@dataclass
+class Editing:
+    """An application open for editing: its locked row, its spec, the kept totals."""
+
+    instance: store.InstanceRow
+    spec: ManifestSpec
+    totals: manifest_rows.Totals
+    start_data: dict
+
+
+_TOTALS = select(ProcessInstance.manifest_count, ProcessInstance.manifest_amount,
+                 ProcessInstance.manifest_amount_before)
+
+
 @contextmanager
-def editing(instance_id: int, actor: Actor):
+def editing(instance_id: int, actor: Actor) -> Iterator[Editing]:
     instance = store.lock_instance(instance_id, with_state=False)
     access.check_can_view(instance, actor)
     if not actor.is_operator:
@@ -42,44 +67,98 @@ def editing(instance_id: int, actor: Actor):
         HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
     if ready is None:
         raise Conflict("申请已提交中心审核，审核结束前清册不能修改")
-    yield instance
+    count, amount, before = db.session.execute(
+        _TOTALS.where(ProcessInstance.id == instance.id)).one()
+    spec = spec_for(instance.process_key)
+    edit = Editing(instance, spec, manifest_rows.Totals(count, amount, before), {})
+    try:
+        yield edit
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict(CLASH) from None
+    save_totals(instance, edit.totals)
+
+
+def save_totals(instance: store.InstanceRow, totals: manifest_rows.Totals) -> None:
+    """Write the 清册's totals and the business's summary of them on the instance."""
     business = registry.business(instance.process_key)
-    values = {"updated_at": utcnow()}
+    values = {"updated_at": utcnow(), "manifest_count": totals.count,
+              "manifest_amount": totals.amount, "manifest_amount_before": totals.amount_before}
     if business.summary:
-        values["summary_json"] = json.dumps(business.summary(instance.id), ensure_ascii=False)
+        values["summary_json"] = json.dumps(business.summary(totals), ensure_ascii=False)
     store.save(instance, values)
 
 
+def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow],
+                    row_numbers: list[int] | None = None) -> None:
+    """Who is already in this 清册 or in another open application of the business."""
+    holders = manifest_rows.open_keys(edit.spec.business, [r.key for r in rows])
+    if not holders:
+        return
+    spec, own = edit.spec, edit.instance.id
+    if row_numbers is None:
+        message = spec.in_this_manifest if holders[rows[0].key] == own \
+            else spec.in_other_application
+        raise InvalidInput(f"录入的数据有误：{message}", {spec.key_column: [message]})
+    header = spec.column(spec.key_column).header
+    errors = [{"row": number, "column": header,
+               "message": spec.in_this_manifest if holders[row.key] == own
+               else spec.in_other_application}
+              for row, number in zip(rows, row_numbers, strict=True) if row.key in holders]
+    raise spec.file_refused(errors)
+
+
+class Added(NamedTuple):
+    row: manifest_rows.Row
+    #: What the unit reads: the business's text (录入清册成功：张三) with the row's values.
+    message: str
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | None = None,
-            today: date | None = None) -> rows.ManifestRow:
+            today: date | None = None) -> Added:
     """录入清册: one row by hand; errors come back by field."""
-    with editing(instance_id, actor) as instance:
-        spec = spec_for(instance.process_key)
-        kind = spec.change_type(change_type)
-        context = build_context(instance.unit_id, instance.id, today)
-        checked = spec.check_one(context, values, kind)
-        rows.add_rows(instance.id, spec.business,
-                      [(checked.person_account_id, checked.values, checked.amount)])
-    return rows.list_rows(instance_id, per_page=0)[-1]
+    with editing(instance_id, actor) as edit:
+        kind = edit.spec.change_type(change_type)
+        context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
+        row = edit.spec.check_one(context, values, kind)
+        _refuse_clashes(edit, [row])
+        edit.totals = edit.totals.plus([row])
+        stored = manifest_rows.add_row(instance_id, edit.spec.business, row, edit.totals.count)
+        return Added(stored, edit.spec.added_text.format_map(_Blank(stored.values)))
 
 
 def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str | None = None,
-                today: date | None = None) -> dict:
-    """批量导入: all rows or none; every bad row is reported as (row, column, message)."""
-    with editing(instance_id, actor) as instance:
-        spec = spec_for(instance.process_key)
-        kind = spec.change_type(change_type)
-        parsed, skipped = spec.read_xlsx(content, kind)
-        context = build_context(instance.unit_id, instance.id, today)
-        checked = spec.check_many(context, parsed, kind)
-        count = rows.add_rows(instance.id, spec.business,
-                              [(c.person_account_id, c.values, c.amount) for c in checked])
-    return {"imported": count, "skipped": skipped}
+                today: date | None = None, progress=None) -> dict:
+    """批量导入: all rows or none; every bad row is reported as (row, column, message).
+    `progress(done, total)`, if given, hears how far the work is."""
+    try:
+        with editing(instance_id, actor) as edit:
+            kind = edit.spec.change_type(change_type)
+            parsed, skipped, problems = read_rows(edit.spec, content, kind)
+            if progress:
+                progress(0, len(parsed))
+            context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
+            checked = edit.spec.check_many(context, parsed, kind, problems)
+            _refuse_clashes(edit, checked, [number for number, _ in parsed])
+            manifest_rows.add_rows(instance_id, edit.spec.business, checked)
+            edit.totals = edit.totals.plus(checked)
+            if progress:
+                progress(len(parsed), len(parsed))
+            return {"imported": len(checked), "skipped": skipped}
+    finally:
+        release_memory()
 
 
-def delete_row(instance_id: int, actor: Actor, row_id: int) -> None:
-    with editing(instance_id, actor) as instance:
-        rows.delete_row(instance.id, row_id)
+def delete_row(instance_id: int, actor: Actor, row_id: int) -> manifest_rows.Row:
+    with editing(instance_id, actor) as edit:
+        row = manifest_rows.delete_row(instance_id, row_id)
+        edit.totals = edit.totals.plus([row], sign=-1)
+        return row
 
 
 def template(process_key: str, unit_id: int, change_type: str | None, prefill: bool
@@ -87,5 +166,6 @@ def template(process_key: str, unit_id: int, change_type: str | None, prefill: b
     """The import template and the file name it downloads as (基数调整清册模板（…）.xlsx)."""
     spec = spec_for(process_key)
     kind = spec.change_type(change_type)
-    content = spec.template(build_context(unit_id, None), kind, prefill)
+    content = template_file(spec, build_context(spec, unit_id, None), kind,
+                            prefill and spec.prefillable)
     return content, f"{spec.title}模板（{kind.label}）.xlsx"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.db import Base, utcnow
+from services.db import Base, Money, utcnow
 
 RUNNING, COMPLETED, TERMINATED = "running", "completed", "terminated"
 STATUS_NAMES = {RUNNING: "办理中", COMPLETED: "已办结", TERMINATED: "已结束"}
@@ -34,12 +35,20 @@ class ProcessDefinition(Base):
 
 
 class ProcessInstance(Base):
-    """A running or finished application (申请). `state` is the workflow without its spec."""
+    """A running or finished application (申请). `state` is the workflow without its spec,
+    emptied once the application ends (its history rows keep the trail and the flowchart).
+
+    `open_key` holds the business key while an application of a business that allows one
+    open application per unit (e.g. 基数调整) runs, and NULL otherwise: the unique index on
+    (unit_id, open_key) makes the database refuse a second one, however many requests race.
+    The `manifest_*` columns are the 清册's count and sums, moved by each edit."""
 
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_unit_created", "unit_id", "created_at"),
+        Index("ix_process_instance_unit_key", "unit_id", "process_key", "status"),
         Index("ix_process_instance_timer", "status", "next_timer_at"),
+        Index("ux_process_instance_open", "unit_id", "open_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
@@ -57,6 +66,12 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     next_timer_at: Mapped[datetime | None]
+    open_key: Mapped[str | None] = mapped_column(String(40))
+    manifest_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    manifest_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                                     server_default="0")
+    manifest_amount_before: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                                            server_default="0")
 
 
 class HumanTask(Base):
@@ -65,9 +80,14 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
+        # One index per list, each ending in the column the list sorts by, so a page is a
+        # range read however many rows the list has (待办 / 已办 of a unit, a reviewer's own
+        # tasks, the group queue, a reviewer's 已办).
         Index("ix_human_task_unit_state", "unit_id", "lane", "state", "created_at"),
-        Index("ix_human_task_group_state", "candidate_group", "state", "assignee"),
-        Index("ix_human_task_done_by", "completed_by", "completed_at"),
+        Index("ix_human_task_unit_done", "unit_id", "lane", "state", "completed_at"),
+        Index("ix_human_task_assignee", "assignee", "state", "created_at"),
+        Index("ix_human_task_group_state", "candidate_group", "state", "assignee", "created_at"),
+        Index("ix_human_task_done_by", "completed_by", "state", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -87,6 +107,8 @@ class HumanTask(Base):
     completed_by_name: Mapped[str | None] = mapped_column(String(40))
     decision: Mapped[str | None] = mapped_column(String(20))
     opinion: Mapped[str | None] = mapped_column(Text)
+    #: What the form held when it was completed (JSON), shown read-only on the task's page.
+    values_json: Mapped[str | None] = mapped_column(Text)
 
 
 class HistoryEvent(Base):
@@ -97,7 +119,6 @@ class HistoryEvent(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     type: Mapped[str] = mapped_column(String(20))
     element_id: Mapped[str | None] = mapped_column(String(80))
-    element_name: Mapped[str | None] = mapped_column(String(100))
     #: The BPMN element the token came from, so the viewer can mark the flow taken.
     source_element_id: Mapped[str | None] = mapped_column(String(80))
     lane: Mapped[str | None] = mapped_column(String(40))

@@ -57,7 +57,10 @@ def _unit_names(unit_id: int) -> dict:
 
 
 def history_rows(instance: ProcessInstance) -> list[dict]:
-    return [{"element_id": e.element_id, "element_name": e.element_name, "type": e.type,
+    definition = store.definition(instance.definition_id)
+    return [{"element_id": e.element_id,
+             "element_name": definition.element(e.element_id).get("name") if e.element_id
+             else None, "type": e.type,
              "type_name": history.TYPE_NAMES.get(e.type, e.type), "actor": e.actor_name,
              "actor_key": e.actor, "at": iso(e.at), "decision": e.decision, "opinion": e.opinion,
              "lane": e.lane} for e in history.events(instance.id)]
@@ -85,8 +88,17 @@ def diagram(instance: ProcessInstance) -> dict:
 
 
 def trail(instance: ProcessInstance) -> list[dict]:
-    """审批流程: who handled each step, when, with which decision and opinion."""
-    return [task_dict(t, instance.title) for t in history.trail(instance.id)]
+    """审批流程: who handled each step, when, with which decision and opinion; and, for
+    an application the unit ended, 结束流程 with its reason."""
+    steps = [task_dict(t, instance.title) for t in history.trail(instance.id)]
+    for event in history.terminations(instance.id):
+        steps.append({"task_id": None, "instance_id": instance.id, "title": "结束流程",
+                      "business": instance.title, "lane": None, "state": "terminated",
+                      "completed_by": event.actor_name, "completed_at": iso(event.at),
+                      "decision": None, "opinion": event.opinion, "assignee": None,
+                      "created_at": iso(event.at), "process_key": instance.process_key,
+                      "unit_name": "", "unit_account": ""})
+    return steps
 
 
 def task_view(task_id: str, actor: Actor) -> dict:
@@ -97,9 +109,13 @@ def task_view(task_id: str, actor: Actor) -> dict:
     access.check_can_view_task(row, actor)
     instance = db.session.get(ProcessInstance, row.instance_id)
     form = registry.form(row.form_key)
-    data = task_data(instance, row.id) if row.state == READY else {}
+    if row.state == READY:
+        values = form.values(task_data(instance, row.id))
+    else:  # what was submitted, shown read-only
+        values = form.values({"decision": row.decision, "opinion": row.opinion,
+                              **json.loads(row.values_json or "{}")})
     return {**task_dict(row, instance.title), "form": form.describe(),
-            "values": form.values(data), "instance": instance_detail(instance)}
+            "values": values, "instance": instance_detail(instance)}
 
 
 def task_data(instance: ProcessInstance, task_id: str) -> dict:

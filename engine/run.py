@@ -15,7 +15,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
 from processes.context import HandlerContext
-from services.db import db, utcnow
+from services import manifest_rows
+from services.db import db, deferred_writes, utcnow
+from services.direct_sql import insert_rows
 from services.errors import HallError
 
 from . import cache, history, registry, store
@@ -76,15 +78,20 @@ class Run:
         return HandlerContext(instance_id=self.instance.id, unit_id=self.instance.unit_id,
                               process_key=self.instance.process_key,
                               process_name=self.definition.name, actor=self.actor.key,
-                              actor_name=self.actor.name, now=self.now)
+                              actor_name=self.actor.name, now=self.now,
+                              initiator=self.instance.initiator,
+                              initiator_name=self.instance.initiator_name)
 
     def advance(self, step=None) -> None:
-        """Run `step` (if any) and the engine steps after it, with handlers able to see us."""
+        """Run `step` (if any) and the engine steps after it, with handlers able to see us.
+        Handlers' writes land after the last step (`deferred_writes`), so no script or
+        condition runs while this action holds a database write lock."""
         token = current_context.set(self.context())
         try:
-            if step is not None:
-                step()
-            self.wf.do_engine_steps()
+            with deferred_writes():
+                if step is not None:
+                    step()
+                self.wf.do_engine_steps()
         except HallError:
             raise
         except WorkflowException as exc:
@@ -95,9 +102,8 @@ class Run:
     def event(self, type_: str, element_id: str | None = None, *, source: str | None = None,
               task_id: str | None = None, actor: Actor | None = None, decision=None,
               opinion=None, lane=None) -> None:
-        name = self.definition.element(element_id).get("name") if element_id else None
         self.history.append(history.row(
-            self.instance.id, type_, element_id, name, actor or self.actor, self.now,
+            self.instance.id, type_, element_id, actor or self.actor, self.now,
             source=source, lane=lane, task_id=task_id, decision=decision, opinion=opinion))
 
     def finish(self) -> store.InstanceRow:
@@ -115,37 +121,38 @@ class Run:
                     and isinstance(task.task_spec, CatchingEvent):
                 waiting.append(task)
         self._record_completed(done)
-        new_rows = [self._task_row(t) for tid, t in ready_now.items()
-                    if tid not in self.ready_before]
+        fresh = [t for tid, t in ready_now.items() if tid not in self.ready_before]
+        for task in fresh:
+            self._new_round(task)
+        new_rows = [self._task_row(t) for t in fresh]
         vanished = [str(tid) for tid in self.ready_before - set(ready_now)
                     if not (self.completed_task and str(tid) == self.completed_task.id)]
         active = [t.task_spec.bpmn_id for t in ready_now.values()] + \
             [t.task_spec.bpmn_id for t in waiting]
-        state = dump_workflow(self.wf)
+        ended = self.final_status or (COMPLETED if self.wf.completed else None)
+        # A finished application keeps no workflow: its history rows hold the trail and
+        # the flowchart, and it no longer holds its business's one open place.
+        state = "" if ended else dump_workflow(self.wf)
         values = {"state": state, "updated_at": self.now,
                   "active_elements": json.dumps(list(dict.fromkeys(active))),
                   "next_timer_at": self._next_timer() if waiting else None}
-        if self.final_status:
-            values.update(status=self.final_status, ended_at=self.now)
-        elif self.wf.completed:
-            values.update(status=COMPLETED, ended_at=self.now)
-        business = registry.business(self.instance.process_key)
-        if business.summary:
-            values["summary_json"] = json.dumps(business.summary(self.instance.id),
-                                                ensure_ascii=False)
+        if ended:
+            values.update(status=ended, ended_at=self.now, open_key=None)
         # The revision-checked write comes first: whoever lost a race stops here, before
         # touching the task index (both would have created the same next task ids).
         store.save(self.instance, values)
-        if "ended_at" not in values:
+        if ended:
+            manifest_rows.close(self.instance.id)
+        else:
             cache.stage(self.instance.id, self.definition.id, state, self.wf)
         row = self.completed_task
         if row is not None:
             store.update_task(row.id, state=DONE, completed_at=self.now, completed_by=row.completed_by,
                               completed_by_name=row.completed_by_name, decision=row.decision,
-                              opinion=row.opinion)
+                              opinion=row.opinion, values_json=row.values_json)
         if vanished:
             self._cancel_rows(vanished)
-        store.insert_rows(HumanTask, new_rows)
+        insert_rows(HumanTask, new_rows)
         for new in new_rows:
             self.event(history.TASK_READY, new["element_id"], task_id=new["id"],
                        lane=new["lane"], source=_source_element(ready_now[UUID(new["id"])]),
@@ -164,9 +171,18 @@ class Run:
                            decision=row.decision, opinion=row.opinion, lane=row.lane)
                 continue
             kind = _event_kind(task)
-            self.event(kind, spec.bpmn_id, source=source, task_id=str(task.id),
+            self.event(kind, spec.bpmn_id, source=source,
                        actor=SYSTEM_ACTOR if kind in (history.TIMER, history.COMPLETED,
                                                       history.ENDED) else self.actor)
+
+    def _new_round(self, task) -> None:
+        """A user task met again in a loop starts with none of its form's answers from the
+        earlier pass (a reviewer's decision and opinion, the employer's 经办说明); what
+        the form only shows (置灰) stays."""
+        form_key = self.definition.element(task.task_spec.bpmn_id).get("form")
+        if form_key and registry.has_form(form_key):
+            for name in registry.form(form_key).answers:
+                task.data.pop(name, None)
 
     def _task_row(self, task) -> dict:
         element = self.definition.element(task.task_spec.bpmn_id)
@@ -178,7 +194,7 @@ class Run:
                 "candidate_group": None if lane == EMPLOYER_LANE else lane, "assignee": None,
                 "assignee_name": None, "state": READY, "created_at": self.now,
                 "completed_at": None, "completed_by": None, "completed_by_name": None,
-                "decision": None, "opinion": None}
+                "decision": None, "opinion": None, "values_json": None}
 
     def _cancel_rows(self, task_ids: list[str]) -> None:
         rows = db.session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.lane)

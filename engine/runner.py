@@ -5,6 +5,7 @@ index and history rows inserted in bulk, in the caller's transaction (nothing co
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -15,6 +16,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.db import db, utcnow
 from services.errors import Conflict, Forbidden, InvalidInput
@@ -42,23 +44,26 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
         raise InvalidInput("发起时不需要提交数据", {f"data.{k}": ["不允许的字段"] for k in data})
     definition = store.latest_definition(process_key)
     business = registry.business(process_key, definition.name)
-    if business.single_open:
-        open_id = db.session.execute(select(ProcessInstance.id).where(
-            ProcessInstance.unit_id == unit_id, ProcessInstance.process_key == process_key,
-            ProcessInstance.status == RUNNING).limit(1)).scalar()
-        if open_id is not None:
-            raise Conflict(f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起",
-                           {"instance_id": open_id})
+    open_key = process_key if business.single_open else None
+    if open_key:
+        _refuse_second_open(unit_id, business)
     now = utcnow()
     row = ProcessInstance(definition_id=definition.id, process_key=process_key,
                           unit_id=unit_id, status=RUNNING, title=definition.name, state="",
                           revision=0, initiator=actor.key, initiator_name=actor.name,
-                          created_at=now, updated_at=now)
+                          created_at=now, updated_at=now, open_key=open_key)
     db.session.add(row)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another start of the same business for this unit won the race: the unique index
+        # on (unit_id, open_key) refused ours. Starting is the whole action: undo it.
+        db.session.rollback()
+        _refuse_second_open(unit_id, business)
+        raise Conflict(store.CONFLICT_MESSAGE) from None
     instance = store.InstanceRow(id=row.id, definition_id=definition.id, process_key=process_key,
                                  unit_id=unit_id, status=RUNNING, title=definition.name,
-                                 revision=0)
+                                 revision=0, initiator=actor.key, initiator_name=actor.name)
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs,
                             script_engine=SCRIPT_ENGINE)
     run = Run(instance, definition, actor, workflow)
@@ -67,6 +72,14 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
         task.data.update(initial)
     run.advance()
     return run.finish()
+
+
+def _refuse_second_open(unit_id: int, business) -> None:
+    open_id = db.session.execute(select(ProcessInstance.id).where(
+        ProcessInstance.unit_id == unit_id, ProcessInstance.open_key == business.key)).scalar()
+    if open_id is not None:
+        raise Conflict(f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起",
+                       {"instance_id": open_id})
 
 
 def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
@@ -85,6 +98,8 @@ def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
         row.decision, row.opinion = values.get("decision"), values.get("opinion") or None
     else:
         row.opinion = values.get("remark") or None
+        shown = {k: v for k, v in form.values({**task.data, **values}).items() if v not in (None, "")}
+        row.values_json = json.dumps(shown, ensure_ascii=False, default=str) if shown else None
     run.completed_task = row
 
     def step():
@@ -207,5 +222,5 @@ def _touch(instance: store.InstanceRow, actor: Actor, kind: str, row: store.Task
     """A change outside the workflow (claim): still bumps the revision, so it serializes."""
     now = utcnow()
     store.save(instance, {"updated_at": now})
-    history.write([history.row(instance.id, kind, row.element_id, row.title, actor, now,
+    history.write([history.row(instance.id, kind, row.element_id, actor, now,
                                lane=row.lane, task_id=row.id)])

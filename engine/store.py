@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import DBAPIError
 
 from services.db import db
+from services.direct_sql import execute_direct
 from services.errors import Conflict, NotFound
 
 from .models import HumanTask, ProcessDefinition, ProcessInstance
@@ -79,13 +78,15 @@ class InstanceRow:
     status: str
     title: str
     revision: int
+    initiator: str = ""
+    initiator_name: str = ""
     state: str | None = None
     ended_at: object = None
 
 
 _COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
             ProcessInstance.unit_id, ProcessInstance.status, ProcessInstance.title,
-            ProcessInstance.revision)
+            ProcessInstance.revision, ProcessInstance.initiator, ProcessInstance.initiator_name)
 _TASK_COLUMNS = tuple(HumanTask.__table__.c)
 _TASK_NAMES = tuple(c.name for c in _TASK_COLUMNS)
 
@@ -152,6 +153,7 @@ class TaskRow:
     completed_by_name: str | None
     decision: str | None
     opinion: str | None
+    values_json: str | None = None
 
 
 @lru_cache(maxsize=64)
@@ -162,30 +164,7 @@ def _update_task_statement(names: tuple[str, ...]):
 
 def update_task(task_id: str, **values) -> None:
     statement = _update_task_statement(tuple(sorted(values)))
-    _execute(statement, {"b_task_id": task_id, **{f"b_{k}": v for k, v in values.items()}})
-
-
-def insert_rows(model, rows: list[dict]) -> None:
-    """INSERT the rows in one executemany. Each row names every column but an
-    autoincrement key: this path applies no column defaults."""
-    if rows:
-        required = _required_columns(model)
-        for row in rows:
-            if row.keys() != required:
-                raise ValueError(f"{model.__tablename__}: columns {sorted(row)} given, "
-                                 f"{sorted(required)} expected")
-        _execute(_insert_statement(model), rows)
-
-
-@lru_cache(maxsize=16)
-def _required_columns(model) -> frozenset[str]:
-    table = model.__table__
-    return frozenset(c.key for c in table.columns if c is not table.autoincrement_column)
-
-
-@lru_cache(maxsize=16)
-def _insert_statement(model):
-    return model.__table__.insert()
+    execute_direct(statement, {"b_task_id": task_id, **{f"b_{k}": v for k, v in values.items()}})
 
 
 @lru_cache(maxsize=64)
@@ -197,77 +176,10 @@ def _save_statement(names: tuple[str, ...]):
                     **{name: bindparam(f"b_{name}") for name in names}))
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...]
-    positional: bool
-    processors: tuple  # (name, bind processor) for the parameters that need converting
-
-
-@lru_cache(maxsize=256)
-def _compiled(statement, dialect, keys: tuple[str, ...]) -> _Compiled:
-    compiled = statement.compile(dialect=dialect,
-                                 column_keys=list(keys) if statement.is_insert else None)
-    # Only plain statements whose every value is a named parameter: anything SQLAlchemy
-    # would compute per call (defaults, IN lists, literals, escaped names) is refused.
-    baked = [name for name, bind in compiled.binds.items()
-             if not bind.required or bind.callable is not None]
-    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params
-            or compiled.literal_execute_params or compiled.escaped_bind_names or baked):
-        raise ValueError(f"statement not supported on the direct write path: {compiled}")
-    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-    processors = []
-    for name in names:
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            processors.append((name, processor))
-    return _Compiled(compiled.string, names, compiled.positional, tuple(processors))
-
-
-def _execute(statement, params: dict | list[dict]) -> int:
-    """Run a write on the session's DBAPI connection (so inside its transaction), compiled
-    once per dialect; returns the rowcount. The engine's writes take this path because
-    SQLAlchemy's per-call parameter handling cost more than the statements themselves
-    (bench/engine.py); values still go through each column type's bind processor."""
-    connection = db.session.connection()
-    many = isinstance(params, list)
-    first = params[0] if many else params
-    plan = _compiled(statement, connection.dialect, tuple(sorted(first)))
-
-    def convert(values: dict):
-        if plan.processors:
-            values = dict(values)
-            for name, processor in plan.processors:
-                values[name] = processor(values[name])
-        return tuple(values[name] for name in plan.names) if plan.positional else values
-
-    dbapi_connection = connection.connection.driver_connection
-    cursor = dbapi_connection.cursor()
-    try:
-        if many:
-            cursor.executemany(plan.sql, [convert(values) for values in params])
-        else:
-            cursor.execute(plan.sql, convert(params))
-        return cursor.rowcount
-    except connection.dialect.loaded_dbapi.Error as exc:
-        # As Connection.execute would: a lost connection is invalidated (so the rollback
-        # that follows works), and the error is SQLAlchemy's, like every other one.
-        invalidated = connection.dialect.is_disconnect(exc, dbapi_connection, cursor)
-        if invalidated:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(plan.sql, params, exc, connection.dialect.loaded_dbapi.Error,
-                                  connection_invalidated=invalidated,
-                                  dialect=connection.dialect) from exc
-    finally:
-        with suppress(connection.dialect.loaded_dbapi.Error):
-            cursor.close()
-
-
 def save(instance: InstanceRow, values: dict) -> None:
     """Write the instance if nobody else did since we read it; else Conflict (409)."""
     statement = _save_statement(tuple(sorted(values)))
-    rowcount = _execute(statement, {
+    rowcount = execute_direct(statement, {
         "b_id": instance.id, "b_revision": instance.revision,
         "b_new_revision": instance.revision + 1,
         **{f"b_{name}": value for name, value in values.items()}})

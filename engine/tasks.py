@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.clock import iso, on_days
-from services.db import db
+from services.db import count_capped, db
 from services.errors import InvalidInput
 from services.models import Unit, UnitAccount
 
@@ -57,7 +57,7 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     if filters.process_key:
         query = query.where(HumanTask.process_key == filters.process_key)
     query = query.where(*on_days(order, filters.since, filters.until))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     names = _business_names({r.instance_id for r in rows})
@@ -87,7 +87,7 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters):
     if filters.process_key:
         query = query.where(ProcessInstance.process_key == filters.process_key)
     query = query.where(*on_days(ProcessInstance.created_at, filters.since, filters.until))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     rows = db.session.execute(query.order_by(ProcessInstance.created_at.desc(),
                                              ProcessInstance.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()

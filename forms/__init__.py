@@ -7,6 +7,8 @@ its form with the property `form`, e.g. `base_adjustment.edit` or `review`.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -45,22 +47,30 @@ class TaskForm:
     title: str
     schema: type
     layout: tuple[FieldSpec, ...]
-    #: The business panel shown above the fields (e.g. the 清册), by business key.
+    #: The panel shown above the fields: "manifest" for the application's 清册.
     panel: str | None = None
     #: The label of the submit button.
     submit_label: str = "提交"
+    #: Asked before the form is submitted (确定 / 取消); empty asks nothing.
+    confirm: str = ""
     #: A review form: its `decision` and `opinion` go to the approval trail.
     is_review: bool = False
     extra: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
         return {"key": self.key, "title": self.title, "submit_label": self.submit_label,
-                "panel": self.panel, "is_review": self.is_review,
+                "panel": self.panel, "is_review": self.is_review, "confirm": self.confirm,
                 "fields": [f.to_dict() for f in self.layout]}
 
     def values(self, task_data: dict) -> dict:
         """Current values for the layout's fields, from the task's data."""
         return {f.name: task_data.get(f.name) for f in self.layout}
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The fields a person fills in (not the 置灰 ones shown for reference): what this
+        round's task starts without, whatever an earlier round of a loop answered."""
+        return tuple(f.name for f in self.layout if not f.readonly)
 
     def load(self, submitted: object, task_data: dict) -> dict:
         """Validate a submission. Read-only (置灰) fields may be sent back unchanged and are
@@ -101,8 +111,10 @@ def _text(value: object) -> str:
 
 
 FORMS: dict[str, TaskForm] = {}
-#: The 清册 of each business that has one, by business key (see forms.manifest).
+#: The 清册 of each business that has one, by business key (see forms.manifest_spec).
 MANIFESTS: dict = {}
+#: Modules of this package that hold no business's forms.
+_SHARED = {"fields", "manifest_spec", "manifest_file"}
 
 
 def register(form: TaskForm) -> TaskForm:
@@ -112,8 +124,20 @@ def register(form: TaskForm) -> TaskForm:
     return form
 
 
+def register_manifest(spec):
+    """A business's 清册 spec, found by its business key."""
+    if spec.business in MANIFESTS:
+        raise ValueError(f"duplicate manifest {spec.business}")
+    MANIFESTS[spec.business] = spec
+    return spec
+
+
 def _load() -> None:
-    from . import base_adjustment, review  # noqa: F401  (modules register on import)
+    """Every module of the package registers its forms on import: a new business's form
+    module is found by being here, not by a hand-kept list."""
+    for module in pkgutil.iter_modules(__path__):
+        if module.name not in _SHARED:
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 _load()

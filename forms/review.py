@@ -33,5 +33,6 @@ REVIEW = register(TaskForm(
                   help="退回时必填；审核通过时可填写备注"),
     ),
     submit_label="提交审批结果",
+    confirm="确定提交审批结果吗？",
     is_review=True,
 ))

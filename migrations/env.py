@@ -5,7 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlalchemy.types import TypeDecorator
 
 import engine.models  # noqa: F401
-import services.manifest
+import services.documents
 import services.models  # noqa: F401
 from services.db import Base
 

@@ -4,8 +4,12 @@ descriptor (name, start rules, summary). The engine finds both through `HANDLERS
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from services.manifest_rows import Totals
 
 from .context import HandlerContext
 
@@ -24,10 +28,9 @@ class Business:
     single_open: bool = False
     #: Data the first task starts with (unit info shown read-only, months…).
     initial_data: Callable[[HandlerContext], dict] | None = None
-    #: Counts and totals shown in lists and the instance view.
-    summary: Callable[[int], dict] | None = None
-    #: The page the employer edits the application on, if not the generic task page.
-    built: bool = True
+    #: Counts and totals shown in lists and the instance view, from the 清册's totals
+    #: (`services.manifest_rows.Totals`), which each edit keeps current.
+    summary: Callable[[Totals], dict] | None = None
 
 
 def handler(name: str) -> Callable[[Handler], Handler]:
@@ -48,7 +51,10 @@ def register_business(business: Business) -> Business:
 
 
 def _load() -> None:
-    from . import base_adjustment, common  # noqa: F401  (modules register on import)
+    """Every module of the package registers its handlers and business on import."""
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "context":
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 _load()

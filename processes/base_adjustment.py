@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from forms.manifest import build_context
-from services import manifest
-from services.changes import record_changes
-from services.db import db
+from forms.base_adjustment import MANIFEST
+from forms.manifest_spec import build_context
+from services import manifest_rows, persons
+from services.base_changes import NewBase, apply_new_bases
+from services.changes import Who
+from services.eligibility import effective_month_problem, status_problem
 from services.errors import BusinessRuleViolation
-from services.models import BasePeriod, PersonAccount
 from services.models.person import ACTIVE
-from services.money import ZERO
 from services.months import YearMonth
 from services.units import get_unit
 
@@ -21,6 +19,8 @@ from . import Business, handler, register_business
 from .context import HandlerContext
 
 KEY = "base_adjustment"
+#: Rows read at a time while checking or applying a 清册 (memory stays flat).
+CHUNK = 2000
 
 
 def initial_data(ctx: HandlerContext) -> dict:
@@ -29,72 +29,74 @@ def initial_data(ctx: HandlerContext) -> dict:
             "due_month": str(unit.account.due_month)}
 
 
-def summary(instance_id: int) -> dict:
-    count, total = manifest.totals(instance_id)
-    old_total = sum((Decimal(r.values["old_monthly"]) for r in manifest.list_rows(
-        instance_id, per_page=0)), ZERO) if count else ZERO
-    return {"rows": count, "new_monthly_total": str(total), "old_monthly_total": str(old_total),
-            "difference": str(total - old_total)}
+def summary(totals: manifest_rows.Totals) -> dict:
+    return {"rows": totals.count, "new_monthly_total": str(totals.amount),
+            "old_monthly_total": str(totals.amount_before),
+            "difference": str(totals.amount - totals.amount_before)}
 
 
 BUSINESS = register_business(Business(key=KEY, name="基数调整", single_open=True,
                                       initial_data=initial_data, summary=summary))
 
 
+def _chunks(instance_id: int):
+    batch = []
+    for row in manifest_rows.stream(instance_id, CHUNK):
+        batch.append(row)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 @handler("base_adjustment.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
-    """On 提交审批: the 清册 must hold rows, each still adjustable today."""
-    rows = manifest.list_rows(ctx.instance_id, per_page=0)
-    if not rows:
-        raise BusinessRuleViolation("清册为空，请先录入需要调整基数的职工再提交审批")
-    check = build_context(ctx.unit_id, None, ctx.now.date())
-    accounts = {a.id: a for a in db.session.execute(select(PersonAccount).where(
-        PersonAccount.id.in_([r.person_account_id for r in rows]))).scalars()}
+    """On 提交审批: the 清册 must hold rows, each still adjustable today (the same rules as
+    when it was entered: only 正常, 生效年月 within the window)."""
+    check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=ctx.now.date())
     errors = []
-    for row in rows:
-        values = row.values
-        account = accounts.get(row.person_account_id)
-        month = YearMonth.parse(values["effective_month"])
-        if account is None or account.unit_id != ctx.unit_id or account.status != ACTIVE:
-            errors.append({"row": row.seq, "column": "个人账号",
-                           "message": f"{values['name']}当前不是正常状态，请删除该行"})
-        elif not check.due_month <= month <= check.current_month:
-            errors.append({"row": row.seq, "column": "生效年月",
-                           "message": f"生效年月须在 {check.due_month} 至 {check.current_month} 之间"})
+    for batch in _chunks(ctx.instance_id):
+        accounts = persons.refs_by_ids([r.person_account_id for r in batch])
+        for row in batch:
+            account = accounts.get(row.person_account_id)
+            month = YearMonth.parse(row.values["effective_month"])
+            if account is None or account.unit_id != ctx.unit_id:
+                problem, column = "已不在本单位，请删除该行", "个人账号"
+            else:
+                problem, column = status_problem(account.status, ACTIVE, "基数调整"), "个人账号"
+            if problem is None:
+                problem = effective_month_problem(month, check.due_month, check.current_month)
+                column = "生效年月"
+            if problem:
+                errors.append({"row": row.position, "column": column,
+                               "message": f"{row.values['name']}：{problem}"})
+    totals = manifest_rows.aggregate(ctx.instance_id)
+    if not totals.count:
+        raise BusinessRuleViolation("清册为空，请先录入需要调整基数的职工再提交审批")
     if errors:
         raise BusinessRuleViolation(f"清册中有 {len(errors)} 行已不能调整，请修改后再提交", errors)
-    return summary(ctx.instance_id)
+    return summary(totals)
 
 
 @handler("base_adjustment.apply")
 def apply(ctx: HandlerContext, data: dict) -> dict:
-    """审批通过: new bases and amounts from the 生效年月, with change records."""
-    rows = manifest.list_rows(ctx.instance_id, per_page=0)
-    accounts = {a.id: a for a in db.session.execute(select(PersonAccount).where(
-        PersonAccount.id.in_([r.person_account_id for r in rows]))).scalars()}
+    """审批通过: new bases and amounts from the 生效年月, with change records naming the
+    operator who applied."""
     unit_rate = get_unit(ctx.unit_id).account.unit_rate
-    periods = []
-    for row in rows:
-        values = row.values
-        account = accounts[row.person_account_id]
-        new = {"base": Decimal(values["new_base"]),
-               "person_rate": Decimal(values["new_person_rate"]),
-               "unit_amount": Decimal(values["new_unit_amount"]),
-               "person_amount": Decimal(values["new_person_amount"])}
-        record_changes(
-            unit_id=ctx.unit_id, subject="person", person_account_id=account.id,
-            changes=[("base", "缴存基数", account.base, new["base"]),
-                     ("person_rate", "个人缴存比例", account.person_rate, new["person_rate"]),
-                     ("unit_amount", "单位月缴存额", account.unit_amount, new["unit_amount"]),
-                     ("person_amount", "个人月缴存额", account.person_amount,
-                      new["person_amount"])],
-            actor=ctx.actor, actor_name=ctx.actor_name, business="基数调整",
-            instance_id=ctx.instance_id)
-        for name, value in new.items():
-            setattr(account, name, value)
-        periods.append(BasePeriod(person_account_id=account.id,
-                                  from_month=YearMonth.parse(values["effective_month"]),
-                                  unit_rate=unit_rate, instance_id=ctx.instance_id, **new))
-    db.session.add_all(periods)
-    months = sorted({r.values["effective_month"] for r in rows})
-    return {"rows": len(rows), "from_month": months[0] if months else ""}
+    who = Who(ctx.initiator, ctx.initiator_name, "基数调整", ctx.instance_id)
+    count, first_month = 0, None
+    for batch in _chunks(ctx.instance_id):
+        new_bases = []
+        for row in batch:
+            values = row.values
+            month = YearMonth.parse(values["effective_month"])
+            first_month = month if first_month is None else min(first_month, month)
+            new_bases.append(NewBase(
+                account_id=row.person_account_id, base=Decimal(values["new_base"]),
+                person_rate=Decimal(values["new_person_rate"]),
+                unit_amount=Decimal(values["new_unit_amount"]),
+                person_amount=Decimal(values["new_person_amount"]), from_month=month))
+        apply_new_bases(ctx.unit_id, unit_rate, new_bases, who)
+        count += len(batch)
+    return {"rows": count, "from_month": str(first_month) if first_month else ""}

@@ -8,6 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class HandlerContext:
+    """`actor` acts now (e.g. the reviewer approving); `initiator` applied (the unit's
+    operator, 经办人), which change records name."""
+
     instance_id: int
     unit_id: int
     process_key: str
@@ -15,3 +18,5 @@ class HandlerContext:
     actor: str
     actor_name: str
     now: datetime
+    initiator: str = ""
+    initiator_name: str = ""

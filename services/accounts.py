@@ -52,40 +52,58 @@ def authenticate_staff(login_name: str, password: str) -> Staff:
 
 def _verified(user, password: str, message: str):
     """The user if the password matches. An unknown login costs the same hash check, so
-    timing does not tell which logins exist; both failures read the same. After
-    MAX_FAILED_LOGINS wrong passwords in a row the login is locked for LOCK_MINUTES
-    (checked before the password, so guessing stops costing us a hash too). The lock does
-    say that the login exists: the price of telling its owner why they cannot get in. The
-    failure count is committed here: the refused request's rollback must not undo it."""
+    timing does not tell which logins exist; both failures read the same.
+
+    Each attempt is counted, atomically and committed, *before* its password is checked:
+    so however many guesses arrive at once, at most MAX_FAILED_LOGINS are ever checked
+    before the login locks for LOCK_MINUTES; the rest are refused unchecked. A right
+    password resets the count. The lock does say that the login exists: the price of
+    telling its owner why they cannot get in."""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise AuthFailed(message)
     now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+    attempt = _count_attempt(user, now)
+    if attempt is None:
+        locked_until = db.session.execute(select(type(user).locked_until)
+                                          .where(type(user).id == user.id)).scalar_one()
+        minutes = max(1, math.ceil(((locked_until or now) - now).total_seconds() / 60))
         raise AuthFailed(f"连续 {MAX_FAILED_LOGINS} 次密码错误，该登录已锁定，"
                          f"请 {minutes} 分钟后再试或联系管理员")
-    if not check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "") \
-            or user is None:
-        if user is not None:
-            _count_failure(user, now)
+    model = type(user)
+    if not check_password_hash(user.password_hash, password or ""):
+        if attempt >= MAX_FAILED_LOGINS:
+            _lock(model, user.id, now)
+            db.session.commit()
         raise AuthFailed(message)
-    if user.failed_logins or user.locked_until:
-        user.failed_logins, user.locked_until = 0, None
+    db.session.execute(update(model).where(model.id == user.id)
+                       .values(failed_logins=0, locked_until=None))
     return user
 
 
-def _count_failure(user, now) -> None:
-    """One more failed attempt, counted in the database (attempts in parallel all count),
-    and the lock once there are enough; committed at once."""
+def _count_attempt(user, now) -> int | None:
+    """Count one attempt and commit it; its number, or None when the login is locked or
+    MAX_FAILED_LOGINS attempts are already counted (then it locks now)."""
     model = type(user)
+    # An expired lock starts the count again.
+    db.session.execute(update(model).where(model.id == user.id, model.locked_until <= now)
+                       .values(failed_logins=0, locked_until=None))
     # The increment takes the row's write lock, so the read after it sees every attempt
     # counted before ours (no RETURNING: SQLite has it only from 3.35).
     db.session.execute(update(model).where(model.id == user.id)
                        .values(failed_logins=model.failed_logins + 1))
-    failures = db.session.execute(select(model.failed_logins)
-                                  .where(model.id == user.id)).scalar_one()
-    if failures >= MAX_FAILED_LOGINS:
-        db.session.execute(update(model).where(model.id == user.id).values(
-            failed_logins=0, locked_until=now + timedelta(minutes=LOCK_MINUTES)))
+    count, locked_until = db.session.execute(select(model.failed_logins, model.locked_until)
+                                             .where(model.id == user.id)).one()
+    refused = (locked_until is not None and locked_until > now) or count > MAX_FAILED_LOGINS
+    if refused and locked_until is None:
+        _lock(model, user.id, now)
     db.session.commit()
+    return None if refused else count
+
+
+def _lock(model, user_id: int, now) -> None:
+    db.session.execute(update(model).where(model.id == user_id, model.locked_until.is_(None))
+                       .values(locked_until=now + timedelta(minutes=LOCK_MINUTES)))
 
 
 def end_sessions(user: Operator | Staff) -> None:

@@ -27,6 +27,21 @@ def display(value: datetime | None, seconds: bool = False) -> str:
         if value else ""
 
 
+def dates_from(args, *names: tuple[str, str]) -> tuple[dict[str, date | None], dict[str, str]]:
+    """Dates typed into a query form, by (name, label): one that does not parse is left
+    out and named in the problems, for the page to say so."""
+    dates: dict[str, date | None] = {}
+    problems: dict[str, str] = {}
+    for name, label in names:
+        text = (args.get(name) or "").strip()
+        try:
+            dates[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            dates[name] = None
+            problems[name] = f"{label}格式应为 YYYY-MM-DD，已忽略该条件"
+    return dates, problems
+
+
 def day_start_utc(day: date) -> datetime:
     """The stored (naive UTC) moment a day in China begins: date filters mean the dates
     people see, which are Beijing dates."""

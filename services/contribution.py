@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .money import parse_decimal, parse_money, round_amount
+from .money import parse_decimal, parse_money, percent, round_amount
 from .policy import DEMO_POLICY, Policy
 
 
@@ -21,8 +21,7 @@ def check_rate(rate: object, label: str, policy: Policy = DEMO_POLICY) -> Decima
     """A 缴存比例 as a fraction within the policy's limits (5%–12% by default)."""
     value = parse_decimal(rate, label)
     if not policy.rate_min <= value <= policy.rate_max:
-        raise ValueError(f"{label} {value * 100:g}% 超出范围，允许区间：{policy.rate_range_text()}"
-                         f"（请以小数表示，如 0.12 表示 12%）")
+        raise ValueError(f"{label} {percent(value)} 超出范围，允许区间：{policy.rate_range_text()}")
     return value
 
 
@@ -39,12 +38,18 @@ def monthly_amounts(base: object, unit_rate: object, person_rate: object,
     rounding = policy.rounding if rounding is None else rounding
     if rounding not in ("fen", "yuan"):
         raise ValueError(f"未知的舍入方式：{rounding!r}（应为 fen 或 yuan）")
-    base_value = check_base(base, policy)
-    unit = check_rate(unit_rate, "单位缴存比例", policy)
-    person = check_rate(person_rate, "个人缴存比例", policy)
-    if policy.rates_must_be_equal and unit != person:
-        raise ValueError(f"本市规定单位缴存比例与个人缴存比例须相同（单位 {unit * 100:g}%，"
-                         f"个人 {person * 100:g}%）")
-    unit_amount = round_amount(base_value * unit, rounding)
-    person_amount = round_amount(base_value * person, rounding)
+    return split_amounts(check_base(base, policy), check_rate(unit_rate, "单位缴存比例", policy),
+                         check_rate(person_rate, "个人缴存比例", policy), policy, rounding)
+
+
+def split_amounts(base: Decimal, unit_rate: Decimal, person_rate: Decimal, policy: Policy,
+                  rounding: str | None = None) -> tuple[Decimal, Decimal, Decimal]:
+    """`monthly_amounts` for a base and rates already checked (a row check has just done
+    so): only the policy's rule on equal rates and the rounding remain."""
+    if policy.rates_must_be_equal and unit_rate != person_rate:
+        raise ValueError(f"本市规定单位缴存比例与个人缴存比例须相同（单位 {percent(unit_rate)}，"
+                         f"个人 {percent(person_rate)}）")
+    rounding = policy.rounding if rounding is None else rounding
+    unit_amount = round_amount(base * unit_rate, rounding)
+    person_amount = round_amount(base * person_rate, rounding)
     return unit_amount, person_amount, unit_amount + person_amount

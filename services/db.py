@@ -6,6 +6,11 @@ rates as 万分之 (integer); year-months as YYYYMM integers.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,7 +19,6 @@ from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from .money import CENT
 from .months import YearMonth
 
 NAMING = {
@@ -33,6 +37,76 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+#: Writes held back while a workflow runs (see `deferred_writes`).
+_pending: ContextVar[list | None] = ContextVar("hpf_pending_writes", default=None)
+
+
+def write(statement, params=None) -> None:
+    """A domain write (INSERT, UPDATE…): run now, or, inside `deferred_writes`, once the
+    workflow's steps are over."""
+    defer(db.session.execute, statement, params)
+
+
+def defer(action, *args) -> None:
+    """Call `action(*args)` now, or, inside `deferred_writes`, after the last step."""
+    pending = _pending.get()
+    if pending is None:
+        action(*args)
+    else:
+        pending.append((action, args))
+
+
+@contextmanager
+def deferred_writes() -> Iterator[None]:
+    """Hold back the writes of what runs inside (service-task handlers) until it is done,
+    then run them in order. On SQLite the first write takes the database's write lock
+    until commit; a diagram's scripts and conditions, which run between handlers, then
+    never run while this action holds it. ORM objects added meanwhile wait too
+    (no autoflush). Handlers therefore read the database as it was before the action."""
+    pending: list = []
+    token = _pending.set(pending)
+    try:
+        with db.session.no_autoflush:
+            yield
+    finally:
+        _pending.reset(token)
+    for action, args in pending:
+        action(*args)
+
+
+def release_memory() -> None:
+    """After a large import: hand the heap it freed back to the system (glibc keeps freed
+    memory otherwise, so the server would stay at its peak). What it allocated is freed
+    by reference counting as it ends; a full garbage collection would cost 100 ms here."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _libc()
+
+
+#: Lists count their matches up to here and say “10000 条以上” beyond: an exact count
+#: of every match would make a page cost what the whole list holds.
+COUNT_CAP = 10_000
+
+
+def count_capped(query, cap: int = COUNT_CAP) -> int:
+    """How many rows `query` matches, counting no further than `cap`."""
+    from sqlalchemy import func, select
+
+    return db.session.execute(select(func.count()).select_from(
+        query.limit(cap).subquery())).scalar_one()
+
+
 def utcnow() -> datetime:
     """Naive UTC timestamp, stored the same way on both databases."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -47,16 +121,14 @@ class Money(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        value = Decimal(value)
-        cents = value * 100
+        cents = (value if isinstance(value, Decimal) else Decimal(value)).scaleb(2)
         if cents != cents.to_integral_value():
             raise ValueError(f"金额超过两位小数：{value}")
         return int(cents)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return (Decimal(int(value)) / 100).quantize(CENT)
+        # scaleb is exact and keeps two places (12345 → 123.45, 100 → 1.00)
+        return None if value is None else Decimal(int(value)).scaleb(-2)
 
 
 class Rate(TypeDecorator):

@@ -17,6 +17,7 @@ from . import clock
 from .accounts import hash_password
 from .contribution import monthly_amounts
 from .db import db
+from .files import write_private
 from .identifiers import USCC_ALPHABET
 from .ledger import new_serial_no
 from .models import (
@@ -100,7 +101,7 @@ def seed_demo(instance_dir: Path, today: date | None = None, ca_dir: Path | None
     db.session.commit()
     path = Path(instance_dir) / "demo.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_private(path, json.dumps(info, ensure_ascii=False, indent=2))
     return info
 
 

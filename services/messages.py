@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
-from .db import db, utcnow
+from .db import count_capped, db, utcnow
 from .errors import NotFound
 from .models import Message
 
+#: A sentence end followed by more full stops: a diagram's text ends a quoted opinion
+#: with 。 when the opinion already ended with one.
+_DOUBLED_END = re.compile(r"([。！？!?])。+")
+
 
 def push(unit_id: int, business: str, content: str, instance_id: int | None = None) -> Message:
-    message = Message(unit_id=unit_id, business=business, content=content,
+    message = Message(unit_id=unit_id, business=business,
+                      content=_DOUBLED_END.sub(r"\1", content),
                       instance_id=instance_id, created_at=utcnow())
     db.session.add(message)
     return message
@@ -23,7 +30,7 @@ def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: 
         query = query.where(Message.read_at.is_(None))
     if business:
         query = query.where(Message.business == business)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     rows = db.session.execute(query.order_by(Message.created_at.desc(), Message.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return list(rows), total
@@ -34,11 +41,18 @@ def unread_count(unit_id: int) -> int:
         Message.unit_id == unit_id, Message.read_at.is_(None))).scalar_one()
 
 
-def open_message(unit_id: int, message_id: int) -> Message:
-    """Opening a message marks it read. Another unit's message is 'not found', not 'forbidden'."""
+def get_message(unit_id: int, message_id: int) -> Message:
+    """Another unit's message is 'not found', not 'forbidden'."""
     message = db.session.get(Message, message_id)
     if message is None or message.unit_id != unit_id:
         raise NotFound("消息不存在")
+    return message
+
+
+def mark_read(unit_id: int, message_id: int) -> Message:
+    """The page a message opens on marks it read by a POST (a link from another site, a
+    GET, can open a message but never change it)."""
+    message = get_message(unit_id, message_id)
     if message.read_at is None:
         message.read_at = utcnow()
     return message

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from .text import ascii_number_text, shown
 
 CENT = Decimal("0.01")
 YUAN = Decimal("1")
 ZERO = Decimal("0.00")
 #: No amount, base or rate in the hall comes near this; larger input is a typo.
 MAX_MAGNITUDE = Decimal(10) ** 12
+#: A number as people write it: digits with optional thousands separators, a sign and a
+#: decimal point. No exponent (1e4), no NaN or Infinity.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|[+-]?\.[0-9]+")
 
 
 def parse_decimal(value: object, label: str) -> Decimal:
@@ -20,14 +26,16 @@ def parse_decimal(value: object, label: str) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
-        try:
-            number = Decimal(value.strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValueError(f"{label}不是有效的数字：{value}") from None
+        text = ascii_number_text(value, label).replace("，", ",")
+        if not _PLAIN_NUMBER.fullmatch(text):
+            raise ValueError(f"{label}须为数字（如 8000 或 8000.50），收到：{shown(value)}")
+        number = Decimal(text.replace(",", "")) if len(text) <= 30 else MAX_MAGNITUDE
     else:
-        raise ValueError(f"{label}不是有效的数字：{value!r}")
-    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
-        raise ValueError(f"{label}不是有效的数字：{value}")
+        raise ValueError(f"{label}须为数字，收到：{shown(repr(value))}")
+    if not number.is_finite():
+        raise ValueError(f"{label}须为数字，收到：{shown(value)}")
+    if abs(number) >= MAX_MAGNITUDE:
+        raise ValueError(f"{label}数值过大（不能超过 {MAX_MAGNITUDE:,.0f}），收到：{shown(value)}")
     return number
 
 
@@ -35,7 +43,7 @@ def parse_money(value: object, label: str = "金额") -> Decimal:
     """An amount to the 分: at most two decimal places, returned quantized to 0.01."""
     number = parse_decimal(value, label)
     if number != number.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError(f"{label}最多保留两位小数：{value}")
+        raise ValueError(f"{label}最多保留两位小数，收到：{shown(value)}")
     return number.quantize(CENT)
 
 
@@ -46,6 +54,12 @@ def round_amount(value: Decimal, rounding: str) -> Decimal:
     if rounding == "yuan":
         return value.quantize(YUAN, rounding=ROUND_HALF_UP).quantize(CENT)
     raise ValueError(f"未知的舍入方式：{rounding!r}（应为 fen 或 yuan）")
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as people read it: 0.12 → 12%, 0.075 → 7.5%."""
+    number = (Decimal(rate) * 100).normalize()
+    return f"{number:f}%"
 
 
 def fmt(value: Decimal | None) -> str:

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_PATTERN = re.compile(r"^\s*(\d{4})[-/.年]?(\d{1,2})月?\s*$")
+from .text import ascii_number_text, shown
+
+_PATTERN = re.compile(r"^\s*([0-9]{4})[-/.年]?([0-9]{1,2})月?\s*$")
 
 
 @dataclass(frozen=True, order=True)
@@ -25,12 +27,14 @@ class YearMonth:
             return text
         if isinstance(text, date):
             return cls(text.year, text.month)
-        match = _PATTERN.match(str(text)) if isinstance(text, (str, int)) else None
+        if not isinstance(text, (str, int)) or isinstance(text, bool):
+            raise ValueError(f"{label}格式应为 YYYY-MM，收到：{shown(repr(text))}")
+        match = _PATTERN.match(ascii_number_text(text, label))
         if not match:
-            raise ValueError(f"{label}格式应为 YYYY-MM，收到：{text}")
+            raise ValueError(f"{label}格式应为 YYYY-MM，收到：{shown(text)}")
         year, month = int(match.group(1)), int(match.group(2))
         if not 1 <= month <= 12:
-            raise ValueError(f"{label}的月份应在 1-12 之间，收到：{text}")
+            raise ValueError(f"{label}的月份应在 1-12 之间，收到：{shown(text)}")
         return cls(year, month)
 
     @classmethod

@@ -3,16 +3,18 @@ and the change records of its depositors. Always one unit's own data."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import persons
-from .clock import display, on_days
-from .db import db
+from .clock import dates_from, display, on_days
+from .db import count_capped, db
 from .ledger import person_balances, unit_person_balances
 from .models import ChangeRecord, Person, PersonAccount
+from .models.person import PERSON_STATUSES
 from .money import ZERO
 
 
@@ -22,6 +24,21 @@ class Filters:
     status: str | None = None
     since: date | None = None  # 开户日期 from (accounts) / 变更日期 from (changes)
     until: date | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> tuple[Filters, dict[str, str]]:
+        """The filters of a query page's URL (q, status, since, until); a date that does
+        not parse is left out and named in the problems, an unknown status ignored."""
+        dates, problems = dates_from(args, ("since", "开始日期"), ("until", "结束日期"))
+        status = args.get("status") or None
+        if status not in PERSON_STATUSES:
+            status = None
+        return cls(q=(args.get("q") or "")[:40], status=status, **dates), problems
+
+    def to_args(self) -> dict[str, str]:
+        """The URL parameters that give these filters again (a print link, say)."""
+        values = {"q": self.q, "status": self.status, "since": self.since, "until": self.until}
+        return {name: str(value) for name, value in values.items() if value}
 
 
 def accounts(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
@@ -51,7 +68,7 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
                     PersonAccount.unit_id == unit_id))
     query = _matching(query, filters.q)
     query = query.where(*on_days(ChangeRecord.changed_at, filters.since, filters.until))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     query = query.order_by(ChangeRecord.changed_at.desc(), ChangeRecord.id.desc())
     if per_page:
         query = query.limit(per_page).offset((page - 1) * per_page)

@@ -3,12 +3,91 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .db import db
+from .db import count_capped, db
+from .identifiers import mask_id_number
 from .models import Person, PersonAccount
+from .models.person import PERSON_STATUSES
+from .months import YearMonth
+
+#: Keys per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 900
+
+
+class PersonRef(NamedTuple):
+    """A person's account as row checks read it: plain values, no ORM object, so a
+    10,000-row import looks its people up in a few queries and little memory."""
+
+    id: int
+    account_no: str
+    unit_id: int
+    status: str
+    base: Decimal
+    person_rate: Decimal
+    unit_amount: Decimal
+    person_amount: Decimal
+    paid_through: YearMonth | None
+    person_id: int
+    name: str
+    id_type: str
+    id_number: str
+
+    @property
+    def monthly_amount(self) -> Decimal:
+        return self.unit_amount + self.person_amount
+
+    @property
+    def status_name(self) -> str:
+        return PERSON_STATUSES.get(self.status, self.status)
+
+
+_REF_COLUMNS = (PersonAccount.id, PersonAccount.account_no, PersonAccount.unit_id,
+                PersonAccount.status, PersonAccount.base, PersonAccount.person_rate,
+                PersonAccount.unit_amount, PersonAccount.person_amount,
+                PersonAccount.paid_through, Person.id, Person.name, Person.id_type,
+                Person.id_number)
+
+
+def refs_by_account(unit_id: int | None, numbers: list[str]) -> dict[str, PersonRef]:
+    """Accounts among `numbers`, of one unit (or any unit when `unit_id` is None)."""
+    found: dict[str, PersonRef] = {}
+    unique = sorted(set(numbers))
+    for start in range(0, len(unique), CHUNK):
+        query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
+                 .where(PersonAccount.account_no.in_(unique[start:start + CHUNK])))
+        if unit_id is not None:
+            query = query.where(PersonAccount.unit_id == unit_id)
+        found.update((row[1], PersonRef(*row)) for row in _rows(query))
+    return found
+
+
+def _rows(query):
+    """Plain rows on the session's connection, fetched at once: no ORM processing."""
+    return db.session.connection().execute(query).all()
+
+
+def refs_by_ids(account_ids: list[int]) -> dict[int, PersonRef]:
+    found: dict[int, PersonRef] = {}
+    unique = sorted(set(account_ids))
+    for start in range(0, len(unique), CHUNK):
+        query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
+                 .where(PersonAccount.id.in_(unique[start:start + CHUNK])))
+        found.update((row[0], PersonRef(*row)) for row in _rows(query))
+    return found
+
+
+def refs_of_unit(unit_id: int, status: str | None = None) -> list[PersonRef]:
+    """Every account of a unit (in a status), by 个人账号: prefilled templates."""
+    query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
+             .where(PersonAccount.unit_id == unit_id).order_by(PersonAccount.account_no))
+    if status:
+        query = query.where(PersonAccount.status == status)
+    return [PersonRef(*row) for row in _rows(query)]
 
 
 def person_row(account: PersonAccount) -> dict:
@@ -19,6 +98,7 @@ def person_row(account: PersonAccount) -> dict:
         "name": person.name,
         "id_type": person.id_type,
         "id_number": person.id_number,
+        "id_number_masked": mask_id_number(person.id_number),
         "status": account.status,
         "status_name": account.status_name,
         "base": str(account.base),
@@ -46,27 +126,11 @@ def search(unit_id: int, q: str = "", status: str | None = None, page: int = 1,
     condition = text_match(q)
     if condition is not None:
         query = query.where(condition)
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_capped(query)
     query = query.options(joinedload(PersonAccount.person)).order_by(PersonAccount.account_no)
     if per_page:  # 0 means all
         query = query.limit(per_page).offset((page - 1) * per_page)
     return list(db.session.execute(query).scalars().all()), total
-
-
-def by_account_numbers(unit_id: int, numbers: list[str]) -> dict[str, PersonAccount]:
-    """The unit's accounts among `numbers`; numbers of other units are simply absent."""
-    if not numbers:
-        return {}
-    found: dict[str, PersonAccount] = {}
-    unique = sorted(set(numbers))
-    for start in range(0, len(unique), 900):  # stay under SQLite's bound-parameter limit
-        chunk = unique[start:start + 900]
-        rows = db.session.execute(
-            select(PersonAccount).options(joinedload(PersonAccount.person))
-            .where(PersonAccount.unit_id == unit_id, PersonAccount.account_no.in_(chunk))
-        ).scalars().all()
-        found.update({row.account_no: row for row in rows})
-    return found
 
 
 def text_match(q: str):

@@ -20,10 +20,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
 
     import engine.models  # noqa: F401  (tables)
-    import services.manifest
     import services.models  # noqa: F401
 
-    from . import api, csrf, errors, views
+    from . import api, csrf, errors, input_guard, views
+    input_guard.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
     views.init_app(app)
@@ -38,7 +38,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _security_headers(response):
     """No page may be framed by another site (clickjacking on 审批 / 结束流程), nor
-    content-sniffed; other sites get no referrer."""
+    content-sniffed; other sites get no referrer. Pages and API answers carry people's ID
+    numbers and balances: no browser or proxy may keep a copy (static files may)."""
+    from flask import request
+
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

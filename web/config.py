@@ -1,5 +1,6 @@
 """Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR,
-HPF_UKEY_AGENT_PORT, HPF_UKEY_CA_DIR."""
+HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL, HPF_UKEY_AGENT_PORT,
+HPF_UKEY_CA_DIR."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+from services.files import create_private, write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +21,10 @@ def instance_dir() -> Path:
 
 
 def database_url(instance: Path) -> str:
-    return os.environ.get("HPF_DATABASE_URL") or f"sqlite:///{instance / 'hall.db'}"
+    if os.environ.get("HPF_DATABASE_URL"):
+        return os.environ["HPF_DATABASE_URL"]
+    create_private(instance / "hall.db")  # the embedded database: for our eyes only
+    return f"sqlite:///{instance / 'hall.db'}"
 
 
 def port() -> int:
@@ -37,8 +43,7 @@ def secret_key(instance: Path) -> str:
         return os.environ["HPF_SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -47,12 +52,15 @@ def load(overrides: dict | None = None) -> dict:
         else instance_dir()
     config = {
         "INSTANCE_DIR": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url(instance),
+        "SQLALCHEMY_DATABASE_URI": (overrides or {}).get("SQLALCHEMY_DATABASE_URI")
+        or database_url(instance),
         "SECRET_KEY": secret_key(instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Behind HTTPS set HPF_SECURE_COOKIES=1 so the session cookie never travels in clear.
         "SESSION_COOKIE_SECURE": os.environ.get("HPF_SECURE_COOKIES") == "1",
+        # The hall's address as people outside reach it (printed QR codes lead there).
+        "PUBLIC_URL": os.environ.get("HPF_PUBLIC_URL", ""),
         # A session cookie is refused after a working day, even if someone kept a copy.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

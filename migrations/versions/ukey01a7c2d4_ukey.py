@@ -2,14 +2,14 @@
 unit, by a partial unique index), login challenges
 
 Revision ID: ukey01a7c2d4
-Revises: b41d2e7a9c10
+Revises: f1b2c3d4e5f6
 Create Date: 2026-11-29 22:56:16.647892
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'ukey01a7c2d4'
-down_revision = 'b41d2e7a9c10'
+down_revision = 'f1b2c3d4e5f6'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, utcnow
@@ -35,7 +35,12 @@ class Message(Base):
     """消息: a notice pushed to a unit (业务名称, 消息内容, 时间, 推送渠道)."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_unit_created", "unit_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_unit_created", "unit_id", "created_at"),
+        # Unread counts read only the unread rows, however many have been read.
+        Index("ix_message_unread", "unit_id", sqlite_where=text("read_at IS NULL"),
+              postgresql_where=text("read_at IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     business: Mapped[str] = mapped_column(String(40))

@@ -16,9 +16,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from forms.manifest import MAX_SHEET_ROWS
 from services.db import db
 from services.models import BasePeriod, ChangeRecord, PersonAccount
+from services.spreadsheets import MAX_ROWS as MAX_SHEET_ROWS
 
 from .helpers import fill_template
 
@@ -133,7 +133,8 @@ def test_the_whole_story_reject_then_approve(make_api, app):
     with app.app_context():
         changes = db.session.execute(select(ChangeRecord).where(
             ChangeRecord.instance_id == instance_id, ChangeRecord.field == "base")).scalars().all()
-        assert len(changes) == 4 and {c.actor_name for c in changes} == {"李文静"}
+        # 经办人 of a change is the operator who applied, not the reviewer who approved
+        assert len(changes) == 4 and {c.actor_name for c in changes} == {"陈思远"}
         periods = db.session.execute(select(BasePeriod).where(
             BasePeriod.instance_id == instance_id)).scalars().all()
         assert len(periods) == 4

@@ -7,73 +7,28 @@ to tests/artifacts/.
 
 from __future__ import annotations
 
-import threading
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from tests import smartcard
-from tests.web.logins import operator_login  # UKey, agent and PIN, as operators log in
+from tests.pdf import check_code, pdf_text
 from web.ukey.stack import free_port
 
+from .browser import (
+    new_page,
+    no_horizontal_scroll,
+    operator_login,
+    reviewer_login,
+    shot,
+    staff_login,
+)
+
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser, width=1366, height=768) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def no_horizontal_scroll(page: Page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
-        f"page scrolls sideways at {page.viewport_size}"
-
-
-def reviewer_login(page: Page, live: str, demo: dict) -> None:
-    staff_login(page, live, demo["reviewers"][0], "审核工作台")
-
-
-def staff_login(page: Page, live: str, info: dict, landing: str) -> None:
-    """Log in at the centre's entrance and wait for the page its role lands on."""
-    page.goto(f"{live}/centre/login")
-    page.fill("#login_name", info["login_name"])
-    page.fill("#password", info["password"])
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name=landing)).to_be_visible()
 
 
 def filled_template(page: Page, tmp_path: Path, rows: list[dict]) -> Path:
@@ -107,7 +62,10 @@ def review(page: Page, live: str, decision: str, opinion: str) -> None:
     expect(page.locator("#manifest-rows")).to_be_visible()
     page.check(f"input[name=decision][value={decision}]")
     page.fill("#f-opinion", opinion)
-    page.click("#submit-task")
+    page.click("#submit-task")  # the decision is confirmed first, named in the question
+    label = "审核通过" if decision == "approve" else "退回修改"
+    expect(page.locator("#confirm-text")).to_have_text(f"确定提交审批结果「{label}」吗？")
+    page.locator("#confirm-dialog").get_by_role("button", name="确定").click()
     expect(page.get_by_text("审批结果已提交")).to_be_visible()
 
 
@@ -148,7 +106,8 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
     option.click()
     expect(operator.locator("#showback [data-show=id_number]")).to_have_text(
         people[3]["id_number"])
-    expect(operator.locator("#showback [data-show=base]")).to_have_text(people[3]["base"])
+    expect(operator.locator("#showback [data-show=base]")).to_have_text(
+        f"{Decimal(people[3]['base']):,.2f}")
     operator.fill("#entry-new_base", "9000")
     operator.click("#add-row")
     expect(operator.locator("#manifest-rows tbody tr")).to_have_count(3)
@@ -380,3 +339,31 @@ def test_the_server_says_why_it_refused_the_ukey(browser, live, demo, card):
     expect(page.locator("#login-error")).to_contain_text("与所填单位账号不一致")
     no_horizontal_scroll(page)
     page.context.close()
+
+
+def test_printing_the_account_list_opens_a_sealed_pdf(browser, live, demo):
+    """7.1 【打印】: the list as filtered opens in a new tab as a PDF with the unit's rows,
+    and its QR code's page confirms it to someone not logged in."""
+    page = new_page(browser)
+    operator_login(page, live, demo)
+    page.click("a.tile[data-key=person_query]")
+    page.select_option("#status", "01")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#query-accounts tbody tr")).to_have_count(20)
+    with page.context.expect_event("response", lambda r: ".pdf" in r.url) as printed:
+        with page.expect_popup() as popup:
+            page.click("#print")
+    response = printed.value  # Chromium shows it in its PDF viewer, in a new tab
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "no-store"
+    tab = popup.value
+    assert tab.url == response.url and "/documents/person_accounts/me.pdf?status=01" in tab.url
+    text = pdf_text(tab.request.get(tab.url).body())  # the bytes that tab shows
+    assert demo["units"][0]["name"] in text and "人数： 216 人" in text
+    assert "账户状态：正常" in text
+
+    bank = new_page(browser)  # another browser context: nobody logged in
+    bank.goto(f"{live}/verify/{check_code(text)}")
+    expect(bank.locator("#verify-result")).to_contain_text("真实文件")
+    expect(bank.locator("#verify-facts")).to_contain_text("216 人")
+    shot(bank, "verify")

@@ -252,6 +252,41 @@ def test_wrong_passwords_sent_in_parallel_all_count(app, demo):
         assert staff.locked_until is not None
 
 
+def test_at_most_five_of_many_parallel_guesses_are_ever_checked(app, demo, monkeypatch):
+    """Twelve wrong guesses at once: each is counted before its password is checked, so
+    at most five hashes are checked, and the right password afterwards finds it locked."""
+    login = demo["reviewers"][0]
+    checked = []
+    real_check = accounts.check_password_hash
+
+    def counting_check(hash_, password):
+        if hash_ != accounts._DUMMY_HASH:
+            checked.append(password)
+        return real_check(hash_, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counting_check)
+    barrier = threading.Barrier(12)
+
+    def guess(number):
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate_staff(login["login_name"], f"wrong-{number}")
+            except AuthFailed:
+                pass
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(checked) <= accounts.MAX_FAILED_LOGINS
+    with app.app_context(), pytest.raises(AuthFailed, match="已锁定"):
+        accounts.authenticate_staff(login["login_name"], login["password"])
+
+
 def test_a_session_ends_ten_hours_after_login_however_busy(app, make_api):
     """A cookie re-signed by every request (flash messages, tokens) still ends when its
     login is ten hours old."""

@@ -41,6 +41,12 @@ def test_opening_a_message_shows_its_details_and_marks_it_read(app, demo):
     page = client.get(message_url).text
     for label in ("业务名称", "消息内容", "时间", "推送渠道", "网上业务大厅"):
         assert label in page
+    # opening it (a GET, which a link from another site can make) changes nothing; the
+    # page marks it read by a POST carrying the CSRF token
+    assert 'badge--bad">未读' in client.get("/messages").text
+    assert client.post(f"{message_url}/read").status_code == 400
+    read = client.post(f"{message_url}/read", data={"csrf_token": form_token(client, "/")})
+    assert read.status_code == 302
     assert 'badge--bad">未读' not in client.get("/messages").text
 
 
@@ -53,6 +59,8 @@ def test_more_lists_filter_by_business_and_date(app, demo, make_api):
     assert "基数调整" in page and "共 1 条" in page
     empty = client.get("/tasks?list=initiated&since=2000-01-01&until=2000-01-31").text
     assert "没有符合条件的记录" in empty
+    garbage = client.get("/tasks?list=initiated&since=2026-13-45").text  # said, not ignored
+    assert "开始日期格式应为 YYYY-MM-DD，已忽略该条件" in garbage and "共 1 条" in garbage
 
 
 def test_another_units_application_pages_are_not_found(app, demo, make_api):
@@ -114,11 +122,18 @@ def test_a_refused_entry_keeps_what_was_typed_and_the_page_links_still_work(app,
         "csrf_token": form_token(client, "/"), "task_id": task_id, "change_type": "base",
         "person_account": account, "new_base": "1000"})
 
-    assert response.status_code == 422
-    page = response.text
+    # redirect after POST: the address bar holds the task page, never the POST-only URL
+    assert response.status_code == 303
+    assert response.location.startswith(f"/tasks/{task_id}?notice=")
+    page = client.get(response.location).text
     assert f'value="{account}"' in page and 'value="1000"' in page
     assert page.count("缴存基数调整区间") == 1  # beside the form, not repeated at the top
     assert f'href="/tasks/{task_id}?mpage=2#manifest"' in page  # not relative to the POST URL
+    again = client.get(response.location)  # a reload shows the page, the note is used up
+    assert again.status_code == 200 and "缴存基数调整区间" not in again.text
+    assert client.get(f"/instances/{instance_id}/manifest/rows").status_code == 405
+    other = make_api().login_operator(operator=1)
+    assert other.get(response.location).status_code == 200  # another login cannot read the note
 
 
 def test_opening_a_tile_changes_nothing_until_the_operator_starts(app, demo):
@@ -175,3 +190,34 @@ def test_centre_staff_see_only_applications_that_reached_them(app, demo, make_ap
                     f"/api/v1/instances/{instance_id}/history",
                     f"/api/v1/tasks/{started['tasks'][0]['task_id']}"):
             assert staff.get(url).status_code == 404, url
+
+
+def test_analysts_land_on_process_management_not_the_review_desk(app, demo):
+    client = app.test_client()
+    centre_login(client, demo["analysts"][0])
+    assert client.get("/").location.endswith("/centre/processes")
+    assert client.get("/centre").location.endswith("/centre/processes")
+
+
+def test_pages_and_api_answers_with_personal_data_are_never_cached(app, demo, make_api):
+    client = app.test_client()
+    login(client, demo)
+    for url in ("/", "/queries/persons", "/api/v1/persons"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
+    assert "no-store" not in client.get("/static/hall.css").headers.get("Cache-Control", "")
+
+
+def test_the_database_demo_logins_and_session_key_are_private_files(ctx, tmp_path, monkeypatch):
+    import stat
+
+    from services.demo import seed_demo
+    from web import config
+
+    monkeypatch.delenv("HPF_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HPF_SECRET_KEY", raising=False)
+    config.database_url(tmp_path)
+    config.secret_key(tmp_path)
+    info = seed_demo(tmp_path, ca_dir=ctx.config["UKEY_CA_DIR"])  # writes demo.json, UKeys
+    card_key = f"ukeys/{info['units'][0]['unit_account']}.pem"
+    for name in ("hall.db", "secret_key", "demo.json", card_key):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from services.db import db
 from services.models import LedgerEntry, PersonAccount, UnitAccount
-from web.xlsx import table_xlsx
+from services.spreadsheets import table_xlsx
 
 from .test_login import login
 

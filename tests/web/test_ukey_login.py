@@ -211,8 +211,11 @@ def test_a_signature_over_something_else_is_refused(api, demo):
 def test_garbage_in_the_ukey_fields_is_refused_not_a_crash(api, demo):
     unit = demo["units"][0]
     ukey = ukey_login_fields(api.client, unit)
-    refused(api.post(LOGIN, body(unit, {**ukey, "certificate": "证书\x00"})),
+    refused(api.post(LOGIN, body(unit, {**ukey, "certificate": "证书"})),
             "ukey_certificate", "无法识别")
+    ukey = ukey_login_fields(api.client, unit)
+    nul = api.post(LOGIN, body(unit, {**ukey, "certificate": "证书\x00"}))
+    assert nul.status_code == 400 and "ukey.certificate" in nul.json["errors"]
     ukey = ukey_login_fields(api.client, unit)
     refused(api.post(LOGIN, body(unit, {**ukey, "signature": "%%%"})), "ukey_signature", "签名")
 

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from engine import manifests, runner
 from engine.queries import diagram, history_rows, instance_detail, instance_detail_by_id, instance_for, trail
-from services import manifest as manifest_rows
+from services import manifest_rows
 from services.db import db
 from services.errors import InvalidInput
 
@@ -56,9 +56,9 @@ def terminate(args, instance_id: int):
 def manifest(args, instance_id: int):
     """清册：分页的行与合计。"""
     instance = instance_for(instance_id, require_actor())
-    count, total = manifest_rows.totals(instance.id)
-    rows = manifest_rows.list_rows(instance.id, args["page"], args["per_page"])
-    return {"items": [row_dict(r) for r in rows], "count": count, "total_amount": str(total),
+    rows = manifest_rows.page(instance.id, args["page"], args["per_page"])
+    return {"items": [row_dict(r) for r in rows], "count": instance.manifest_count,
+            "total_amount": str(instance.manifest_amount),
             "page": args["page"], "per_page": args["per_page"]}
 
 
@@ -70,9 +70,9 @@ def add_row(instance_id: int):
         raise InvalidInput("请求体须为 JSON 对象", {"_schema": ["请求体须为 JSON 对象"]})
     values = dict(body)
     change_type = values.pop("change_type", None)
-    row = manifests.add_row(instance_id, require_actor(), values, change_type)
+    added = manifests.add_row(instance_id, require_actor(), values, change_type)
     db.session.commit()
-    return row_dict(row), 201
+    return row_dict(added.row), 201
 
 
 @blp.post("/<int:instance_id>/manifest/import")
@@ -97,4 +97,5 @@ def delete_row(instance_id: int, row_id: int):
 
 
 def row_dict(row) -> dict:
-    return {"row_id": row.id, "seq": row.seq, **row.values, "amount": str(row.amount)}
+    """A 清册 row; `seq` is its 序号 (its place in the 清册, renumbered after a delete)."""
+    return {"row_id": row.id, "seq": row.position, **row.values, "amount": str(row.amount)}

@@ -6,9 +6,12 @@ from marshmallow import EXCLUDE, fields, validate
 
 from forms.fields import HallSchema, Str
 
+from ..query_args import MAX_PAGE
+
 
 class Page(HallSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="页码须大于 0"))
+    page = fields.Integer(load_default=1, validate=validate.Range(
+        min=1, max=MAX_PAGE, error=f"页码须在 1-{MAX_PAGE} 之间"))
     per_page = fields.Integer(load_default=20, validate=validate.Range(
         min=1, max=200, error="每页条数须在 1-200 之间"))
 

@@ -49,9 +49,16 @@ def list_messages(args):
 
 @blp.get("/messages/<int:message_id>")
 def open_message(message_id: int):
-    """打开消息（同时标记为已读）。"""
+    """打开消息（不改变已读状态）。"""
     actor = require_actor(OPERATOR)
-    message = messages.open_message(actor.unit_id, message_id)
+    return message_dict(messages.get_message(actor.unit_id, message_id))
+
+
+@blp.post("/messages/<int:message_id>/read")
+def mark_read(message_id: int):
+    """标记消息为已读。"""
+    actor = require_actor(OPERATOR)
+    message = messages.mark_read(actor.unit_id, message_id)
     db.session.commit()
     return message_dict(message)
 

@@ -80,11 +80,20 @@
     confirmDialog.showModal();
     confirmDialog.querySelector('[data-answer="no"]').focus();
   }
+  /* A form whose choice matters (a reviewer's decision) names the choice in the question. */
+  function confirmText(form) {
+    var text = form.dataset.confirm;
+    var chosen = form.querySelector('input[type="radio"]:checked');
+    if (form.dataset.confirmChoice && chosen) {
+      text = "确定提交审批结果「" + chosen.parentNode.textContent.trim() + "」吗？";
+    }
+    return text;
+  }
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (form.dataset.confirm && !form._confirmed) {
       e.preventDefault();
-      askConfirm(form.dataset.confirm, function () { form._confirmed = true; form.submit(); });
+      askConfirm(confirmText(form), function () { form._confirmed = true; form.submit(); });
     }
   });
 
@@ -166,15 +175,24 @@
     });
   });
 
-  /* Person picker (个人账号下拉框): type to search, arrows + Enter to choose; the
-     person's name, ID, base and amount are shown back. */
+  /* Person picker (个人账号下拉框): type to search, or open it to see the first ones;
+     arrows + Enter to choose. Each match shows its masked ID, so two people with one
+     name can be told apart; the chosen person's details are shown back. What it searches
+     and shows comes from the page (the business's 清册). */
   var picker = document.getElementById("person-picker");
   if (picker) {
     var list = document.getElementById("person-options");
     var showback = document.getElementById("showback");
-    var items = [], active = -1, timer, searched = false;
+    var items = [], active = -1, timer, searched = false, lastQuery = null;
     function close() {
-      list.hidden = true; searched = false; picker.setAttribute("aria-expanded", "false"); active = -1;
+      list.hidden = true; picker.setAttribute("aria-expanded", "false"); active = -1;
+      picker.removeAttribute("aria-activedescendant");
+    }
+    function shown(value, kind) {
+      if (value === null || value === undefined) return "";
+      if (kind === "rate") return (Math.round(Number(value) * 10000) / 100) + "%";
+      if (kind === "money") return Number(value).toLocaleString("zh-CN", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+      return value;
     }
     function render() {
       list.innerHTML = "";
@@ -185,7 +203,7 @@
         li.setAttribute("aria-selected", i === active ? "true" : "false");
         li.innerHTML = "<span></span><small></small>";
         li.firstChild.textContent = p.person_account + "  " + p.name;
-        li.lastChild.textContent = "基数 " + p.base;
+        li.lastChild.textContent = p.id_number_masked || "";
         li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
         list.appendChild(li);
       });
@@ -193,7 +211,7 @@
         var none = document.createElement("li");
         none.className = "picker__empty";
         none.setAttribute("aria-disabled", "true");
-        none.textContent = "没有找到状态正常的职工（封存等状态的职工不能调整基数）";
+        none.textContent = picker.dataset.empty || "没有找到符合条件的职工";
         list.appendChild(none);
       }
       list.hidden = !items.length && !searched;
@@ -204,27 +222,33 @@
       var p = items[i];
       picker.value = p.person_account;
       close();
+      if (!showback) return;
       showback.hidden = false;
       showback.querySelectorAll("[data-show]").forEach(function (el) {
-        var key = el.dataset.show, value = p[key];
-        el.textContent = key === "person_rate" ? (Math.round(Number(value) * 10000) / 100) + "%" : value;
+        el.textContent = shown(p[el.dataset.show], el.dataset.kind);
       });
+    }
+    function search(q) {
+      if (q === lastQuery && !list.hidden) return;
+      lastQuery = q;
+      var sep = picker.dataset.source.indexOf("?") >= 0 ? "&" : "?";
+      fetch(picker.dataset.source + sep + "per_page=10&q=" + encodeURIComponent(q))
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (q !== lastQuery) return;
+          items = data.items || []; searched = true; active = items.length ? 0 : -1; render();
+          if (items.length === 1 && items[0].person_account === q) choose(0);
+        });
     }
     picker.addEventListener("input", function () {
       clearTimeout(timer);
-      showback.hidden = true;
+      if (showback) showback.hidden = true;
       var q = picker.value.trim();
-      if (!q) { items = []; searched = false; render(); return; }
-      timer = setTimeout(function () {
-        fetch(picker.dataset.source + "?status=01&per_page=10&q=" + encodeURIComponent(q))
-          .then(function (r) { return r.json(); })
-          .then(function (data) {
-            items = data.items || []; searched = true; active = items.length ? 0 : -1; render();
-            if (items.length === 1 && items[0].person_account === q) choose(0);
-          });
-      }, 180);
+      timer = setTimeout(function () { search(q); }, 180);
     });
+    picker.addEventListener("focus", function () { search(picker.value.trim()); });
     picker.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" && list.hidden) { lastQuery = null; search(picker.value.trim()); e.preventDefault(); return; }
       if (list.hidden) return;
       if (e.key === "Escape") { close(); return; }
       if (!items.length) return;
@@ -232,8 +256,14 @@
       if (e.key === "ArrowUp") { active = (active - 1 + items.length) % items.length; render(); e.preventDefault(); }
       if (e.key === "Enter" && active >= 0) { choose(active); e.preventDefault(); }
     });
-    picker.addEventListener("blur", function () { setTimeout(close, 100); });
+    picker.addEventListener("blur", function () { setTimeout(close, 100); lastQuery = null; });
   }
+
+  /* Forms the page submits by itself once shown (a message marks itself read by POST). */
+  document.querySelectorAll("form[data-auto-submit]").forEach(function (form) {
+    fetch(form.action, {method: "POST", body: new FormData(form),
+                        headers: {"X-Requested-With": "fetch"}});
+  });
 
   window.Hall = {toast: toast, watchCounters: watchCounters, csrf: csrf};
 })();

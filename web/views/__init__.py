@@ -9,9 +9,9 @@ from flask import Blueprint, Flask
 from sqlalchemy import select
 
 from services.clock import CST, display
-from services.db import db
+from services.db import COUNT_CAP, db
 from services.models import City
-from services.money import fmt
+from services.money import fmt, percent
 
 from ..auth import current_user
 
@@ -26,9 +26,9 @@ def money_text(value: object) -> str:
         return "" if value is None else str(value)
 
 
-def percent(value: object) -> str:
+def percent_text(value: object) -> str:
     try:
-        return f"{Decimal(str(value)) * 100:g}%"
+        return percent(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         return ""
 
@@ -46,8 +46,9 @@ def centre_name() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, business, centre, hall, processes, queries, tasks  # noqa: F401  (routes)
+    from . import auth, business, centre, documents, hall, processes, queries, tasks  # noqa: F401
     app.register_blueprint(bp)
-    app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent,
+    app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  localtime=display, isotime=isotime)
-    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name)
+    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name,
+                                 count_cap=COUNT_CAP)

@@ -62,9 +62,12 @@ def ukey_agent():
 
 
 def _agent_command() -> str:
+    """The line that starts the agent for this hall: its origin is HPF_PUBLIC_URL behind a
+    proxy, else the address this page was asked at."""
     port = current_app.config["UKEY_AGENT_PORT"]
-    return (f"pip install pyscard && python3 hpf-ukey-agent.py --origin "
-            f"{request.host_url.rstrip('/')}" + ("" if port == DEFAULT_PORT else f" --port {port}"))
+    origin = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    return (f"pip install pyscard && python3 hpf-ukey-agent.py --origin {origin}"
+            + ("" if port == DEFAULT_PORT else f" --port {port}"))
 
 
 @bp.get("/ukey/hpf-ukey-agent.py")

@@ -75,10 +75,9 @@ def manifest_add(instance_id: int):
     change_type = request.form.get("change_type")
 
     def add(actor):
-        row = manifests.add_row(instance_id, actor, values, change_type)
-        return f"录入清册成功：{row.values.get('name', '')}"
+        return manifests.add_row(instance_id, actor, values, change_type).message
 
-    return manifest_action(instance_id, add)
+    return manifest_action(add)
 
 
 @bp.post("/instances/<int:instance_id>/manifest/import")
@@ -89,12 +88,12 @@ def manifest_import(instance_id: int):
 
     def run(actor):
         if upload is None or not upload.filename:
-            raise InvalidInput("请选择要上传的文件", {"file": ["必填项"]})
+            raise InvalidInput("请选择要上传的文件", {"file": ["请选择要上传的文件"]})
         result = manifests.import_file(instance_id, actor, upload.read(), change_type)
-        skipped = f"，跳过 {result['skipped']} 行未填写调整内容的行" if result["skipped"] else ""
+        skipped = f"，跳过 {result['skipped']} 行未填写内容的行" if result["skipped"] else ""
         return f"批量导入成功：共导入 {result['imported']} 行{skipped}"
 
-    return manifest_action(instance_id, run)
+    return manifest_action(run)
 
 
 @bp.post("/instances/<int:instance_id>/manifest/rows/<int:row_id>/delete")
@@ -104,4 +103,5 @@ def manifest_delete(instance_id: int, row_id: int):
         manifests.delete_row(instance_id, actor, row_id)
         return "已从清册中删除"
 
-    return manifest_action(instance_id, delete)
+    return manifest_action(delete)
+

@@ -10,6 +10,7 @@ from engine.tasks import list_tasks
 from services.db import db
 
 from .. import auth
+from ..query_args import page_number
 from . import bp
 
 PER_PAGE = 20
@@ -18,11 +19,14 @@ PER_PAGE = 20
 @bp.get("/centre")
 @auth.login_required(STAFF)
 def centre_desk():
+    """The reviewers' desk. An analyst reviews nothing: 流程管理 is theirs."""
     actor = auth.current_actor()
+    if actor.is_analyst:
+        return redirect(url_for("views.processes"))
     tab = request.args.get("tab", "group")
     if tab not in ("group", "todo", "done"):
         tab = "group"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     lists = {}
     for which in ("group", "todo", "done"):
         lists[which] = list_tasks(actor, which, page if which == tab else 1, PER_PAGE)

@@ -12,6 +12,7 @@ from services.db import db
 from services.units import account_summary
 
 from .. import auth
+from ..query_args import page_number
 from . import bp
 
 #: The module tiles of manual 1.2, in its order: (key, name, short description).
@@ -53,6 +54,8 @@ def home():
     actor = auth.current_actor()
     if actor is None:
         return redirect(url_for("views.login"))
+    if actor.is_analyst:
+        return redirect(url_for("views.processes"))
     if not actor.is_operator:
         return redirect(url_for("views.centre_desk"))
     summary = account_summary(actor.unit_id)
@@ -68,7 +71,7 @@ def home():
 @auth.login_required(OPERATOR)
 def message_list():
     actor = auth.current_actor()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     unread_only = request.args.get("unread") == "1"
     rows, total = messages.list_for_unit(actor.unit_id, page, 15, unread_only=unread_only)
     return render_template("hall/messages.html", rows=rows, total=total, page=page, per_page=15,
@@ -78,7 +81,17 @@ def message_list():
 @bp.get("/messages/<int:message_id>")
 @auth.login_required(OPERATOR)
 def message_detail(message_id: int):
-    """Opening a message shows 业务名称, 消息内容, 时间, 推送渠道 and marks it read."""
-    message = messages.open_message(auth.current_actor().unit_id, message_id)
-    db.session.commit()
+    """Opening a message shows 业务名称, 消息内容, 时间, 推送渠道; the page then marks it
+    read by a POST (see hall.js)."""
+    message = messages.get_message(auth.current_actor().unit_id, message_id)
     return render_template("hall/message.html", message=message)
+
+
+@bp.post("/messages/<int:message_id>/read")
+@auth.login_required(OPERATOR)
+def message_read(message_id: int):
+    messages.mark_read(auth.current_actor().unit_id, message_id)
+    db.session.commit()
+    if request.headers.get("X-Requested-With") == "fetch":
+        return {"read": True}
+    return redirect(url_for("views.message_detail", message_id=message_id))

@@ -3,18 +3,18 @@ depositors' 客户信息变更 records. Filters are GET parameters; nothing here
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import render_template, request
 
 from engine.actors import OPERATOR
 from services import person_query
 from services.clock import today
 from services.models.person import PERSON_STATUSES
+from services.spreadsheets import table_xlsx
 
 from .. import auth
-from ..xlsx import table_xlsx, xlsx_response
-from . import bp, percent
+from ..query_args import page_number
+from ..xlsx import xlsx_response
+from . import bp, percent_text
 
 PER_PAGE = 20
 TABS = {"accounts": "账户信息", "changes": "客户信息变更"}
@@ -26,46 +26,29 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _filters() -> tuple[person_query.Filters, dict]:
-    """The query's filters from the URL; a date that does not parse is ignored and said so."""
-    problems = {}
-    dates = {}
-    for name, label in (("since", "开始日期"), ("until", "结束日期")):
-        text = request.args.get(name, "").strip()
-        try:
-            dates[name] = date.fromisoformat(text) if text else None
-        except ValueError:
-            dates[name] = None
-            problems[name] = f"{label}格式应为 YYYY-MM-DD"
-    status = request.args.get("status") or None
-    if status not in PERSON_STATUSES:
-        status = None
-    return person_query.Filters(q=request.args.get("q", "")[:40], status=status, **dates), problems
-
-
 @bp.get("/queries/persons")
 @auth.login_required(OPERATOR)
 def person_query_page():
     actor = auth.current_actor()
     tab = request.args.get("tab", "accounts")
     tab = tab if tab in TABS else "accounts"
-    page = max(request.args.get("page", 1, type=int), 1)
-    filters, problems = _filters()
+    page = page_number()
+    filters, problems = person_query.Filters.parse(request.args)
     query = person_query.accounts if tab == "accounts" else person_query.changes
     rows, total = query(actor.unit_id, filters, page, PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("queries/persons.html", tab=tab, tabs=TABS, rows=rows, total=total,
                            page=page, per_page=PER_PAGE, filters=filters, problems=problems,
-                           statuses=PERSON_STATUSES, args=args)
+                           statuses=PERSON_STATUSES, args=args, print_args=filters.to_args())
 
 
 @bp.get("/queries/persons/accounts.xlsx")
 @auth.login_required(OPERATOR)
 def person_accounts_export():
     """【导出】: every account matching the filters (not just the page shown)."""
-    filters, _ = _filters()
+    filters, _ = person_query.Filters.parse(request.args)
     rows, _ = person_query.accounts(auth.current_actor().unit_id, filters, per_page=0)
     for row in rows:
-        row["person_rate_text"] = percent(row["person_rate"])
+        row["person_rate_text"] = percent_text(row["person_rate"])
     content = table_xlsx("缴存人账户信息", EXPORT_COLUMNS, rows)
     return xlsx_response(content, f"缴存人账户信息_{today():%Y%m%d}.xlsx")

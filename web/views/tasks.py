@@ -4,7 +4,6 @@ application's page (已办 / 我发起的), and 结束流程 (manual chapter 2).
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
@@ -13,24 +12,18 @@ from engine.deploy import latest_versions
 from engine.models import READY, RUNNING, HumanTask
 from engine.queries import instance_detail, instance_for, task_view, trail
 from engine.tasks import Filters, list_tasks
-from forms.manifest import build_context
-from services import manifest as manifest_rows
+from forms.manifest_spec import build_context
+from services import manifest_rows, stash
 from services.db import db
 from services.errors import HallError, InvalidInput
 
 from .. import auth
+from ..query_args import date_filters, page_number
 from . import bp
 
 LIST_TITLES = {"todo": "待办", "done": "已办", "initiated": "我发起的", "group": "任务池"}
 PER_PAGE = 15
-
-
-def _date(name: str) -> date | None:
-    text = request.args.get(name) or ""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+MANIFEST_PER_PAGE = 50
 
 
 @bp.get("/tasks")
@@ -40,20 +33,19 @@ def task_list():
     which = request.args.get("list", "todo")
     if which not in LIST_TITLES:
         abort(404)
-    page = max(request.args.get("page", 1, type=int), 1)
-    filters = Filters(request.args.get("process_key") or None, _date("since"), _date("until"))
+    page = page_number()
+    dates, problems = date_filters(("since", "开始日期"), ("until", "结束日期"))
+    filters = Filters(request.args.get("process_key") or None, dates["since"], dates["until"])
     rows, total = list_tasks(actor, which, page, PER_PAGE, filters)
     return render_template("tasks/list.html", which=which, title=LIST_TITLES[which], rows=rows,
                            total=total, page=page, per_page=PER_PAGE, filters=filters,
-                           processes=latest_versions())
+                           problems=problems, processes=latest_versions())
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @auth.login_required()
 def task_detail(task_id: str):
     actor = auth.current_actor()
-    errors: dict | list = {}
-    message = None
     if request.method == "POST":
         data = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
@@ -61,13 +53,17 @@ def task_detail(task_id: str):
             db.session.commit()
         except HallError as exc:
             db.session.rollback()
-            errors, message = exc.errors, exc.message
-        else:
-            flash("已提交审批，可在「我发起的」中查看进度" if actor.is_operator else "审批结果已提交",
-                  "success")
-            return redirect(url_for("views.home" if actor.is_operator else "views.centre_desk"))
-    return render_task(task_id, errors=errors, message=message,
-                       submitted=request.form if request.method == "POST" else None)
+            return render_task(task_id, errors=exc.errors, message=exc.message,
+                               submitted=request.form)
+        flash("已提交审批，可在「我发起的」中查看进度" if actor.is_operator else "审批结果已提交",
+              "success")
+        return redirect(url_for("views.home" if actor.is_operator else "views.centre_desk"))
+    note = stash.take(actor.key, request.args.get("notice")) or {}
+    field_errors = note.get("field_errors") or {}
+    return render_task(task_id, errors={"manifest": field_errors} if field_errors else {},
+                       message=None if field_errors else note.get("message"),
+                       import_errors=note.get("row_errors"), entered=note.get("entered"),
+                       status=200)
 
 
 def render_task(task_id: str, errors=None, message=None, submitted=None, import_errors=None,
@@ -105,15 +101,15 @@ def _manifest_view(instance, editable: bool, base_url: str, entered=None) -> dic
         spec = manifests.spec_for(instance.process_key)
     except HallError:
         return None
-    page = max(request.args.get("mpage", 1, type=int), 1)
-    count, total = manifest_rows.totals(instance.id)
-    view = {"spec": spec, "rows": manifest_rows.list_rows(instance.id, page, 50),
-            "count": count, "total": total, "page": page, "per_page": 50,
-            "editable": editable, "instance_id": instance.id, "base_url": base_url,
-            "entered": dict(entered or {}),
+    page = page_number("mpage")
+    view = {"spec": spec, "rows": manifest_rows.page(instance.id, page, MANIFEST_PER_PAGE),
+            "count": instance.manifest_count, "total": instance.manifest_amount, "page": page,
+            "per_page": MANIFEST_PER_PAGE, "editable": editable, "instance_id": instance.id,
+            "base_url": base_url, "entered": dict(entered or {}),
             "summary": json.loads(instance.summary_json or "{}")}
     if editable:
-        view["entry_fields"] = spec.entry_fields(build_context(instance.unit_id, instance.id))
+        view["entry_fields"] = spec.entry_fields(build_context(spec, instance.unit_id,
+                                                               instance.id))
     return view
 
 
@@ -128,8 +124,7 @@ def instance_page(instance_id: int):
                            manifest=_manifest_view(
                                instance, editable=False,
                                base_url=url_for("views.instance_page", instance_id=instance_id)),
-                           open_task=(
-                               mine[0] if mine else None))
+                           open_task=mine[0] if mine else None)
 
 
 @bp.post("/instances/<int:instance_id>/terminate")
@@ -141,23 +136,26 @@ def terminate(instance_id: int):
     return redirect(url_for("views.home"))
 
 
-def manifest_action(instance_id: int, action):
-    """Run a 清册 edit from a task page; on error show the task page with the problems."""
+def manifest_action(action):
+    """Run a 清册 edit from a task page, then go back to the page (redirect after POST):
+    on success with a message; on error with its problems and the typed values, left in a
+    note the page takes once."""
     actor = auth.current_actor()
     task_id = request.form.get("task_id", "")
+    back = url_for("views.task_detail", task_id=task_id)
     try:
         result = action(actor)
         db.session.commit()
-    except InvalidInput as exc:
-        db.session.rollback()
-        row_errors = exc.errors if isinstance(exc.errors, list) else []
-        field_errors = exc.errors if isinstance(exc.errors, dict) else {}
-        # Field errors show beside the entry form (refilled); others at the top.
-        return render_task(task_id, errors={"manifest": field_errors},
-                           message=None if field_errors else exc.message,
-                           import_errors=row_errors, entered=request.form)
     except HallError as exc:
         db.session.rollback()
-        return render_task(task_id, message=exc.message, status=exc.status)
+        note = {"message": exc.message}
+        if isinstance(exc, InvalidInput) and isinstance(exc.errors, list):
+            note["row_errors"] = exc.errors
+        elif isinstance(exc, InvalidInput) and isinstance(exc.errors, dict):
+            note["field_errors"] = exc.errors
+            note["entered"] = {k: v for k, v in request.form.items()
+                               if k not in ("csrf_token", "task_id")}
+        key = stash.put(actor.key, note)
+        return redirect(f"{back}?notice={key}#manifest", code=303)
     flash(result, "success")
-    return redirect(url_for("views.task_detail", task_id=task_id) + "#manifest")
+    return redirect(back + "#manifest", code=303)

@@ -1,0 +1,265 @@
+"""The 清册 component every business reuses: what a business declares about its 清册
+(columns, change types, who a row is about, how single entry picks them, the texts users
+read) and the checks every entry goes through, one row or a file of them.
+
+A business subclasses `ManifestSpec`, declares its columns and implements `check_row`
+(and `lookup` when its rows are not about this unit's existing accounts). Everything
+else here, in forms/manifest_file.py, engine/manifests.py and the 清册 panel, is generic:
+it names no business and no business's field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from services import clock, persons
+from services.errors import InvalidInput
+from services.manifest_rows import NewRow
+from services.months import YearMonth
+from services.policy import Policy
+from services.text import half_width
+
+
+@dataclass(frozen=True)
+class Column:
+    """One 清册 column. `kind` says how a value is read: text, code (an account number or
+    similar, kept as typed), id_number, mobile, money, rate, month; `info` columns are only
+    shown back (a name, the current base) and never read."""
+
+    name: str
+    header: str
+    kind: str = "text"
+    required: bool = False
+    #: A code list (value, label): a dropdown in the template and single entry; imports
+    #: accept the code or the label.
+    codes: Callable[[Context], list[tuple[str, str]]] | None = None
+    width: int = 18
+    note: str = ""
+    #: Read only to cross-check the row (e.g. 姓名 against 个人账号); a row whose other
+    #: inputs are all blank is skipped even if this is filled (prefilled templates).
+    cross_check: bool = False
+
+    @property
+    def is_input(self) -> bool:
+        return self.kind != "info"
+
+    @property
+    def carries_change(self) -> bool:
+        return self.is_input and not self.cross_check
+
+
+@dataclass(frozen=True)
+class ChangeType:
+    key: str
+    label: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Picker:
+    """How single entry picks who a row is about: a search of the unit's persons (the
+    persons API, with `params` as filters) that fills `field`, and what it shows back."""
+
+    field: str = "person_account"
+    label: str = "个人账号"
+    params: tuple[tuple[str, str], ...] = (("status", "01"),)
+    #: (persons API field, label, kind: text | money | rate) shown once a person is picked.
+    showback: tuple[tuple[str, str, str], ...] = (
+        ("name", "姓名", "text"), ("id_number", "证件号码", "text"))
+    empty: str = "没有找到符合条件的职工"
+    placeholder: str = "输入个人账号、姓名或证件号码"
+
+
+@dataclass
+class Context:
+    """What row checks need to know, read once for a batch of rows."""
+
+    unit_id: int
+    unit_rate: Decimal
+    unit_person_rate: Decimal
+    unit_status: str
+    policy: Policy
+    due_month: YearMonth
+    current_month: YearMonth
+    today: date
+    instance_id: int | None
+    #: Who the rows are about, as `ManifestSpec.lookup` found them, by key column value.
+    subjects: dict = field(default_factory=dict)
+    #: Anything else a business reads once (e.g. the other unit of a transfer).
+    extra: dict = field(default_factory=dict)
+
+
+class RowError(Exception):
+    """Problems of one row, as {column name: message}."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+class ManifestSpec:
+    """Subclass per business: set the class attributes and implement `check_row`."""
+
+    business: str
+    #: 基数调整清册, 开户清册…
+    title: str
+    columns: tuple[Column, ...]
+    change_types: tuple[ChangeType, ...]
+    #: The 清册 table as shown: (stored field, header, kind: text | money | rate).
+    display: tuple[tuple[str, str, str], ...]
+    #: The input that says who a row is about; a file's rows are looked up by it.
+    key_column = "person_account"
+    picker: Picker | None = Picker()
+    #: Texts users read: after a single entry ({name} etc. from the row's values), when
+    #: the 清册 is empty, and the same person twice.
+    added_text = "录入清册成功：{name}"
+    empty_text = "清册为空：请单个录入或批量导入"
+    in_this_manifest = "该职工已在清册中，如需修改请先删除原记录"
+    in_other_application = "该职工已在另一笔未办结的同类业务中，请先办结或结束该业务"
+    #: The template's sheet of instructions, after the common lines.
+    notes: tuple[str, ...] = ()
+    #: Whether a template can come prefilled with the unit's persons (`prefill`); rows of
+    #: it left unfilled are then skipped on import, not refused.
+    prefillable = False
+
+    # -- what a business implements ------------------------------------------------------
+
+    def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
+        raise NotImplementedError
+
+    def lookup(self, ctx: Context, keys: list[str]) -> dict:
+        """Who the rows are about, by key column value: by default this unit's accounts."""
+        return persons.refs_by_account(ctx.unit_id, keys)
+
+    def prepare(self, ctx: Context, start_data: dict) -> None:
+        """Read once per batch what this business's checks need beyond the unit."""
+
+    def prefill(self, ctx: Context) -> list[dict]:
+        """Rows of a prefilled template, by column name (none by default)."""
+        return []
+
+    # -- generic ------------------------------------------------------------------------
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def change_type(self, key: str | None) -> ChangeType:
+        for change_type in self.change_types:
+            if change_type.key == (key or self.change_types[0].key):
+                return change_type
+        raise InvalidInput("变更类别无效", {"change_type": [
+            "须为以下之一：" + "、".join(f"{c.key}（{c.label}）" for c in self.change_types)]})
+
+    def entry_fields(self, ctx: Context) -> list[dict]:
+        """The single-entry inputs besides the picker, with the change types using each
+        and the options of code-list columns."""
+        skip = self.picker.field if self.picker else None
+        return [{"name": c.name, "label": c.header, "kind": c.kind, "required": c.required,
+                 "note": c.note, "options": c.codes(ctx) if c.codes else [],
+                 "change_types": [t.key for t in self.change_types if c.name in t.columns]}
+                for c in self.columns if c.carries_change and c.name != skip]
+
+    def normalized(self, values: dict) -> dict:
+        """Typed values as text: trimmed, full-width forms made ASCII (input methods type
+        them), code-list labels turned into their codes."""
+        result = {}
+        for name, value in values.items():
+            text = "" if value is None else half_width(str(value)).strip()
+            try:
+                column = self.column(name)
+            except StopIteration:
+                result[name] = text
+                continue
+            result[name] = text.upper() if column.kind == "id_number" else text
+        return result
+
+    def check_one(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
+        """Single entry (录入清册): errors come back by field name."""
+        values = self.normalized(values)
+        ctx.subjects = self.lookup(ctx, [values.get(self.key_column, "")])
+        try:
+            return self.check_row(ctx, values, change_type)
+        except RowError as exc:  # each message names its field
+            raise InvalidInput("录入的数据有误：" + "；".join(exc.problems.values()),
+                               {k: [m] for k, m in exc.problems.items()}) from None
+
+    def check_many(self, ctx: Context, rows: list[tuple[int, dict]],
+                   change_type: ChangeType, problems: list[dict] | None = None
+                   ) -> list[NewRow]:
+        """A file's rows: every bad row is reported (with `problems` found while reading
+        it); any error means InvalidInput and nothing returned. The same person twice in
+        the file is an error of the later row."""
+        ctx.subjects = self.lookup(ctx, [v.get(self.key_column, "") for _, v in rows])
+        errors = list(problems or [])
+        read_badly = {(e["row"], e["column"]) for e in errors}
+        checked: list[NewRow] = []
+        seen: dict[str, int] = {}
+        for row_no, values in rows:
+            try:
+                row = self.check_row(ctx, values, change_type)
+                if row.key in seen:
+                    raise RowError({self.key_column: f"与第 {seen[row.key]} 行重复"})
+                seen[row.key] = row_no
+                checked.append(row)
+            except RowError as exc:
+                errors.extend(e for e in self.row_errors(row_no, exc.problems)
+                              if (e["row"], e["column"]) not in read_badly)
+        if errors:
+            raise self.file_refused(errors)
+        return checked
+
+    def row_errors(self, row_no: int, problems: dict[str, str]) -> list[dict]:
+        return [{"row": row_no, "column": self.column(name).header, "message": message}
+                for name, message in problems.items()]
+
+    @staticmethod
+    def file_refused(errors: list[dict]) -> InvalidInput:
+        errors.sort(key=lambda e: e["row"])
+        return InvalidInput(f"导入文件有 {len({e['row'] for e in errors})} 行数据有误，"
+                            "未导入任何数据，请修改后重新上传", errors)
+
+
+def required(values: dict, name: str, header: str, problems: dict) -> str:
+    """The typed value of a required field, or '' with “<header>为必填项” noted."""
+    text = values.get(name) or ""
+    if not text:
+        problems[name] = f"{header}为必填项"
+    return text
+
+
+def checked(problems: dict, name: str, header: str, values: dict, check):
+    """`check(text)` of a required field; its ValueError becomes the field's problem."""
+    text = required(values, name, header, problems)
+    if not text:
+        return None
+    try:
+        return check(text)
+    except ValueError as exc:
+        problems[name] = str(exc)
+        return None
+
+
+def code_of(options: list[tuple[str, str]], text: str) -> str | None:
+    """The code a typed value means: the code itself, its label, or both (“01 离职”)."""
+    for value, label in options:
+        if text in (value, label, f"{value} {label}"):
+            return value
+    return None
+
+
+def build_context(spec: ManifestSpec, unit_id: int, instance_id: int | None,
+                  start_data: dict | None = None, today: date | None = None) -> Context:
+    """The unit's policy, rates and months, read once for a batch of rows."""
+    from services.units import get_unit
+
+    unit = get_unit(unit_id)
+    day = today or clock.today()
+    ctx = Context(unit_id=unit_id, unit_rate=unit.account.unit_rate,
+                  unit_person_rate=unit.account.person_rate, unit_status=unit.account.status,
+                  policy=unit.policy, due_month=unit.account.due_month,
+                  current_month=YearMonth.of(day), today=day, instance_id=instance_id)
+    spec.prepare(ctx, start_data or {})
+    return ctx

@@ -1,0 +1,59 @@
+"""基数调整生效: new bases and amounts from a 生效年月, written set-wise (one statement per
+table for any number of persons), with a base period and change records for each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import bindparam, insert, update
+
+from . import changes, persons
+from .db import utcnow, write
+from .models import BasePeriod, PersonAccount
+from .months import YearMonth
+
+_ACCOUNTS = PersonAccount.__table__
+_UPDATE = (update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("b_id"))
+           .values(base=bindparam("b_base"), person_rate=bindparam("b_person_rate"),
+                   unit_amount=bindparam("b_unit_amount"),
+                   person_amount=bindparam("b_person_amount"), updated_at=bindparam("b_at")))
+#: (field, label) of what a base adjustment changes, in the order records show them.
+FIELDS = (("base", "缴存基数"), ("person_rate", "个人缴存比例"), ("unit_amount", "单位月缴存额"),
+          ("person_amount", "个人月缴存额"))
+
+
+@dataclass(frozen=True)
+class NewBase:
+    account_id: int
+    base: Decimal
+    person_rate: Decimal
+    unit_amount: Decimal
+    person_amount: Decimal
+    from_month: YearMonth
+
+
+def apply_new_bases(unit_id: int, unit_rate: Decimal, new_bases: list[NewBase],
+                    who: changes.Who) -> None:
+    """Set each account's base, person rate and amounts; record what they were."""
+    if not new_bases:
+        return
+    now = utcnow()
+    current = persons.refs_by_ids([n.account_id for n in new_bases])
+    write(_UPDATE, [
+        {"b_id": n.account_id, "b_base": n.base, "b_person_rate": n.person_rate,
+         "b_unit_amount": n.unit_amount, "b_person_amount": n.person_amount, "b_at": now}
+        for n in new_bases])
+    write(insert(BasePeriod.__table__), [
+        {"person_account_id": n.account_id, "from_month": n.from_month, "base": n.base,
+         "unit_rate": unit_rate, "person_rate": n.person_rate, "unit_amount": n.unit_amount,
+         "person_amount": n.person_amount, "instance_id": who.instance_id, "created_at": now}
+        for n in new_bases])
+    records = []
+    for n in new_bases:
+        old = current[n.account_id]
+        records += changes.change_rows(
+            unit_id=unit_id, subject="person", person_account_id=n.account_id, who=who, at=now,
+            changes=[(field, label, getattr(old, field), getattr(n, field))
+                     for field, label in FIELDS])
+    changes.record(records)

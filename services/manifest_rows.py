@@ -1,0 +1,160 @@
+"""Reading and writing 清册 rows (see `models.manifest.ManifestRow`).
+
+Every function costs what it touches: a page reads its page, a delete its row, a key check
+the keys asked about; nothing here reads a whole 清册 except `stream` and `aggregate`,
+which submission and approval call because they must look at every row anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import orjson
+from sqlalchemy import func, insert, select, update
+
+from .db import db, defer, utcnow
+from .direct_sql import insert_rows
+from .errors import NotFound
+from .models.manifest import ManifestRow
+from .money import ZERO
+
+#: Keys per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 900
+_TABLE = ManifestRow.__table__
+_COLUMNS = (ManifestRow.id, ManifestRow.row_key, ManifestRow.person_account_id,
+            ManifestRow.data, ManifestRow.amount, ManifestRow.amount_before)
+
+
+@dataclass
+class NewRow:
+    """A checked row ready to store."""
+
+    key: str
+    person_account_id: int | None
+    values: dict
+    amount: Decimal = ZERO
+    amount_before: Decimal | None = None
+
+
+@dataclass
+class Row:
+    """A stored row as pages and handlers read it; `position` is its 序号 (1-based, in
+    entry order, so deleting a row renumbers the ones after it without rewriting them)."""
+
+    id: int
+    key: str
+    person_account_id: int | None
+    values: dict
+    amount: Decimal
+    amount_before: Decimal | None
+    position: int = 0
+
+
+@dataclass
+class Totals:
+    """Count and sums of a 清册, kept on the application and moved by each edit."""
+
+    count: int = 0
+    amount: Decimal = ZERO
+    amount_before: Decimal = ZERO
+
+    def plus(self, rows: list[NewRow] | list[Row], sign: int = 1) -> Totals:
+        amount = sum((r.amount for r in rows), ZERO)
+        before = sum((r.amount_before or ZERO for r in rows), ZERO)
+        return Totals(self.count + sign * len(rows), self.amount + sign * amount,
+                      self.amount_before + sign * before)
+
+
+def _row(values: tuple, position: int = 0) -> Row:
+    row_id, key, person_id, data, amount, before = values
+    return Row(row_id, key, person_id, orjson.loads(data), amount, before, position)
+
+
+def _json(values: dict) -> str:
+    return orjson.dumps(values, default=str).decode()  # orjson: ~8x json's speed here
+
+
+def add_rows(instance_id: int, business: str, rows: list[NewRow]) -> None:
+    """Append rows in one bulk INSERT (the direct path: a 10,000-row import spends its
+    time checking rows, not handing them to the driver)."""
+    if not rows:
+        return
+    now = utcnow()
+    defer(insert_rows, ManifestRow, [
+        {"instance_id": instance_id, "business": business, "row_key": r.key,
+         "person_account_id": r.person_account_id, "data": _json(r.values),
+         "amount": r.amount, "amount_before": r.amount_before, "active": True,
+         "created_at": now} for r in rows])
+
+
+def add_row(instance_id: int, business: str, row: NewRow, position: int) -> Row:
+    """One row; returned as stored, without reading the 清册 back."""
+    result = db.session.execute(insert(_TABLE).values(
+        instance_id=instance_id, business=business, row_key=row.key,
+        person_account_id=row.person_account_id, data=_json(row.values),
+        amount=row.amount, amount_before=row.amount_before, active=True, created_at=utcnow()))
+    return Row(result.inserted_primary_key[0], row.key, row.person_account_id, row.values,
+               row.amount, row.amount_before, position)
+
+
+def page(instance_id: int, number: int = 1, per_page: int = 50) -> list[Row]:
+    """One page in entry order, numbered (序号) from the page's offset."""
+    offset = (number - 1) * per_page
+    found = db.session.execute(select(*_COLUMNS).where(ManifestRow.instance_id == instance_id)
+                               .order_by(ManifestRow.id).limit(per_page).offset(offset)).all()
+    return [_row(values, offset + index) for index, values in enumerate(found, start=1)]
+
+
+def stream(instance_id: int, chunk: int = 2000) -> Iterator[Row]:
+    """Every row in entry order, read a chunk at a time (keyset, so memory stays flat)."""
+    last, position = 0, 0
+    while True:
+        found = db.session.execute(select(*_COLUMNS).where(
+            ManifestRow.instance_id == instance_id, ManifestRow.id > last)
+            .order_by(ManifestRow.id).limit(chunk)).all()
+        for values in found:
+            position += 1
+            yield _row(values, position)
+        if len(found) < chunk:
+            return
+        last = found[-1][0]
+
+
+def delete_row(instance_id: int, row_id: int) -> Row:
+    """Delete one row; returns it (its amounts leave the totals)."""
+    found = db.session.execute(select(*_COLUMNS).where(
+        ManifestRow.id == row_id, ManifestRow.instance_id == instance_id)).first()
+    if found is None:
+        raise NotFound("清册中没有这一行，可能已被删除")
+    db.session.execute(_TABLE.delete().where(_TABLE.c.id == row_id))
+    return _row(found)
+
+
+def open_keys(business: str, keys: list[str]) -> dict[str, int]:
+    """Of `keys`, those in an open row of the business: key → the application holding it."""
+    found: dict[str, int] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), CHUNK):
+        found.update(db.session.execute(
+            select(ManifestRow.row_key, ManifestRow.instance_id).where(
+                ManifestRow.business == business, ManifestRow.active.is_(True),
+                ManifestRow.row_key.in_(unique[start:start + CHUNK]))).all())
+    return found
+
+
+def aggregate(instance_id: int) -> Totals:
+    """The exact totals, summed by the database (submission re-checks the kept ones)."""
+    count, amount, before = db.session.execute(
+        select(func.count(), func.sum(ManifestRow.amount), func.sum(ManifestRow.amount_before))
+        .where(ManifestRow.instance_id == instance_id)).one()
+    return Totals(count, amount if amount is not None else ZERO,
+                  before if before is not None else ZERO)
+
+
+def close(instance_id: int) -> None:
+    """The application ended: its rows no longer hold their keys."""
+    db.session.execute(update(ManifestRow).where(ManifestRow.instance_id == instance_id,
+                                                 ManifestRow.active.is_(True))
+                       .values(active=None).execution_options(synchronize_session=False))

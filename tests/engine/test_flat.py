@@ -1,0 +1,152 @@
+"""What keeps each action's cost flat: the statements an action or a page runs do not
+grow with data it does not touch (more finished applications, a longer 清册), and every
+list query reads an index range in the order it shows, with no scan and no sort.
+
+Statements are counted with SQLite's own trace (which sees the engine's direct write path
+too), so these run on the SQLite suite; the shapes they guard hold on any database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from services.db import db
+
+API = "/api/v1"
+pytestmark = pytest.mark.skipif("HPF_TEST_DB" in __import__("os").environ
+                                and __import__("os").environ["HPF_TEST_DB"] != "sqlite",
+                                reason="statement tracing is SQLite's")
+
+
+@contextmanager
+def statements(app):
+    """Every SQL statement the app runs inside the block, with its values."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def traced(dbapi_connection, record, proxy):
+        dbapi_connection.set_trace_callback(seen.append)
+
+    event.listen(engine, "checkout", traced)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", traced)
+        engine.dispose()  # connections traced so far are closed, not reused untraced-off
+
+
+def finished_application(operator, reviewer) -> int:
+    started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}}).json
+    person = operator.get(f"{API}/persons?status=01&per_page=1").json["items"][0]
+    operator.post(f"{API}/instances/{started['instance_id']}/manifest/rows",
+                  {"person_account": person["person_account"], "new_base": "6000"})
+    done = operator.post(f"{API}/tasks/{started['tasks'][0]['task_id']}/complete",
+                         {"data": {}}).json
+    review = done["tasks"][0]["task_id"]
+    reviewer.post(f"{API}/tasks/{review}/claim")
+    reviewer.post(f"{API}/tasks/{review}/complete", {"data": {"decision": "approve"}})
+    return started["instance_id"]
+
+
+def copies(app, instance_id: int, count: int) -> None:
+    """`count` more finished applications like `instance_id`, by SQL."""
+    with app.app_context():
+        conn = db.session.connection()
+
+        def rows(table, column):
+            return [dict(r._mapping) for r in conn.execute(sa.text(
+                f"SELECT * FROM {table} WHERE {column} = :id"), {"id": instance_id})]
+
+        instance, tasks = rows("process_instance", "id")[0], rows("human_task", "instance_id")
+        events = rows("history_event", "instance_id")
+        first = conn.execute(sa.text("SELECT max(id) FROM process_instance")).scalar() + 1
+        for new_id in range(first, first + count):
+            ids = {t["id"]: str(uuid.uuid4()) for t in tasks}
+            for table, values in (
+                    ("process_instance", [{**instance, "id": new_id}]),
+                    ("human_task", [{**t, "id": ids[t["id"]], "instance_id": new_id}
+                                    for t in tasks]),
+                    ("history_event", [{**{k: v for k, v in e.items() if k != "id"},
+                                        "instance_id": new_id} for e in events])):
+                columns = list(values[0])
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                                     f"({', '.join(':' + c for c in columns)})"), values)
+        db.session.commit()
+
+
+PAGES = ["/", f"{API}/tasks?list=done", f"{API}/tasks?list=initiated", "/tasks?list=done",
+         f"{API}/tasks?list=todo", f"{API}/counters", "/messages"]
+
+
+def test_pages_run_the_same_statements_however_many_applications_exist(app, make_api):
+    operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
+    finished = finished_application(operator, reviewer)
+    before = {}
+    for page in PAGES:
+        with statements(app) as seen:
+            assert operator.get(page).status_code == 200
+        before[page] = len(seen)
+    copies(app, finished, 300)
+    for page in PAGES:
+        with statements(app) as seen:
+            assert operator.get(page).status_code == 200
+        assert len(seen) == before[page], page
+    with statements(app) as seen:
+        assert reviewer.get("/centre").status_code == 200
+    desk = len(seen)
+    copies(app, finished, 100)
+    with statements(app) as seen:
+        assert reviewer.get("/centre").status_code == 200
+    assert len(seen) == desk
+
+
+def test_a_manifest_edit_runs_the_same_statements_however_long_the_manifest(app, make_api):
+    operator = make_api().login_operator()
+    started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}}).json
+    instance_id = started["instance_id"]
+    people = operator.get(f"{API}/persons?status=01&per_page=200").json["items"]
+
+    def add_and_delete(person) -> tuple[int, int]:
+        with statements(app) as added:
+            row = operator.post(f"{API}/instances/{instance_id}/manifest/rows", {
+                "person_account": person["person_account"], "new_base": "6000"}).json
+        with statements(app) as deleted:
+            assert operator.delete(f"{API}/instances/{instance_id}/manifest/rows/"
+                                   f"{row['row_id']}").status_code == 200
+        return len(added), len(deleted)
+
+    small = add_and_delete(people[0])
+    for person in people[1:151]:
+        operator.post(f"{API}/instances/{instance_id}/manifest/rows",
+                      {"person_account": person["person_account"], "new_base": "6000"})
+    assert add_and_delete(people[0]) == small
+
+
+def test_every_list_query_reads_an_index_in_order(app, make_api):
+    operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
+    finished_application(operator, reviewer)
+    queries = []
+    for client, page in ((operator, "/"), (operator, f"{API}/tasks?list=done"),
+                         (operator, f"{API}/tasks?list=initiated"), (reviewer, "/centre"),
+                         (operator, f"{API}/counters")):
+        with statements(app) as seen:
+            client.get(page)
+        queries += [s for s in seen if s.lstrip().upper().startswith("SELECT")
+                    and any(t in s for t in ("FROM human_task", "FROM process_instance",
+                                             "FROM message"))]
+    assert queries
+    with app.app_context():
+        for sql in queries:
+            plan = " / ".join(row[3] for row in db.session.execute(
+                sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+            for table in ("human_task", "process_instance", "message"):
+                assert f"SCAN {table}" not in plan, (sql, plan)
+            # sorting is fine only among the rows of the page's own applications
+            if "instance_id IN (" not in sql:
+                assert "TEMP B-TREE FOR ORDER BY" not in plan, (sql, plan)

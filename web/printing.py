@@ -1,0 +1,169 @@
+"""Print points (打印): which document a request prints, for whom, from which data.
+
+A print point turns (who asks, the document's reference, the query's parameters) into a
+`Document` with a builder of services.documents; `pdf_response` then issues its check
+code, renders it, records the code and answers the PDF. Pages link to
+/documents/<kind>/<ref>.pdf and the API serves /api/v1/documents/<kind>/<ref>.pdf: both
+come here, so both check the same things. A unit only ever prints its own data.
+
+Adding a print point: a layout in services/documents/layouts.py, a builder in
+services/documents/builders.py, and a function here under `@print_point(kind)`; give it
+`label` and `shows_on` if the application page should offer it as a button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import Response, current_app, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from engine import history
+from engine.actors import EMPLOYER_LANE, Actor
+from engine.models import COMPLETED
+from engine.queries import instance_for
+from forms.review import APPROVE, DECISIONS
+from services import documents, person_query
+from services.clock import today
+from services.db import db
+from services.documents import builders, records
+from services.errors import BusinessRuleViolation, Forbidden, InvalidInput, NotFound
+from services.units import get_unit
+
+from .auth import require_actor
+
+Builder = Callable[[Actor, str, Mapping[str, str]], documents.Document]
+OWN_UNIT = "me"  # the reference of a unit's own lists: /documents/person_accounts/me.pdf
+
+
+@dataclass(frozen=True)
+class PrintPoint:
+    kind: str
+    build: Builder
+    #: For documents of an application: the button's text, and when its page shows it.
+    label: str = ""
+    shows_on: Callable[[dict], bool] | None = None
+
+
+PRINT_POINTS: dict[str, PrintPoint] = {}
+
+
+def print_point(kind: str, label: str = "", shows_on: Callable[[dict], bool] | None = None):
+    if kind not in documents.LAYOUTS:
+        raise ValueError(f"no layout for {kind}")
+
+    def register(build: Builder) -> Builder:
+        PRINT_POINTS[kind] = PrintPoint(kind, build, label, shows_on)
+        return build
+
+    return register
+
+
+def pdf_response(kind: str, ref: str) -> Response:
+    """The document as an inline PDF. Rendering comes first, so a failure records
+    nothing; the check code's record is the one write."""
+    actor = require_actor()
+    point = PRINT_POINTS.get(kind)
+    if point is None:
+        raise NotFound("没有这种打印文件")
+    document = point.build(actor, ref, request.args)
+    issued = documents.issue(document, current_app.config["SECRET_KEY"])
+    stamp = documents.Stamp(issued.code, verify_url(issued.code),
+                            get_unit(document.unit_id).city.centre_name)
+    pdf = documents.render(issued.layout, document, stamp)
+    documents.record(issued.layout, document, issued.code, issued.digest)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same document, printed at the same moment elsewhere
+        db.session.rollback()
+        if not records.exists(issued.code):
+            raise
+    name = f"{issued.layout.title}_{document.date:%Y%m%d}.pdf"
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (f"inline; filename=document.pdf; "
+                                               f"filename*=UTF-8''{quote(name)}")
+    # Names, ID numbers and balances: no browser or proxy cache keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def verify_url(code: str) -> str:
+    """Where the QR code leads: HPF_PUBLIC_URL when the hall sits behind a proxy, else
+    the address this request came to."""
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return f"{base.rstrip('/')}/verify/{code}"
+
+
+def instance_prints(detail: dict) -> list[dict]:
+    """The print buttons an application's page offers (its `instance_detail`)."""
+    return [{"kind": p.kind, "label": p.label,
+             "url": url_for("views.document_pdf", kind=p.kind, ref=detail["instance_id"])}
+            for p in PRINT_POINTS.values() if p.shows_on and p.shows_on(detail)]
+
+
+def _own_unit(actor: Actor, ref: str) -> int:
+    if not actor.is_operator:
+        raise Forbidden("该文件由缴存单位经办人打印")
+    if ref != OWN_UNIT:
+        raise NotFound("没有这份打印文件")
+    return actor.unit_id
+
+
+def _query_filters(args: Mapping[str, str]) -> person_query.Filters:
+    filters, problems = person_query.Filters.parse(args)
+    if problems:
+        raise InvalidInput("查询条件有误：" + "；".join(problems.values()),
+                           {name: [message] for name, message in problems.items()})
+    return filters
+
+
+@print_point("person_accounts")
+def person_accounts(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
+    """7.1 【打印】 on 账户信息: the list as filtered."""
+    return builders.person_accounts(_own_unit(actor, ref), _query_filters(args), today())
+
+
+@print_point("person_statement")
+def person_statement(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
+    """7.1 one depositor's account and 明细; `ref` is the 个人账号."""
+    if not actor.is_operator:
+        raise Forbidden("该文件由缴存单位经办人打印")
+    return builders.person_statement(actor.unit_id, ref[:20], today())
+
+
+@print_point("person_changes")
+def person_changes(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
+    """7.2 【打印】 on 客户信息变更: the records as filtered."""
+    return builders.person_changes(_own_unit(actor, ref), _query_filters(args), today())
+
+
+def _finished_base_adjustment(detail: dict) -> bool:
+    return detail["process_key"] == "base_adjustment" and detail["status"] == COMPLETED
+
+
+@print_point("base_adjustment_notice", label="打印审批通知书", shows_on=_finished_base_adjustment)
+def base_adjustment_notice(actor: Actor, ref: str, args: Mapping[str, str]
+                           ) -> documents.Document:
+    """The approval notice of a finished 基数调整; `ref` is the application's number.
+    Whoever may see the application may print it (the unit; the reviewers it reached)."""
+    if not ref.isdigit() or len(ref) > 12:
+        raise NotFound("业务申请不存在")
+    instance = instance_for(int(ref), actor)
+    if instance.process_key != "base_adjustment" or instance.status != COMPLETED:
+        raise BusinessRuleViolation("该申请尚未审批通过办结，不能打印审批通知书")
+    steps = history.trail(instance.id)
+    approvals = [t for t in steps if t.decision == APPROVE and t.completed_at]
+    if not approvals:
+        raise BusinessRuleViolation("该申请没有审核通过的记录，不能打印审批通知书")
+    review = approvals[-1]
+    submissions = [t for t in steps if t.lane == EMPLOYER_LANE and t.completed_at
+                   and t.completed_at <= review.completed_at]
+    submitted = submissions[-1] if submissions else None
+    return builders.base_adjustment_notice(
+        instance.unit_id, instance.id,
+        initiator=submitted.completed_by_name if submitted else instance.initiator_name,
+        submitted_at=submitted.completed_at if submitted else instance.created_at,
+        reviewer=review.completed_by_name or "", reviewed_at=review.completed_at,
+        decision=dict(DECISIONS)[APPROVE], opinion=review.opinion or "")
