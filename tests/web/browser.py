@@ -95,13 +95,15 @@ def operator_login(page: Page, live: str, demo: dict, unit: int = 0, operator: i
     smartcard.stack(demo, unit)
     info = demo["units"][unit]
     page.goto(f"{live}/login")
-    expect(page.locator("#ukey-status")).to_have_attribute("data-state", "success")
+    # The card's round trips (status, then PIN and signature) on a busy machine: 15 s.
+    expect(page.locator("#ukey-status")).to_have_attribute("data-state", "success",
+                                                           timeout=15_000)
     page.fill("#unit_account", info["unit_account"])
     page.fill("#login_name", info["operators"][operator]["login_name"])
     page.fill("#password", info["operators"][operator]["password"])
     page.fill("#ukey_pin", info["ukey"]["pin"])
     page.click("#login-submit")
-    expect(page.locator("#unit-info")).to_be_visible()
+    expect(page.locator("#unit-info")).to_be_visible(timeout=15_000)
 
 
 def reviewer_login(page: Page, live: str, demo: dict) -> None:
