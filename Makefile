@@ -46,7 +46,7 @@ run: setup
 	$(HPF) init-db
 	$(HPF) seed-demo
 	$(HPF) deploy
-	$(HPF) serve
+	$(HPF) serve --demo-ukey
 
 test: setup
 	$(PY) tests/run_suites.py

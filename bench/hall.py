@@ -31,12 +31,16 @@ def free_port() -> int:
 
 
 class Client:
-    """One keep-alive connection with the hall's session cookie and CSRF token."""
+    """One keep-alive connection with the hall's session cookie and CSRF token. Timed
+    requests record wall time and, when the server is known, the server's CPU time (on
+    a busy machine the wall time says more about the machine than about the hall)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, server: Server | None = None):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.cookie = ""
         self.token = ""
+        self.server = server
+        self.cpu: dict[str, list[float]] = {}
 
     def request(self, method: str, path: str, body=None, headers=None, json_answer=True):
         headers = dict(headers or {})
@@ -63,9 +67,12 @@ class Client:
         return self.request("POST", path, body)
 
     def timed(self, samples: dict, step: str, method: str, path: str, body, json_answer=True):
+        cpu = self.server.cpu_seconds() if self.server else 0.0
         started = time.perf_counter()
         answer = self.request(method, path, body, json_answer=json_answer)
         samples.setdefault(step, []).append(time.perf_counter() - started)
+        if self.server:
+            samples.setdefault(f"{step} [cpu]", []).append(self.server.cpu_seconds() - cpu)
         return answer
 
     def login(self, credentials: dict) -> Client:
@@ -103,15 +110,20 @@ class Server:
             self.process.terminate()
             self.process.wait(10)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used (user + system), from /proc."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def operator(self) -> Client:
         unit = self.demo["units"][0]
-        return Client(self.port).login({"unit_account": unit["unit_account"],
+        return Client(self.port, self).login({"unit_account": unit["unit_account"],
                                         "login_name": unit["operators"][0]["login_name"],
                                         "password": unit["operators"][0]["password"]})
 
     def reviewer(self) -> Client:
         info = self.demo["reviewers"][0]
-        return Client(self.port).login({"login_name": info["login_name"],
+        return Client(self.port, self).login({"login_name": info["login_name"],
                                         "password": info["password"]})
 
     def unit_id(self) -> int:
@@ -161,9 +173,9 @@ def _app(url: str, workdir: Path):
                        "DEPLOY_ON_START": False, "SECRET_KEY": "bench"})
 
 
-def engine_completion_ms(url: str, workdir: Path, cycles: int) -> float:
-    """Median of runner.complete + commit for the same two completions the HTTP cycle makes
-    (submit, approve), in this process on the same database."""
+def engine_completion_ms(url: str, workdir: Path, cycles: int) -> tuple[float, float]:
+    """runner.complete + commit for the same two completions the HTTP cycle makes (submit,
+    approve), in this process on the same database: median wall ms and mean CPU ms."""
     from sqlalchemy import select
 
     from engine import manifests, runner
@@ -173,7 +185,7 @@ def engine_completion_ms(url: str, workdir: Path, cycles: int) -> float:
     from services.models import Operator, PersonAccount, Staff
 
     app = _app(url, workdir)
-    times = []
+    times, cpu = [], []
     with app.app_context():
         op = db.session.execute(select(Operator).order_by(Operator.id).limit(1)).scalar_one()
         rv = db.session.execute(select(Staff).where(Staff.role == "reviewer")
@@ -201,14 +213,15 @@ def engine_completion_ms(url: str, workdir: Path, cycles: int) -> float:
                     runner.claim(task_id, reviewer)
                     db.session.commit()
                 db.session.expire_all()
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 runner.complete(task_id, actor, data)
                 db.session.commit()
                 if index >= 3:
                     times.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - started_cpu)
         db.session.remove()
         db.engine.dispose()
-    return statistics.median(times) * 1000
+    return statistics.median(times) * 1000, statistics.mean(cpu) * 1000
 
 
 def add_persons(url: str, unit_id: int, count: int) -> list[str]:

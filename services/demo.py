@@ -36,6 +36,7 @@ from .models.ledger import MEMO, PERSON, UNALLOCATED
 from .months import YearMonth
 from .numbers import new_person_accounts, new_unit_accounts
 from .policy import DEMO_POLICY
+from .ukey.registry import demo_ukey
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
             "于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛段雷龙"
@@ -51,6 +52,7 @@ POSITIONS = ["职员", "工程师", "主管", "经理", "会计", "厨师", "服
 
 DEMO_PASSWORDS = {"operator": "Hall2026demo", "reviewer": "Review2026demo",
                   "analyst": "Model2026demo"}
+DEMO_UKEY_PIN = "123456"
 
 
 @dataclass
@@ -83,14 +85,20 @@ STAFF = [("shenhe01", "李文静", "reviewer"), ("shenhe02", "王立新", "revie
          ("fenxi01", "张博文", "analyst")]
 
 
-def seed_demo(instance_dir: Path, today: date | None = None) -> dict:
-    """Create the demo data unless present; always (re)write demo.json. Returns its content."""
+def seed_demo(instance_dir: Path, today: date | None = None, ca_dir: Path | None = None) -> dict:
+    """Create the demo data unless present; always (re)write demo.json. Returns its content.
+    Each demo unit gets a UKey (a virtual card's key and certificate under `ukeys/`),
+    issued by the CA in `ca_dir` (default: the instance dir's `ukey-ca/`)."""
     today = today or clock.today()
     city = db.session.execute(select(City).where(City.code == "DEMO")).scalar_one_or_none()
     if city is None:
         _create(today)
         db.session.commit()
     info = demo_info()
+    for unit in info["units"]:
+        unit["ukey"] = demo_ukey(unit["unit_account"], Path(ca_dir or Path(instance_dir) / "ukey-ca"),
+                                 Path(instance_dir) / "ukeys", DEMO_UKEY_PIN)
+    db.session.commit()
     path = Path(instance_dir) / "demo.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, json.dumps(info, ensure_ascii=False, indent=2))

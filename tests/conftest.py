@@ -20,8 +20,11 @@ import sqlalchemy as sa
 
 from engine import cache
 from services.db import db
+from tests import smartcard
+from tests.ukey import ukey_login_fields
 from web import create_app
 from web.migrate import upgrade
+from web.ukey.stack import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "bpmn-diagrams"
@@ -93,6 +96,7 @@ def databases(tmp_path_factory):
         db.session.commit()
         db.engine.dispose()
     dbs.demo = json.loads((instance / "demo.json").read_text())
+    dbs.ca_dir = instance / "ukey-ca"  # the CA that issued the demo UKeys
     yield dbs
     dbs.drop(f"{dbs.prefix}_tpl")
 
@@ -100,7 +104,8 @@ def databases(tmp_path_factory):
 @pytest.fixture
 def app(databases, tmp_path):
     name = databases.clone()
-    application = make_app(databases.url(name), tmp_path)
+    application = make_app(databases.url(name), tmp_path, UKEY_CA_DIR=str(databases.ca_dir),
+                           UKEY_AGENT_PORT=smartcard.AGENT_PORT)
     yield application
     with application.app_context():
         db.session.remove()
@@ -140,11 +145,12 @@ class Api:
         return self.client.delete(url, headers={"X-CSRF-Token": self.csrf()})
 
     def login_operator(self, unit: int = 0, operator: int = 0) -> Api:
+        """UKey and password, the UKey's signature made with the demo card's key directly."""
         info = self.demo["units"][unit]
         login = info["operators"][operator]
         response = self.post("/api/v1/auth/login", {
             "unit_account": info["unit_account"], "login_name": login["login_name"],
-            "password": login["password"]})
+            "password": login["password"], "ukey": ukey_login_fields(self.client, info)})
         assert response.status_code == 200, response.json
         return self
 
@@ -174,3 +180,27 @@ def api(app, demo):
 def make_api(app, demo):
     """More than one logged-in party in one test (operator and reviewer side by side)."""
     return lambda: Api(app.test_client(), demo)
+
+
+@pytest.fixture(scope="session")
+def ukey_stack(databases):
+    """pcscd, the virtual card (unit 0's demo UKey) and the UKey agent, for real."""
+    try:
+        return smartcard.stack(databases.demo)
+    except StackError as exc:
+        pytest.fail(f"UKey 测试环境无法启动：{exc}", pytrace=False)
+
+
+@pytest.fixture
+def card(ukey_stack, demo):
+    """The stack with unit 0's fresh demo card inserted; put back after the test."""
+    ukey_stack.insert_demo_card(demo)
+    yield ukey_stack
+    ukey_stack.ensure_demo_card(demo)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _smartcard_stack_stops():
+    """The stack starts on first use (a fixture or a browser login); it ends with the session."""
+    yield
+    smartcard.stop()

@@ -4,6 +4,7 @@ once per request, so a deactivated login stops working at once."""
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 
 from flask import current_app, g, request, session
@@ -25,6 +26,14 @@ def log_in(user: Operator | Staff) -> None:
     session.permanent = False
     g.pop("current_actor", None)
     g.pop("current_user", None)
+
+
+def ukey_binding(create: bool = False) -> str | None:
+    """The random value that ties this browser session's UKey challenges to it. Login
+    clears the session, so a new login gets a new one."""
+    if create and "ukey_binding" not in session:
+        session["ukey_binding"] = secrets.token_hex(16)
+    return session.get("ukey_binding")
 
 
 def log_out() -> None:

@@ -1,5 +1,6 @@
 """Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR,
-HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL."""
+HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL, HPF_UKEY_AGENT_PORT,
+HPF_UKEY_CA_DIR."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ def port() -> int:
     return int(os.environ.get("HPF_PORT") or 5000)
 
 
+def ukey_agent_port() -> int:
+    """Where the login page finds the UKey agent on the operator's PC (127.0.0.1)."""
+    from .ukey.agent import DEFAULT_PORT
+    return int(os.environ.get("HPF_UKEY_AGENT_PORT") or DEFAULT_PORT)
+
+
 def secret_key(instance: Path) -> str:
     """HPF_SECRET_KEY, or a random key kept in the instance dir so sessions survive restarts."""
     if os.environ.get("HPF_SECRET_KEY"):
@@ -58,6 +65,9 @@ def load(overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "DEPLOY_ON_START": True,
+        # The centre CA's key (0600), made at first use by `hpf issue-ukey` / `seed-demo`.
+        "UKEY_CA_DIR": os.environ.get("HPF_UKEY_CA_DIR") or str(instance / "ukey-ca"),
+        "UKEY_AGENT_PORT": ukey_agent_port(),
         "BPMN_DIR": str(PROJECT_ROOT / "bpmn-diagrams"),
         "API_TITLE": "住房公积金单位网上业务大厅 API",
         "API_VERSION": "v1",

@@ -8,6 +8,7 @@ from .person import BasePeriod, Person, PersonAccount
 from .records import ChangeRecord, Message
 from .sequence import NumberSequence
 from .stash import Stash
+from .ukey import UKeyAuthority, UKeyCertificate, UKeyChallenge
 
 __all__ = [
     "BIZ_TYPES",
@@ -24,6 +25,9 @@ __all__ = [
     "PersonAccount",
     "Staff",
     "Stash",
+    "UKeyAuthority",
+    "UKeyCertificate",
+    "UKeyChallenge",
     "Unit",
     "UnitAccount",
 ]

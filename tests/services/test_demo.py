@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -27,6 +28,11 @@ def test_demo_json_has_the_documented_shape(demo):
         assert is_valid_unit_account(unit["unit_account"])
         assert is_valid_uscc(unit["uscc"]) and unit["name"]
         assert unit["operators"] and {"login_name", "password"} <= set(unit["operators"][0])
+        ukey = unit["ukey"]  # the demo card: its key file (0600), its certificate, its PIN
+        assert Path(ukey["card_key_file"]).stat().st_mode & 0o777 == 0o600
+        assert "BEGIN CERTIFICATE" in Path(ukey["certificate_file"]).read_text()
+        assert ukey["card_key_file"].endswith(f"ukeys/{unit['unit_account']}.pem")
+        assert ukey["pin"].isdigit()
     assert demo["reviewers"][0]["group"] == "centre_reviewer"
     assert {"login_name", "password"} <= set(demo["analysts"][0])
 
@@ -73,7 +79,7 @@ def test_passwords_are_stored_with_a_modern_kdf(ctx):
 
 def test_seeding_twice_changes_nothing(ctx, tmp_path):
     before = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
-    again = seed_demo(tmp_path)
+    again = seed_demo(tmp_path, ca_dir=ctx.config["UKEY_CA_DIR"])
     after = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
     assert before == after
     assert (tmp_path / "demo.json").exists() and again["units"]

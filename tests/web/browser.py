@@ -13,6 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests import smartcard
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -85,14 +87,23 @@ def no_horizontal_scroll(page: Page) -> None:
         f"page scrolls sideways at {page.viewport_size}"
 
 
-def operator_login(page: Page, live: str, demo: dict) -> None:
-    unit = demo["units"][0]
+def operator_login(page: Page, live: str, demo: dict, unit: int = 0, operator: int = 0) -> None:
+    """As an operator logs in (manual 1.1): unit account, login name, password and the UKey
+    PIN on the login page, which has the UKey agent read the virtual card through pcscd
+    (the session's stack, tests/smartcard.py, started on first use with the unit's demo
+    UKey inserted)."""
+    smartcard.stack(demo, unit)
+    info = demo["units"][unit]
     page.goto(f"{live}/login")
-    page.fill("#unit_account", unit["unit_account"])
-    page.fill("#login_name", unit["operators"][0]["login_name"])
-    page.fill("#password", unit["operators"][0]["password"])
-    page.click("button[type=submit]")
-    expect(page.locator("#unit-info")).to_be_visible()
+    # The card's round trips (status, then PIN and signature) on a busy machine: 15 s.
+    expect(page.locator("#ukey-status")).to_have_attribute("data-state", "success",
+                                                           timeout=15_000)
+    page.fill("#unit_account", info["unit_account"])
+    page.fill("#login_name", info["operators"][operator]["login_name"])
+    page.fill("#password", info["operators"][operator]["password"])
+    page.fill("#ukey_pin", info["ukey"]["pin"])
+    page.click("#login-submit")
+    expect(page.locator("#unit-info")).to_be_visible(timeout=15_000)
 
 
 def reviewer_login(page: Page, live: str, demo: dict) -> None:

@@ -14,7 +14,9 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from tests import smartcard
 from tests.pdf import check_code, pdf_text
+from web.ukey.stack import free_port
 
 from .browser import (
     new_page,
@@ -272,6 +274,8 @@ def test_the_picker_says_why_nobody_was_found_and_logout_says_goodbye(browser, l
     operator_login(page, live, demo)
     page.click("a.tile[data-key=base_adjustment]")
     page.click("#start-button")
+    # The page's scripts have run (the flowchart is drawn after them): typing now is heard.
+    expect(page.locator("#flowchart[data-ready=true]")).to_be_visible()
     page.fill("#person-picker", "查无此人")
     expect(page.locator(".picker__empty")).to_have_text(
         "没有找到状态正常的职工（封存等状态的职工不能调整基数）")
@@ -280,6 +284,60 @@ def test_the_picker_says_why_nobody_was_found_and_logout_says_goodbye(browser, l
     expect(page.locator("#person-options")).to_be_hidden()
     page.get_by_role("button", name="退出").click()
     expect(page.get_by_text("您已安全退出")).to_be_visible()
+    page.context.close()
+
+
+def test_an_operator_logs_in_with_the_ukey_agent_and_the_pin(browser, live, app, demo, card):
+    """Manual 1.1 in the browser: no agent → a download link and the line that starts it;
+    card out → insert it; a wrong PIN → the tries left; the right PIN → the unit's home."""
+    unit = demo["units"][0]
+    page = new_page(browser)
+    app.config["UKEY_AGENT_PORT"] = free_port()  # nothing listens there: the agent is not running
+    page.goto(f"{live}/login")
+    expect(page.locator("#ukey-message")).to_contain_text("未检测到 UKey 驱动程序")
+    download = page.locator("#ukey-download")
+    expect(download).to_be_visible()
+    expect(download).to_contain_text("python3 hpf-ukey-agent.py --origin " + live)
+    expect(download.get_by_role("link", name="下载驱动程序")).to_have_attribute("href", "/ukey/agent")
+
+    app.config["UKEY_AGENT_PORT"] = smartcard.AGENT_PORT  # the operator starts the agent
+    card.eject()
+    page.goto(f"{live}/login")
+    expect(page.locator("#ukey-message")).to_have_text("未检测到 UKey，请插入 UKey 后点击“重新检测”")
+    card.insert_demo_card(demo)
+    page.click("#ukey-recheck")
+    expect(page.locator("#ukey-status")).to_have_attribute("data-state", "success")
+    expect(page.locator("#ukey-message")).to_contain_text("UKey 已就绪")
+
+    page.fill("#unit_account", unit["unit_account"])
+    page.fill("#login_name", unit["operators"][0]["login_name"])
+    page.fill("#password", unit["operators"][0]["password"])
+    page.fill("#ukey_pin", "000000")
+    page.click("#login-submit")
+    expect(page.locator("#ukey-message")).to_have_text("PIN 码错误，还可尝试 5 次，连续输错将锁定 UKey")
+    expect(page.locator("#ukey_pin")).to_have_value("")
+    shot(page, "login-ukey-wrong-pin")
+    page.fill("#ukey_pin", unit["ukey"]["pin"])
+    page.click("#login-submit")
+    expect(page.locator("#unit-info")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(unit["unit_account"])
+    page.context.close()
+
+
+def test_the_server_says_why_it_refused_the_ukey(browser, live, demo, card):
+    """Another unit's UKey passes the card but not the hall: the page shows the hall's reason."""
+    mine = demo["units"][0]
+    card.insert_demo_card(demo, unit=1)
+    page = new_page(browser, 390, 844)
+    page.goto(f"{live}/login")
+    expect(page.locator("#ukey-status")).to_have_attribute("data-state", "success")
+    page.fill("#unit_account", mine["unit_account"])
+    page.fill("#login_name", mine["operators"][0]["login_name"])
+    page.fill("#password", mine["operators"][0]["password"])
+    page.fill("#ukey_pin", demo["units"][1]["ukey"]["pin"])
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_contain_text("与所填单位账号不一致")
+    no_horizontal_scroll(page)
     page.context.close()
 
 

@@ -17,6 +17,7 @@ from services.db import db, utcnow
 from services.errors import AuthFailed
 from services.models import Operator, Staff, UnitAccount
 from tests.conftest import make_app
+from tests.ukey import ukey_form_fields, ukey_login_fields
 
 
 def form_token(client, url: str) -> str:
@@ -24,11 +25,13 @@ def form_token(client, url: str) -> str:
 
 
 def login(client, demo, unit=0, password=None):
+    """The login form as the page posts it, the UKey's fields signed with the demo card key."""
     info = demo["units"][unit]
     return client.post("/login", data={
         "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
         "login_name": info["operators"][0]["login_name"],
-        "password": password or info["operators"][0]["password"]})
+        "password": password or info["operators"][0]["password"],
+        **ukey_form_fields(client, info)})
 
 
 def test_anonymous_visitors_see_the_login_page(app):
@@ -100,7 +103,8 @@ def test_password_change_needs_the_old_password(api, demo):
     api.logout()
     info = demo["units"][0]
     relog = api.post("/api/v1/auth/login", {"unit_account": info["unit_account"],
-                                            "login_name": "jbr01", "password": "NewPass2026"})
+                                            "login_name": "jbr01", "password": "NewPass2026",
+                                            "ukey": ukey_login_fields(api.client, info)})
     assert relog.status_code == 200
 
 
@@ -127,7 +131,7 @@ def test_login_never_redirects_off_site(app, demo, target):
     response = client.post(f"/login?next={quote(target, safe='')}", data={
         "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
         "login_name": info["operators"][0]["login_name"],
-        "password": info["operators"][0]["password"]})
+        "password": info["operators"][0]["password"], **ukey_form_fields(client, info)})
     assert response.status_code == 302
     location = urlsplit(response.location)
     assert not location.netloc or location.netloc == "localhost", response.location
@@ -140,7 +144,7 @@ def test_login_returns_to_the_page_asked_for(app, demo):
     response = client.post("/login?next=/messages%3Fpage%3D2", data={
         "csrf_token": form_token(client, "/login"), "unit_account": info["unit_account"],
         "login_name": info["operators"][0]["login_name"],
-        "password": info["operators"][0]["password"]})
+        "password": info["operators"][0]["password"], **ukey_form_fields(client, info)})
     assert response.location == "/messages?page=2"
 
 
@@ -188,7 +192,8 @@ def test_five_wrong_passwords_lock_the_login_for_a_while(app, demo, make_api):
     def attempt(password):
         return api.post("/api/v1/auth/login", {"unit_account": info["unit_account"],
                                                "login_name": login["login_name"],
-                                               "password": password})
+                                               "password": password,
+                                               "ukey": ukey_login_fields(api.client, info)})
 
     for _ in range(4):
         assert attempt("wrong-password-1").status_code == 401

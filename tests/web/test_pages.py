@@ -217,6 +217,7 @@ def test_the_database_demo_logins_and_session_key_are_private_files(ctx, tmp_pat
     monkeypatch.delenv("HPF_SECRET_KEY", raising=False)
     config.database_url(tmp_path)
     config.secret_key(tmp_path)
-    seed_demo(tmp_path)  # the demo exists: this writes demo.json
-    for name in ("hall.db", "secret_key", "demo.json"):
+    info = seed_demo(tmp_path, ca_dir=ctx.config["UKEY_CA_DIR"])  # writes demo.json, UKeys
+    card_key = f"ukeys/{info['units'][0]['unit_account']}.pem"
+    for name in ("hall.db", "secret_key", "demo.json", card_key):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name

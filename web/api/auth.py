@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import secrets
-import time
-
-from flask import session
 from flask_smorest import Blueprint
+from marshmallow import fields
 
+from forms.fields import HallSchema, Str
 from services import accounts
 from services.db import db
+from services.ukey import login as ukey_login
 
 from .. import auth, csrf
 from .schemas import LoginSchema, PasswordSchema
 
 PREFIX = "/auth"
 blp = Blueprint("api_auth", __name__, description="登录与会话")
+
+
+class UKeySchema(HallSchema):
+    certificate = Str(load_default="", metadata={"description": "UKey 证书：PEM 或 base64 DER"})
+    challenge_id = Str(load_default="", metadata={"description": "GET /auth/challenge 的 challenge_id"})
+    signature = Str(load_default="", metadata={
+        "description": "UKey 对 nonce（UTF-8 字节）的 ECDSA-SHA256 签名，base64 DER"})
+
+
+class UKeyLoginSchema(LoginSchema):
+    ukey = fields.Nested(UKeySchema, load_default=None,
+                         metadata={"description": "经办人登录必填：UKey 证书与签名"})
 
 
 @blp.get("/csrf")
@@ -26,19 +37,22 @@ def get_csrf():
 
 @blp.get("/challenge")
 def challenge():
-    """UKey 登录挑战：证书对 nonce 签名后随登录请求提交。"""
-    challenge_id, nonce = secrets.token_hex(8), secrets.token_hex(32)
-    session["ukey_challenge"] = {"id": challenge_id, "nonce": nonce, "at": time.time()}
-    return {"challenge_id": challenge_id, "nonce": nonce}
+    """UKey 登录挑战：由 UKey 对 nonce（UTF-8 字节）作 ECDSA-SHA256 签名（base64 DER），
+    随登录请求的 ukey 提交。挑战只属于本会话、60 秒内有效、只能使用一次。"""
+    challenge_id, nonce = ukey_login.new_challenge(auth.ukey_binding(create=True))
+    db.session.commit()
+    return {"challenge_id": challenge_id, "nonce": nonce,
+            "expires_in": ukey_login.CHALLENGE_SECONDS}
 
 
 @blp.post("/login")
-@blp.arguments(LoginSchema)
+@blp.arguments(UKeyLoginSchema)
 def login(args):
-    """登录：经办人提交单位账号、登录名称、密码；中心人员只提交登录名称和密码。"""
+    """登录：经办人提交单位账号、登录名称、密码和 ukey（certificate 证书、challenge_id、
+    signature 签名），UKey 与密码都须通过；中心人员只提交登录名称和密码。"""
     if args.get("unit_account"):
-        user = accounts.authenticate_operator(args["unit_account"], args["login_name"],
-                                              args["password"])
+        user = ukey_login.authenticate(args["unit_account"], args["login_name"],
+                                       args["password"], args.get("ukey"), auth.ukey_binding())
     else:
         user = accounts.authenticate_staff(args["login_name"], args["password"])
     auth.log_in(user)

@@ -1,17 +1,21 @@
-"""Login pages (unit operators; centre staff on their own entrance), logout, password."""
+"""Login pages (unit operators with their UKey; centre staff on their own entrance), the
+UKey agent's download, logout, password."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
 from engine.actors import ANALYST, OPERATOR
 from services import accounts
 from services.db import db
 from services.errors import HallError
+from services.ukey import login as ukey_login
 
 from .. import auth
+from ..ukey.agent import DEFAULT_PORT
+from ..ukey.stack import AGENT
 from . import bp
 
 
@@ -33,16 +37,43 @@ def login():
     error, form = None, {"unit_account": "", "login_name": ""}
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in form}
+        ukey = {field: request.form.get(f"ukey_{field}", "") for field in ukey_login.FIELDS}
         try:
-            user = accounts.authenticate_operator(form["unit_account"], form["login_name"],
-                                                  request.form.get("password", ""))
+            user = ukey_login.authenticate(form["unit_account"], form["login_name"],
+                                           request.form.get("password", ""), ukey,
+                                           auth.ukey_binding())
         except HallError as exc:
             error = exc.message
         else:
             auth.log_in(user)
             db.session.commit()  # a successful login clears the failed-attempt count
             return redirect(_next_url(url_for("views.home")))
-    return render_template("auth/login.html", error=error, form=form), 401 if error else 200
+    port = current_app.config["UKEY_AGENT_PORT"]
+    return render_template("auth/login.html", error=error, form=form,
+                           agent_url=f"http://127.0.0.1:{port}",
+                           agent_command=_agent_command()), 401 if error else 200
+
+
+@bp.get("/ukey/agent")
+def ukey_agent():
+    """下载驱动程序 (manual 1.1): the UKey agent and the one line that starts it."""
+    return render_template("auth/ukey_agent.html", port=current_app.config["UKEY_AGENT_PORT"],
+                           agent_command=_agent_command())
+
+
+def _agent_command() -> str:
+    """The line that starts the agent for this hall: its origin is HPF_PUBLIC_URL behind a
+    proxy, else the address this page was asked at."""
+    port = current_app.config["UKEY_AGENT_PORT"]
+    origin = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    return (f"pip install pyscard && python3 hpf-ukey-agent.py --origin {origin}"
+            + ("" if port == DEFAULT_PORT else f" --port {port}"))
+
+
+@bp.get("/ukey/hpf-ukey-agent.py")
+def ukey_agent_file():
+    return send_file(AGENT, mimetype="text/x-python", as_attachment=True,
+                     download_name="hpf-ukey-agent.py")
 
 
 @bp.route("/centre/login", methods=["GET", "POST"])

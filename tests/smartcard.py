@@ -1,0 +1,110 @@
+"""The real UKey path for tests: a private pcscd with the vpcd reader driver, a virtual card
+in its slot (served from a thread here, so tests can swap, lock or pull it), and the UKey
+agent started exactly as a unit runs it. One stack per test session, started by the first
+test that needs it and stopped at the session's end (tests/conftest.py).
+
+    stack = smartcard.stack(demo)        # started, unit 0's card inserted
+    stack.insert_demo_card(demo, unit=1) # another unit's card
+    stack.call("/sign", {"nonce": ..., "pin": ...})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+from services.ukey.applet import UKeyApplet
+from web.ukey.emulator import VirtualSlot, load_applet
+from web.ukey.stack import PcscDaemon, StackError, end_process, free_port, start_agent
+
+#: The agent's port for the session; every test app's login page points there.
+AGENT_PORT = free_port()
+AGENT_URL = f"http://127.0.0.1:{AGENT_PORT}"
+#: The live test servers' ports change per test, so the agent allows any port here.
+TEST_ORIGIN = "http://127.0.0.1:*"
+
+
+class SmartCardStack:
+    def __init__(self) -> None:
+        self.pcscd = PcscDaemon()
+        self.slot: VirtualSlot | None = None
+        self.agent = None
+        self.card_of: tuple[int, int] | None = None  # (unit index, id of the applet)
+
+    def start(self, demo: dict) -> None:
+        self.pcscd.start()
+        # In-process pyscard (tests reading the card directly) reaches the same pcscd.
+        os.environ["PCSCLITE_CSOCK_NAME"] = str(self.pcscd.socket_path)
+        self.slot = VirtualSlot(self.pcscd.vpcd_port)
+        self.insert_demo_card(demo)
+        self.agent = start_agent(self.pcscd.env, [TEST_ORIGIN], AGENT_PORT)
+
+    def insert(self, applet: UKeyApplet) -> UKeyApplet:
+        self.card_of = None
+        self.slot.insert(applet)
+        return applet
+
+    def insert_demo_card(self, demo: dict, unit: int = 0) -> UKeyApplet:
+        """A fresh card (PIN tries full) personalised like the unit's demo UKey."""
+        ukey = demo["units"][unit]["ukey"]
+        applet = self.insert(load_applet(ukey["card_key_file"], ukey["certificate_file"],
+                                         ukey["pin"]))
+        self.card_of = (unit, id(applet))
+        return applet
+
+    def ensure_demo_card(self, demo: dict, unit: int = 0) -> None:
+        """Unit's demo card in the slot, unlocked (put back if a test swapped or locked it)."""
+        applet = self.slot.applet
+        if self.card_of != (unit, id(applet)) or applet is None or applet.locked:
+            self.insert_demo_card(demo, unit)
+
+    def eject(self) -> None:
+        self.card_of = None
+        self.slot.eject()
+
+    def call(self, path: str, body: dict | None = None, origin: str = "http://127.0.0.1:5000",
+             port: int = AGENT_PORT, headers: dict | None = None) -> tuple[int, dict, dict]:
+        """(status, JSON body, response headers) of a request to the agent."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", method="POST" if body is not None else "GET",
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", **({"Origin": origin} if origin else {}),
+                     **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, json.loads(response.read()), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+
+    def stop(self) -> None:
+        if self.slot is not None:
+            self.slot.eject()
+        end_process(self.agent)
+        self.pcscd.stop()
+
+
+_stack: SmartCardStack | None = None
+
+
+def stack(demo: dict, unit: int = 0) -> SmartCardStack:
+    """The session's stack, started on first use, with the unit's demo card inserted."""
+    global _stack
+    if _stack is None:
+        started = SmartCardStack()
+        try:
+            started.start(demo)
+        except StackError:
+            started.stop()
+            raise
+        _stack = started
+    _stack.ensure_demo_card(demo, unit)
+    return _stack
+
+
+def stop() -> None:
+    global _stack
+    if _stack is not None:
+        _stack.stop()
+        _stack = None

@@ -1,0 +1,1 @@
+"""Programs that own sockets for the UKey: the card emulator, the agent, the stack that runs them."""
