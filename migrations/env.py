@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlalchemy.types import TypeDecorator
 
+import engine.metrics
 import engine.models  # noqa: F401
 import services.manifest
 import services.models  # noqa: F401

@@ -1,5 +1,6 @@
 """The hall's tables. Import from here: `from services.models import Unit, Person…`."""
 
+from .job import Job
 from .ledger import BIZ_TYPES, LedgerEntry
 from .org import City, Operator, Staff, Unit, UnitAccount
 from .person import BasePeriod, Person, PersonAccount
@@ -11,6 +12,7 @@ __all__ = [
     "BasePeriod",
     "ChangeRecord",
     "City",
+    "Job",
     "LedgerEntry",
     "Message",
     "NumberSequence",

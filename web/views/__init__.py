@@ -46,7 +46,7 @@ def centre_name() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, business, centre, hall, processes, queries, tasks  # noqa: F401  (routes)
+    from . import auth, business, centre, hall, jobs, monitor, processes, queries, tasks  # noqa: F401
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent,
                                  localtime=display, isotime=isotime)
