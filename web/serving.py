@@ -46,7 +46,8 @@ def settings(host: str | None = None) -> dict:
         "bind": [f"{host}:{config.port()}"],
         "workers": _int("HPF_WORKERS", (os.cpu_count() or 1) + 1),
         "threads": _int("HPF_THREADS", 4),
-        "worker_class": "web.serving.HallThreadWorker",
+        # HPF_WORKER_CLASS=gthread gives gunicorn's own (bench/load.py compares the two).
+        "worker_class": os.environ.get("HPF_WORKER_CLASS") or "web.serving.HallThreadWorker",
         "worker_connections": _int("HPF_MAX_CONNECTIONS", 1000),
         "keepalive": _int("HPF_KEEPALIVE", 5),
         "timeout": _int("HPF_TIMEOUT", 60),

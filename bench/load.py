@@ -1,0 +1,405 @@
+"""Load benchmark: the hall over HTTP on loopback, the embedded default (`hpf serve`:
+waitress, one process, SQLite) against the production stack (`hpf serve --production`:
+gunicorn worker processes, PostgreSQL), both on `hpf seed-scale` data.
+
+Prints, per stack, scenario and number of clients (8, 16, 32): requests per second,
+p50 and p99 latency, the load generator's own CPU (one asyncio process, raw HTTP/1.1 on
+kept-alive connections) and the whole machine's CPU use during the run; then how long a
+request takes while 200 idle TCP connections are open, and how often an action found its
+workflow in the serving process's cache.
+
+Scenarios: `home` (an operator's 首页), `lists` (已办 and 我发起的 through the API),
+`cycle` (a whole base adjustment: start, add a 清册 row, submit; a reviewer claims and
+approves: five requests, three of them task completions).
+
+Usage: .venv/bin/python bench/load.py [--duration 5] [--clients 8,16,32]
+       [--stacks embedded,production] [--workers 3 --threads 4]
+Databases are made once under /tmp/hpf-bench (SQLite file; PostgreSQL database
+hpf_bench_scale on 127.0.0.1:5432) with `hpf init-db` and `hpf seed-scale` (minutes) and
+reused. Every run is bounded: each measurement lasts --duration seconds after 1 s of warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+HPF = [sys.executable, "-c", "import sys; sys.argv[0] = 'hpf'; from web.cli import main; main()"]
+DATA = Path("/tmp/hpf-bench")
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/hpf_bench_scale"
+PASSWORDS = {"operator": "Hall2026demo", "reviewer": "Review2026demo"}
+
+
+# -- a small HTTP/1.1 client ------------------------------------------------------------------
+
+
+class Client:
+    """One user on one kept-alive connection, with its own session cookie."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.token = ""
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: dict | None = None):
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
+                f"Content-Length: {len(payload)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        if self.token and method != "GET":
+            head.append(f"X-CSRF-Token: {self.token}")
+        if self.cookies:
+            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length, close, chunked = 0, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+            elif name == "connection" and value.lower() == "close":
+                close = True
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        data = await self._chunked() if chunked else await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, data
+
+    async def _chunked(self) -> bytes:
+        parts = []
+        while (size := int((await self.reader.readline()).strip(), 16)):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+        await self.reader.readline()
+        return b"".join(parts)
+
+    async def json(self, method: str, path: str, body: dict | None = None):
+        status, data = await self.request(method, path, body)
+        return status, (json.loads(data) if data else None)
+
+    async def login(self, credentials: dict) -> Client:
+        self.token = (await self.json("GET", "/api/v1/auth/csrf"))[1]["csrf_token"]
+        status, body = await self.json("POST", "/api/v1/auth/login", credentials)
+        if status != 200:
+            raise RuntimeError(f"login failed: {body}")
+        self.token = (await self.json("GET", "/api/v1/auth/csrf"))[1]["csrf_token"]
+        return self
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+
+async def home(user, reviewer, record):
+    status, _ = await user.request("GET", "/")
+    record(status == 200)
+
+
+async def lists(user, reviewer, record):
+    for which in ("done", "initiated"):
+        status, _ = await user.request("GET", f"/api/v1/tasks?list={which}&per_page=10")
+        record(status == 200)
+
+
+async def cycle(user, reviewer, record):
+    """One base adjustment, start to approval; `user.accounts` are its unit's persons."""
+    status, started = await user.json("POST", "/api/v1/processes/base_adjustment/instances",
+                                      {"data": {}})
+    record(status == 201)
+    if status != 201:
+        return
+    instance, edit = started["instance_id"], started["tasks"][0]["task_id"]
+    base = f"{random.randint(3000, 30000)}.{random.randint(1, 99):02d}"
+    status, _ = await user.json("POST", f"/api/v1/instances/{instance}/manifest/rows",
+                                {"person_account": random.choice(user.accounts), "new_base": base})
+    record(status == 201)
+    status, submitted = await user.json("POST", f"/api/v1/tasks/{edit}/complete",
+                                        {"data": {"remark": "压测"}})
+    record(status == 200)
+    if status != 200:
+        return
+    review = submitted["tasks"][0]["task_id"]
+    status, _ = await reviewer.json("POST", f"/api/v1/tasks/{review}/claim")
+    record(status == 200)
+    status, _ = await reviewer.json("POST", f"/api/v1/tasks/{review}/complete",
+                                    {"data": {"decision": "approve", "opinion": "同意"}})
+    record(status == 200)
+
+
+SCENARIOS = {"home": home, "lists": lists, "cycle": cycle}
+
+
+async def measure(scenario, pairs, duration: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    state = {"measuring": False}
+
+    async def run(user, reviewer):
+        clock = {"mark": 0.0}
+
+        def record(ok: bool) -> None:
+            """One request ended: its time runs from the previous one's end."""
+            nonlocal errors
+            now = time.perf_counter()
+            if state["measuring"]:
+                latencies.append(now - clock["mark"])
+                errors += not ok
+            clock["mark"] = now
+
+        while not stop.is_set():
+            clock["mark"] = time.perf_counter()
+            await scenario(user, reviewer, record)
+
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(run(u, r)) for u, r in pairs]
+    await asyncio.sleep(1.0)  # warm-up
+    state["measuring"] = True
+    cpu, machine, wall = time.process_time(), machine_busy(), time.perf_counter()
+    await asyncio.sleep(duration)
+    state["measuring"] = False
+    elapsed = time.perf_counter() - wall
+    generator = (time.process_time() - cpu) / elapsed
+    busy = machine_busy(machine)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    latencies.sort()
+    count = len(latencies)
+    return {"rps": count / elapsed, "p50": latencies[count // 2] * 1000 if count else 0,
+            "p99": latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0,
+            "errors": errors, "generator_cpu": generator, "machine_cpu": busy}
+
+
+def machine_busy(since: tuple[int, int] | None = None):
+    """The whole machine's CPU use (fraction of all cores) since a previous reading."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, total = fields[3] + fields[4], sum(fields)
+    if since is None:
+        return idle, total
+    return 1 - (idle - since[0]) / max(total - since[1], 1)
+
+
+# -- idle connections and the cache ----------------------------------------------------------
+
+
+def idle_delay(port: int) -> dict:
+    """Median and worst time of a plain request, quiet and with 200 idle connections open."""
+    def timed() -> float:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            started = time.perf_counter()
+            sock.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.settimeout(15)
+            try:
+                while sock.recv(65536):
+                    pass
+            except TimeoutError:
+                return 15.0
+            return time.perf_counter() - started
+
+    quiet = [timed() for _ in range(7)]
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+    try:
+        time.sleep(0.3)
+        crowded = [timed() for _ in range(7)]
+    finally:
+        for sock in idle:
+            sock.close()
+    return {"quiet": statistics.median(quiet) * 1000, "crowded": statistics.median(crowded) * 1000,
+            "worst": max(crowded) * 1000}
+
+
+def cache_counts(port: int) -> dict[str, float]:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    found = re.findall(r'hpf_workflow_cache_lookups_total\{result="(\w+)"\} ([0-9.e+]+)',
+                       data.decode())
+    return {result: float(value) for result, value in found}
+
+
+# -- stacks ---------------------------------------------------------------------------------------
+
+
+def prepare(url: str, instance: Path) -> None:
+    instance.mkdir(parents=True, exist_ok=True)
+    env = stack_env(url, instance, 0)
+    if url.startswith("postgresql"):
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            if not connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = "
+                                              "'hpf_bench_scale'")).scalar():
+                connection.execute(sa.text("CREATE DATABASE hpf_bench_scale"))
+        admin.dispose()
+    for command in (["init-db"], ["seed-scale"]):
+        subprocess.run([*HPF, *command], env=env, cwd=ROOT, check=True)
+
+
+def stack_env(url: str, instance: Path, port: int, **extra) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HPF_DATABASE_URL": url,
+           "HPF_INSTANCE_DIR": str(instance), "HPF_PORT": str(port), **extra}
+    for name in ("HPF_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    return env
+
+
+def start(args: list[str], env: dict, port: int) -> subprocess.Popen:
+    log = open(Path(env["HPF_INSTANCE_DIR"]) / "server.log", "ab")
+    process = subprocess.Popen([*HPF, *args], env=env, cwd=ROOT, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def logins(url: str, count: int) -> list[tuple[str, list[str]]]:
+    """`count` seeded units: account number and their persons' account numbers."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        units = connection.execute(sa.text(
+            "SELECT ua.unit_id, ua.account_no FROM unit_account ua JOIN unit u ON u.id = "
+            "ua.unit_id WHERE u.name LIKE '规模测试单位%' ORDER BY ua.unit_id LIMIT :n"),
+            {"n": count}).all()
+        result = []
+        for unit_id, account_no in units:
+            persons = connection.execute(sa.text(
+                "SELECT account_no FROM person_account WHERE unit_id = :u AND status = '01'"),
+                {"u": unit_id}).scalars().all()
+            result.append((account_no, list(persons)))
+    engine.dispose()
+    return result
+
+
+async def sessions(port: int, units, count: int):
+    pairs = []
+    for index in range(count):
+        account_no, persons = units[index]
+        user = await Client(port).login({"unit_account": account_no, "login_name": "jbr01",
+                                         "password": PASSWORDS["operator"]})
+        user.accounts = persons
+        reviewer = await Client(port).login({"login_name": f"shenhe0{index % 2 + 1}",
+                                             "password": PASSWORDS["reviewer"]})
+        pairs.append((user, reviewer))
+    return pairs
+
+
+def bench_stack(name: str, serve_args: list[str], env: dict, url: str, options) -> None:
+    port = int(env["HPF_PORT"])
+    process = start(serve_args, env, port)
+    try:
+        units = logins(url, max(options.clients))
+        print(f"\n== {name} ==  load average before: {os.getloadavg()[0]:.2f}")
+        print(f"{'scenario':<8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'errors':>6} {'generator CPU':>14} {'machine CPU':>12}")
+        before = cache_counts(port)
+        for scenario in options.scenarios:
+            for clients in options.clients:
+                async def one(clients=clients, scenario=scenario):
+                    pairs = await sessions(port, units, clients)
+                    return await measure(SCENARIOS[scenario], pairs, options.duration)
+                result = asyncio.run(one())
+                print(f"{scenario:<8} {clients:>7} {result['rps']:>8.1f} {result['p50']:>8.1f} "
+                      f"{result['p99']:>8.1f} {result['errors']:>6} "
+                      f"{result['generator_cpu'] * 100:>12.0f} % {result['machine_cpu'] * 100:>10.0f} %",
+                      flush=True)
+        after = cache_counts(port)
+        hits = after.get("hit", 0) - before.get("hit", 0)
+        misses = after.get("miss", 0) - before.get("miss", 0)
+        if hits + misses:
+            print(f"workflow cache: {hits:.0f} hits, {misses:.0f} misses "
+                  f"({hits * 100 / (hits + misses):.0f} % of actions found their workflow)")
+        idle = idle_delay(port)
+        print(f"200 idle connections: a request took {idle['crowded']:.1f} ms (median; worst "
+              f"{idle['worst']:.1f} ms) against {idle['quiet']:.1f} ms with none")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+    finally:
+        stop(process)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--clients", default="8,16,32")
+    parser.add_argument("--scenarios", default="home,lists,cycle")
+    parser.add_argument("--stacks", default="embedded,production")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: its own)")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--worker-class", default="", help="e.g. gthread: gunicorn's own worker")
+    options = parser.parse_args()
+    options.clients = [int(n) for n in options.clients.split(",")]
+    options.scenarios = options.scenarios.split(",")
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()}")
+    for stack in options.stacks.split(","):
+        if stack == "embedded":
+            url, instance = f"sqlite:///{DATA / 'sqlite' / 'hall.db'}", DATA / "sqlite"
+            prepare(url, instance)
+            env = stack_env(url, instance, free_port())
+            bench_stack("embedded default: hpf serve (waitress, 1 process, 8 threads, SQLite)",
+                        ["serve"], env, url, options)
+        else:
+            instance = DATA / "pg"
+            prepare(PG_BENCH, instance)
+            extra = {"HPF_SECRET_KEY": uuid.uuid4().hex, "HPF_ACCESS_LOG": str(instance / "access.log")}
+            if options.workers:
+                extra["HPF_WORKERS"] = str(options.workers)
+            if options.threads:
+                extra["HPF_THREADS"] = str(options.threads)
+            if options.worker_class:
+                extra["HPF_WORKER_CLASS"] = options.worker_class
+            env = stack_env(PG_BENCH, instance, free_port(), **extra)
+            from web.serving import settings
+            os.environ.update({k: v for k, v in extra.items()})
+            conf = settings()
+            bench_stack(f"production: hpf serve --production (gunicorn {conf['workers']} × "
+                        f"{conf['threads']} threads, {conf['worker_class'].rsplit('.', 1)[-1]}, "
+                        "PostgreSQL)", ["serve", "--production"], env, PG_BENCH, options)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
