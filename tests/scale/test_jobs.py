@@ -246,3 +246,23 @@ def test_rows_of_an_import_stay_out_until_the_job_commits(no_backend, demo):
     assert "xlsx" in db.session.get(Job, job_id).error
     assert manifest_rows.totals(instance.id)[0] == 0
     assert manifests.spec_for("base_adjustment")  # the business has a 清册
+
+
+def test_the_cli_shows_a_jobs_progress_and_result(no_backend, demo, tmp_path):
+    import subprocess
+
+    from .helpers import HPF, hpf_env
+    job_id = submitted(no_backend, demo, text="cli")
+    env = hpf_env(HPF_DATABASE_URL=no_backend.config["SQLALCHEMY_DATABASE_URI"],
+                  HPF_INSTANCE_DIR=str(tmp_path))
+    waiting = subprocess.run([*HPF, "job", job_id], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert waiting.returncode == 0 and "排队中" in waiting.stdout and "0%" in waiting.stdout
+    assert jobs.run(job_id) == DONE
+
+    done = subprocess.run([*HPF, "job", job_id, "--wait"], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "[####################] 100% 10/10 已完成" in done.stdout
+    assert '"written": 1' in done.stdout
