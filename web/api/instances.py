@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 
 from engine import manifests, runner
 from engine.jobs import submit_import
-from forms.manifest import MAX_SHEET_ROWS
 from engine.queries import diagram, history_rows, instance_detail, instance_detail_by_id, instance_for, trail
+from forms.manifest import MAX_SHEET_ROWS
 from services import manifest as manifest_rows
 from services.db import db
 from services.errors import InvalidInput
