@@ -13,7 +13,8 @@ Scenarios: `home` (an operator's 首页), `lists` (已办 and 我发起的 throu
 approves: five requests, three of them task completions).
 
 Usage: .venv/bin/python bench/load.py [--duration 5] [--clients 8,16,32]
-       [--stacks embedded,production] [--workers 3 --threads 4]
+       [--stacks embedded,production] [--workers 3 --threads 4]  (also: single-pg, one
+       waitress process on PostgreSQL, to tell the database's share from the processes')
 Databases are made once under /tmp/hpf-bench (SQLite file; PostgreSQL database
 hpf_bench_scale on 127.0.0.1:5432) with `hpf init-db` and `hpf seed-scale` (minutes) and
 reused. Every run is bounded: each measurement lasts --duration seconds after 1 s of warm-up.
@@ -73,7 +74,7 @@ class Client:
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
         await self.writer.drain()
         status = int((await self.reader.readline()).split()[1])
-        length, close, chunked = 0, False, False
+        length, close = 0, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             name, value = name.lower(), value.strip()
@@ -84,21 +85,11 @@ class Client:
                 self.cookies[key] = rest.split(";", 1)[0]
             elif name == "connection" and value.lower() == "close":
                 close = True
-            elif name == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-        data = await self._chunked() if chunked else await self.reader.readexactly(length)
+        data = await self.reader.readexactly(length)  # the hall's answers all say their length
         if close:
             self.writer.close()
             self.writer = None
         return status, data
-
-    async def _chunked(self) -> bytes:
-        parts = []
-        while (size := int((await self.reader.readline()).strip(), 16)):
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readline()
-        await self.reader.readline()
-        return b"".join(parts)
 
     async def json(self, method: str, path: str, body: dict | None = None):
         status, data = await self.request(method, path, body)
@@ -360,7 +351,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5)
@@ -381,6 +371,11 @@ def main() -> None:
             env = stack_env(url, instance, free_port())
             bench_stack("embedded default: hpf serve (waitress, 1 process, 8 threads, SQLite)",
                         ["serve"], env, url, options)
+        elif stack == "single-pg":  # one process on the production database: the split
+            prepare(PG_BENCH, DATA / "pg")
+            env = stack_env(PG_BENCH, DATA / "pg", free_port())
+            bench_stack("one process on PostgreSQL: hpf serve (waitress, 8 threads)", ["serve"],
+                        env, PG_BENCH, options)
         else:
             instance = DATA / "pg"
             prepare(PG_BENCH, instance)

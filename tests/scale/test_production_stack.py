@@ -1,12 +1,13 @@
 """The production stack on this machine: PostgreSQL, RabbitMQ, `hpf serve --production`
-(gunicorn, two worker processes) and one Celery worker (`hpf worker`), each on loopback
-with a free port and a queue of its own, driven over HTTP as users would:
+(gunicorn, two worker processes), one Celery worker (`hpf worker`) and `hpf beat`, each
+on loopback with a free port and a queue of its own, driven over HTTP as users would:
 
 - a base adjustment: start, add rows, submit; a reviewer claims and approves;
 - 200 idle TCP connections do not delay anyone else's request by more than 100 ms;
 - a 3,000-row 清册 import answers 202; its Celery worker is killed (SIGKILL) while the
   job is inside its transaction, a new worker is started, and the import completes
-  exactly once (3,000 rows, not 0, not 6,000).
+  exactly once (3,000 rows, not 0, not 6,000);
+- a diagram's timer falls due and beat has the worker fire it.
 
 PostgreSQL suite only (the stack's database); skipped when RabbitMQ does not answer.
 """
@@ -29,14 +30,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from engine import runner
+from engine.deploy import deploy
 from services.db import db
 from services.models import PersonAccount, UnitAccount
 from tests.business.helpers import fill_template
 
-from .helpers import HPF, free_port, hpf_env
+from . import helpers
+from .helpers import HPF, ROOT, free_port, hpf_env
 
 BROKER = os.environ.get("HPF_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 BIG_UNIT_ROWS = 3000
+TIMER_DIAGRAM = ROOT / "tests" / "diagrams" / "timer_reminder.bpmn"
 
 
 def rabbitmq_answers() -> bool:
@@ -106,6 +111,7 @@ def stack(databases, tmp_path):
     env = hpf_env(HPF_DATABASE_URL=url, HPF_INSTANCE_DIR=str(tmp_path), HPF_PORT=str(port),
                   HPF_SECRET_KEY=uuid.uuid4().hex, HPF_WORKERS="2", HPF_THREADS="4",
                   HPF_BROKER_URL=BROKER, HPF_JOB_QUEUE=queue, HPF_ASYNC_ROWS="1000",
+                  HPF_TIMER_INTERVAL="1",
                   HPF_ACCESS_LOG=str(tmp_path / "access.log"))
     processes: dict[str, subprocess.Popen] = {}
 
@@ -117,6 +123,7 @@ def stack(databases, tmp_path):
 
     start("web", "serve", "--production")
     start("worker", "worker", "-c", "1")
+    start("beat", "beat")
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     while True:
@@ -213,6 +220,10 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
         from web.seed_scale import seed_scale
         seed_scale(units=1, persons_per_unit=BIG_UNIT_ROWS, months=1, applications=1,
                    echo=lambda _: None)
+        deploy(TIMER_DIAGRAM.read_bytes(), TIMER_DIAGRAM.name, "test")
+        actor = helpers.operator(demo, unit=1)
+        timed_instance = runner.start("timer_reminder", actor.unit_id, actor).id  # due in 1 s
+        db.session.commit()
         big = db.session.execute(select(UnitAccount).join(PersonAccount, PersonAccount.unit_id
                                                           == UnitAccount.unit_id)
                                  .order_by(UnitAccount.id.desc()).limit(1)).scalar_one()
@@ -260,8 +271,14 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
     with watcher.connect() as connection:
         attempts = connection.execute(sa.text("SELECT attempts FROM job WHERE id = :id"),
                                       {"id": job_id}).scalar()
-    watcher.dispose()
     assert attempts == 2
+    def timer_fired() -> bool:
+        with watcher.connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM history_event WHERE instance_id = :i AND type = 'timer'"),
+                {"i": timed_instance}).scalar() == 1
+    _wait(timer_fired, "beat did not fire the due timer", log=stack["logs"] / "beat.log")
+    watcher.dispose()
     log = (stack["logs"] / "access.log").read_text()
     assert "POST /api/v1/tasks/" in log and "ms " in log  # access log with request time
 
