@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, text, update
 
 from engine import manifests, runner
-from engine.metrics import queues
+from engine.metrics import cache_counts, queues
 from engine.models import HumanTask
 from services.db import db, utcnow
 from services.models import PersonAccount
@@ -94,6 +94,9 @@ def test_metrics_count_completions_and_show_the_queues_per_group(ctx, demo, make
     assert metric(body, "hpf_decision_median_seconds", business="base_adjustment",
                   group="centre_reviewer") >= 0
     assert metric(body, "hpf_jobs_open", state="queued") == 0
+    lookups = cache_counts()
+    assert lookups["hit"] + lookups["miss"] >= 3  # every completion asked the workflow cache
+    assert "hpf_workflow_cache_lookups_total{" in body
 
 
 def test_the_monitor_shows_waiting_claimed_oldest_median_and_overdue(ctx, demo, make_api):
