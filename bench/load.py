@@ -2,11 +2,13 @@
 waitress, one process, SQLite) against the production stack (`hpf serve --production`:
 gunicorn worker processes, PostgreSQL), both on `hpf seed-scale` data.
 
-Prints, per stack, scenario and number of clients (8, 16, 32): requests per second,
-p50 and p99 latency, the load generator's own CPU (one asyncio process, raw HTTP/1.1 on
-kept-alive connections) and the whole machine's CPU use during the run; then how long a
-request takes while 200 idle TCP connections are open, and how often an action found its
-workflow in the serving process's cache.
+Prints, per stack, scenario and number of clients (8, 16, 32): requests per second, p50
+and p99 latency; the CPU each request cost the server's processes, its database backends
+and the load generator (bench/load_client.py: one asyncio process), and the req/s those
+costs allow on two otherwise idle cores (the machine is shared: other sessions' load
+shows in req/s, hardly in CPU per request); the whole machine's busy share. Then how long
+a request takes while 200 idle TCP connections are open, and how often an action found
+its workflow in the serving process's cache.
 
 Scenarios: `home` (an operator's 首页), `lists` (已办 and 我发起的 through the API),
 `cycle` (a whole base adjustment: start, add a 清册 row, submit; a reviewer claims and
@@ -24,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import random
 import re
 import signal
 import socket
@@ -40,159 +40,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.load_client import SCENARIOS, Client, measure  # noqa: E402
+
 HPF = [sys.executable, "-c", "import sys; sys.argv[0] = 'hpf'; from web.cli import main; main()"]
 DATA = Path("/tmp/hpf-bench")
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/hpf_bench_scale"
 PASSWORDS = {"operator": "Hall2026demo", "reviewer": "Review2026demo"}
-
-
-# -- a small HTTP/1.1 client ------------------------------------------------------------------
-
-
-class Client:
-    """One user on one kept-alive connection, with its own session cookie."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.token = ""
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, body: dict | None = None):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        payload = json.dumps(body).encode() if body is not None else b""
-        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
-                f"Content-Length: {len(payload)}"]
-        if body is not None:
-            head.append("Content-Type: application/json")
-        if self.token and method != "GET":
-            head.append(f"X-CSRF-Token: {self.token}")
-        if self.cookies:
-            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
-        await self.writer.drain()
-        status = int((await self.reader.readline()).split()[1])
-        length, close = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.lower(), value.strip()
-            if name == "content-length":
-                length = int(value)
-            elif name == "set-cookie":
-                key, _, rest = value.partition("=")
-                self.cookies[key] = rest.split(";", 1)[0]
-            elif name == "connection" and value.lower() == "close":
-                close = True
-        data = await self.reader.readexactly(length)  # the hall's answers all say their length
-        if close:
-            self.writer.close()
-            self.writer = None
-        return status, data
-
-    async def json(self, method: str, path: str, body: dict | None = None):
-        status, data = await self.request(method, path, body)
-        return status, (json.loads(data) if data else None)
-
-    async def login(self, credentials: dict) -> Client:
-        self.token = (await self.json("GET", "/api/v1/auth/csrf"))[1]["csrf_token"]
-        status, body = await self.json("POST", "/api/v1/auth/login", credentials)
-        if status != 200:
-            raise RuntimeError(f"login failed: {body}")
-        self.token = (await self.json("GET", "/api/v1/auth/csrf"))[1]["csrf_token"]
-        return self
-
-
-# -- scenarios ---------------------------------------------------------------------------------
-
-
-async def home(user, reviewer, record):
-    status, _ = await user.request("GET", "/")
-    record(status == 200)
-
-
-async def lists(user, reviewer, record):
-    for which in ("done", "initiated"):
-        status, _ = await user.request("GET", f"/api/v1/tasks?list={which}&per_page=10")
-        record(status == 200)
-
-
-async def cycle(user, reviewer, record):
-    """One base adjustment, start to approval; `user.accounts` are its unit's persons."""
-    status, started = await user.json("POST", "/api/v1/processes/base_adjustment/instances",
-                                      {"data": {}})
-    record(status == 201)
-    if status != 201:
-        return
-    instance, edit = started["instance_id"], started["tasks"][0]["task_id"]
-    base = f"{random.randint(3000, 30000)}.{random.randint(1, 99):02d}"
-    status, _ = await user.json("POST", f"/api/v1/instances/{instance}/manifest/rows",
-                                {"person_account": random.choice(user.accounts), "new_base": base})
-    record(status == 201)
-    status, submitted = await user.json("POST", f"/api/v1/tasks/{edit}/complete",
-                                        {"data": {"remark": "压测"}})
-    record(status == 200)
-    if status != 200:
-        return
-    review = submitted["tasks"][0]["task_id"]
-    status, _ = await reviewer.json("POST", f"/api/v1/tasks/{review}/claim")
-    record(status == 200)
-    status, _ = await reviewer.json("POST", f"/api/v1/tasks/{review}/complete",
-                                    {"data": {"decision": "approve", "opinion": "同意"}})
-    record(status == 200)
-
-
-SCENARIOS = {"home": home, "lists": lists, "cycle": cycle}
-
-
-async def measure(scenario, pairs, duration: float) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    state = {"measuring": False}
-
-    async def run(user, reviewer):
-        clock = {"mark": 0.0}
-
-        def record(ok: bool) -> None:
-            """One request ended: its time runs from the previous one's end."""
-            nonlocal errors
-            now = time.perf_counter()
-            if state["measuring"]:
-                latencies.append(now - clock["mark"])
-                errors += not ok
-            clock["mark"] = now
-
-        while not stop.is_set():
-            clock["mark"] = time.perf_counter()
-            await scenario(user, reviewer, record)
-
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(run(u, r)) for u, r in pairs]
-    await asyncio.sleep(1.0)  # warm-up
-    state["measuring"] = True
-    cpu, machine, wall = time.process_time(), machine_busy(), time.perf_counter()
-    await asyncio.sleep(duration)
-    state["measuring"] = False
-    elapsed = time.perf_counter() - wall
-    generator = (time.process_time() - cpu) / elapsed
-    busy = machine_busy(machine)
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    latencies.sort()
-    count = len(latencies)
-    return {"rps": count / elapsed, "p50": latencies[count // 2] * 1000 if count else 0,
-            "p99": latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0,
-            "errors": errors, "generator_cpu": generator, "machine_cpu": busy}
-
-
-def machine_busy(since: tuple[int, int] | None = None):
-    """The whole machine's CPU use (fraction of all cores) since a previous reading."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle, total = fields[3] + fields[4], sum(fields)
-    if since is None:
-        return idle, total
-    return 1 - (idle - since[0]) / max(total - since[1], 1)
 
 
 # -- idle connections and the cache ----------------------------------------------------------
@@ -313,25 +169,64 @@ async def sessions(port: int, units, count: int):
     return pairs
 
 
+def cpu_probe(root: int, url: str):
+    """CPU seconds used so far by the server (its whole process tree) and, on PostgreSQL,
+    by the backends serving its database: what each request costs, whatever else the
+    shared machine is running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    engine = sa.create_engine(url) if url.startswith("postgresql") else None
+
+    def cpu(pid: int) -> tuple[int, float]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick  # ppid, utime+stime
+
+    def probe() -> tuple[float, float]:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stats[int(entry.name)] = cpu(int(entry.name))
+                except (OSError, IndexError):
+                    pass
+        tree, app = {root}, 0.0
+        for pid in sorted(stats):  # children have higher pids than their parents here
+            if pid in tree or stats[pid][0] in tree:
+                tree.add(pid)
+                app += stats[pid][1]
+        database = 0.0
+        if engine is not None:
+            with engine.connect() as connection:
+                backends = connection.execute(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()")).scalars().all()
+            database = sum(stats[pid][1] for pid in backends if pid in stats)
+        return app, database
+
+    return probe
+
+
 def bench_stack(name: str, serve_args: list[str], env: dict, url: str, options) -> None:
     port = int(env["HPF_PORT"])
     process = start(serve_args, env, port)
     try:
         units = logins(url, max(options.clients))
+        probe = cpu_probe(process.pid, url)
         print(f"\n== {name} ==  load average before: {os.getloadavg()[0]:.2f}")
-        print(f"{'scenario':<8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'errors':>6} {'generator CPU':>14} {'machine CPU':>12}")
+        print(f"{'scenario':<8} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'errors':>6} | CPU ms per request: {'app':>5} {'db':>5} {'load gen':>8} | "
+              f"{'2-core ceiling':>14} | machine busy")
         before = cache_counts(port)
         for scenario in options.scenarios:
             for clients in options.clients:
                 async def one(clients=clients, scenario=scenario):
                     pairs = await sessions(port, units, clients)
-                    return await measure(SCENARIOS[scenario], pairs, options.duration)
-                result = asyncio.run(one())
-                print(f"{scenario:<8} {clients:>7} {result['rps']:>8.1f} {result['p50']:>8.1f} "
-                      f"{result['p99']:>8.1f} {result['errors']:>6} "
-                      f"{result['generator_cpu'] * 100:>12.0f} % {result['machine_cpu'] * 100:>10.0f} %",
-                      flush=True)
+                    return await measure(SCENARIOS[scenario], pairs, options.duration, probe)
+                r = asyncio.run(one())
+                ceiling = 2000 / max(r["app_ms"] + r["db_ms"], 0.01)
+                print(f"{scenario:<8} {clients:>7} {r['rps']:>7.1f} {r['p50']:>7.1f} "
+                      f"{r['p99']:>7.1f} {r['errors']:>6} | {'':>19} {r['app_ms']:>5.1f} "
+                      f"{r['db_ms']:>5.1f} {r['generator_ms']:>8.1f} | {ceiling:>8.0f} req/s | "
+                      f"{r['machine_cpu'] * 100:.0f} %", flush=True)
         after = cache_counts(port)
         hits = after.get("hit", 0) - before.get("hit", 0)
         misses = after.get("miss", 0) - before.get("miss", 0)
@@ -396,5 +291,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()
