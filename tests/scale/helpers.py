@@ -11,9 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine import manifests, runner
 from engine.actors import Actor
+from engine.models import HumanTask
 from services.db import db
-from services.models import Operator, Staff, UnitAccount
+from services.models import Operator, PersonAccount, Staff, UnitAccount
 
 ROOT = Path(__file__).resolve().parents[2]
 #: `hpf` as this checkout has it (the venv's script may point at another checkout).
@@ -45,6 +47,26 @@ def reviewer(demo: dict, index: int = 0) -> Actor:
     row = db.session.execute(select(Staff).where(Staff.login_name == login)).scalar_one()
     return Actor(kind="staff", id=row.id, name=row.name, groups=frozenset({row.group}),
                  role=row.role)
+
+
+def submitted(demo, claim: bool = False, unit: int = 0) -> str:
+    """A base adjustment waiting for the centre; returns its review task id."""
+    actor = operator(demo, unit)
+    instance = runner.start("base_adjustment", actor.unit_id, actor)
+    account = db.session.execute(select(PersonAccount).where(
+        PersonAccount.unit_id == actor.unit_id, PersonAccount.status == "01")
+        .order_by(PersonAccount.id)).scalars().first()
+    manifests.add_row(instance.id, actor, {"person_account": account.account_no,
+                                           "new_base": str(account.base + 1)})
+    edit = db.session.execute(select(HumanTask.id).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "ready")).scalar_one()
+    runner.complete(edit, actor, {"remark": ""})
+    review = db.session.execute(select(HumanTask.id).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "ready")).scalar_one()
+    if claim:
+        runner.claim(review, reviewer(demo))
+    db.session.commit()
+    return review
 
 
 def wait_for_job(get_status, seconds: float = 30) -> dict:

@@ -9,34 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 
-from engine import manifests, runner
+from engine import runner
 from engine.metrics import cache_counts, queues
 from engine.models import HumanTask
 from services.db import db, utcnow
-from services.models import PersonAccount
 from tests.conftest import make_app
 
-from .helpers import operator, reviewer
-
-
-def submitted(demo, claim: bool = False, unit: int = 0) -> str:
-    """A base adjustment waiting for the centre; returns its review task id."""
-    actor = operator(demo, unit)
-    instance = runner.start("base_adjustment", actor.unit_id, actor)
-    account = db.session.execute(select(PersonAccount).where(
-        PersonAccount.unit_id == actor.unit_id, PersonAccount.status == "01")
-        .order_by(PersonAccount.id)).scalars().first()
-    manifests.add_row(instance.id, actor, {"person_account": account.account_no,
-                                           "new_base": str(account.base + 1)})
-    edit = db.session.execute(select(HumanTask.id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "ready")).scalar_one()
-    runner.complete(edit, actor, {"remark": ""})
-    review = db.session.execute(select(HumanTask.id).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "ready")).scalar_one()
-    if claim:
-        runner.claim(review, reviewer(demo))
-    db.session.commit()
-    return review
+from .helpers import reviewer, submitted
 
 
 def test_healthz_answers_200_at_head_and_503_with_the_reason_otherwise(ctx):

@@ -13,6 +13,7 @@
     bar.value = job.percent;
     text.textContent = job.percent + "%" + (job.total ? "（" + job.done + " / " + job.total + "）" : "");
     state.textContent = job.state_name;
+    state.className = "badge" + (job.state === "done" ? " badge--ok" : job.state === "failed" ? " badge--bad" : "");
     if (job.state === "done") {
       done.hidden = false;
       done.textContent = "";
