@@ -266,3 +266,19 @@ def test_the_cli_shows_a_jobs_progress_and_result(no_backend, demo, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "[####################] 100% 10/10 已完成" in done.stdout
     assert '"written": 1' in done.stdout
+
+
+def test_jobs_a_stopped_server_left_are_queued_again_at_start(ctx, demo):
+    queued = []
+    ctx.extensions["hpf_jobs"] = type("Record", (), {"enqueue": lambda self, i: queued.append(i)})()
+    waiting = submitted(ctx, demo, text="left queued")
+    running = submitted(ctx, demo, text="left running")
+    finished = submitted(ctx, demo, text="finished")
+    db.session.get(Job, running).state = "running"
+    db.session.get(Job, finished).state = DONE
+    db.session.commit()
+    queued.clear()
+
+    assert jobs.recover() == 2
+
+    assert sorted(queued) == sorted([waiting, running])
