@@ -172,9 +172,12 @@ async def sessions(port: int, units, count: int):
 def cpu_probe(root: int, url: str):
     """CPU seconds used so far by the server (its whole process tree) and, on PostgreSQL,
     by the backends serving its database: what each request costs, whatever else the
-    shared machine is running."""
+    shared machine is running. A backend that ends between two readings takes its last
+    CPU with it (a pool that opens and closes connections is undercounted)."""
     tick = os.sysconf("SC_CLK_TCK")
     engine = sa.create_engine(url) if url.startswith("postgresql") else None
+    seen: dict[int, float] = {}  # backend pid: its CPU at the last reading
+    used = [0.0]
 
     def cpu(pid: int) -> tuple[int, float]:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -193,13 +196,16 @@ def cpu_probe(root: int, url: str):
             if pid in tree or stats[pid][0] in tree:
                 tree.add(pid)
                 app += stats[pid][1]
-        database = 0.0
         if engine is not None:
             with engine.connect() as connection:
                 backends = connection.execute(sa.text(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid()")).scalars().all()
-            database = sum(stats[pid][1] for pid in backends if pid in stats)
+            for pid in backends:  # a backend new since the last reading counts from birth
+                if pid in stats:
+                    used[0] += stats[pid][1] - seen.get(pid, 0.0)
+                    seen[pid] = stats[pid][1]
+        database = used[0]
         return app, database
 
     return probe
