@@ -60,6 +60,9 @@ def settings(host: str | None = None) -> dict:
         "errorlog": "-",
         "forwarded_allow_ips": os.environ.get("HPF_FORWARDED_ALLOW_IPS") or "127.0.0.1",
         "proc_name": "hpf",
+        # gunicorn 27's control socket lives in ~/.gunicorn: two halls on one host (or a
+        # test run beside a bench) would share it. Nothing here uses it.
+        "control_socket_disable": True,
         "child_exit": _child_exit,
     }
 
