@@ -11,7 +11,7 @@ STAMP_PY := $(VENV)/.installed
 STAMP_DEB := $(VENV)/.debs
 STAMP_NPM := node_modules/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench load-bench clean
 
 setup: $(STAMP_DEB) $(STAMP_PY) $(VENDOR)/.copied
 
@@ -57,6 +57,9 @@ lint: setup
 bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/documents.py
+
+load-bench: setup
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

@@ -88,6 +88,10 @@ class HumanTask(Base):
         Index("ix_human_task_assignee", "assignee", "state", "created_at"),
         Index("ix_human_task_group_state", "candidate_group", "state", "assignee", "created_at"),
         Index("ix_human_task_done_by", "completed_by", "state", "completed_at"),
+        # 中心监控: waiting per business and group, and decisions per group over time.
+        Index("ix_human_task_queue", "state", "candidate_group", "process_key", "created_at",
+              "assignee"),
+        Index("ix_human_task_decided", "candidate_group", "completed_at"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

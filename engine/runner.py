@@ -203,6 +203,8 @@ def run_timers(now: datetime | None = None) -> int:
             run.finish()
             db.session.commit()
             fired += 1
+        except Conflict:  # another scheduler fired it first: nothing to do
+            db.session.rollback()
         except Exception:
             db.session.rollback()
             log.exception("定时器触发失败：业务申请 #%s，%s 后重试", instance_id, TIMER_RETRY)

@@ -31,6 +31,9 @@ class Policy:
     interest_rate: Decimal = Decimal("0.015")
     #: 补缴: earliest month = latest remitted month − this many months.
     back_pay_months: int = 3
+    #: 办结时限: days (自然日) the centre promises from an application reaching a group
+    #: to its decision; the 中心监控 page counts those past it.
+    service_days: int = 5
 
     def to_json(self) -> str:
         return json.dumps({k: str(v) if isinstance(v, Decimal) else v

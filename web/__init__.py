@@ -19,21 +19,35 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     db.init_app(app)
 
+    import engine.jobs
+    import engine.metrics
     import engine.models  # noqa: F401  (tables)
     import services.models  # noqa: F401
 
-    from . import api, csrf, errors, input_guard, views
+    from . import api, csrf, errors, input_guard, ops, views
     input_guard.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
     views.init_app(app)
     api.init_app(app)
+    ops.init_app(app)
+    _init_jobs(app)
 
     app.after_request(_security_headers)
     if app.config["DEPLOY_ON_START"]:
         with app.app_context():
             deploy_on_start(app)
     return app
+
+
+def _init_jobs(app: Flask) -> None:
+    """Long work goes to Celery when a broker is configured, else to in-process threads."""
+    from services import jobs
+    backend = None
+    if app.config["BROKER_URL"]:
+        from .worker import CeleryBackend
+        backend = CeleryBackend(app.config["BROKER_URL"], app.config["JOB_QUEUE"])
+    jobs.init_app(app, backend)
 
 
 def _security_headers(response):

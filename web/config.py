@@ -1,6 +1,7 @@
 """Settings from the environment: HPF_DATABASE_URL, HPF_PORT, HPF_INSTANCE_DIR,
-HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL, HPF_UKEY_AGENT_PORT,
-HPF_UKEY_CA_DIR."""
+HPF_SECRET_KEY, HPF_SECURE_COOKIES, HPF_PUBLIC_URL, HPF_UKEY_AGENT_PORT, HPF_UKEY_CA_DIR;
+for long work HPF_BROKER_URL, HPF_JOB_QUEUE, HPF_JOB_THREADS, HPF_ASYNC_ROWS; the
+production server's own settings are read in web/serving.py."""
 
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def load(overrides: dict | None = None) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+        # Long work (services/jobs.py): on Celery when a broker is set, else in-process.
+        "BROKER_URL": os.environ.get("HPF_BROKER_URL") or None,
+        "JOB_QUEUE": os.environ.get("HPF_JOB_QUEUE") or "hpf",
+        "JOB_THREADS": int(os.environ.get("HPF_JOB_THREADS") or 2),
+        #: Imports and exports above this many rows run as jobs, not in the request.
+        "ASYNC_ROWS": int(os.environ.get("HPF_ASYNC_ROWS") or 3000),
     }
     config.update(overrides or {})
     return config

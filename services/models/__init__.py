@@ -1,6 +1,7 @@
 """The hall's tables. Import from here: `from services.models import Unit, Person…`."""
 
 from .account_event import AccountEvent
+from .job import Job
 from .ledger import BIZ_TYPES, LedgerEntry
 from .manifest import ManifestRow
 from .org import City, Operator, Staff, Unit, UnitAccount
@@ -16,6 +17,7 @@ __all__ = [
     "BasePeriod",
     "ChangeRecord",
     "City",
+    "Job",
     "LedgerEntry",
     "ManifestRow",
     "Message",

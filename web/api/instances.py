@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from engine import manifests, runner
+from engine.jobs import submit_import
 from engine.queries import diagram, history_rows, instance_detail, instance_detail_by_id, instance_for, trail
 from services import manifest_rows
 from services.db import db
 from services.errors import InvalidInput
+from services.spreadsheets import MAX_ROWS, declared_rows
 
 from ..auth import require_actor
 from .schemas import ImportForm, ManifestArgs, TerminateSchema
@@ -78,12 +80,24 @@ def add_row(instance_id: int):
 @blp.post("/<int:instance_id>/manifest/import")
 @blp.arguments(ImportForm, location="form")
 def import_rows(args, instance_id: int):
-    """批量导入 .xlsx（multipart 字段 file）：任一行有误则整批不导入，返回每个错误的行、列与原因。"""
+    """批量导入 .xlsx（multipart 字段 file）：任一行有误则整批不导入，返回每个错误的行、列与原因。
+    超过数千行的文件转入后台任务：返回 202 与 job_id，进度与结果见 GET /api/v1/jobs/{job_id}。"""
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("请选择要上传的文件", {"file": ["必填项"]})
-    result = manifests.import_file(instance_id, require_actor(), upload.read(),
-                                   args["change_type"])
+    actor = require_actor()
+    content = upload.read()
+    rows = declared_rows(content)
+    # A sheet over the cap is refused at once, as before, by the synchronous path.
+    if current_app.config["ASYNC_ROWS"] < rows <= MAX_ROWS:
+        instance_for(instance_id, actor)  # another unit's application: 404 now, not later
+        job_id = submit_import(instance_id, actor, content, args["change_type"], rows)
+        db.session.commit()
+        status_url = url_for("api_jobs.status", job_id=job_id)
+        return ({"job_id": job_id, "state": "queued", "status_url": status_url,
+                 "page_url": url_for("views.job_page", job_id=job_id)}, 202,
+                {"Location": status_url})
+    result = manifests.import_file(instance_id, actor, content, args["change_type"])
     db.session.commit()
     return result
 

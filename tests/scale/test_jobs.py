@@ -1,0 +1,280 @@
+"""Long work off the request: a large 清册 import answers 202 and runs as a job; a large
+export runs as a job with a progress page and a download; a job that fails leaves nothing
+and says why; a job delivered twice (even at once) does its work once."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from services import jobs, manifest_rows
+from services.db import db
+from services.errors import InvalidInput
+from services.models import Job, Message
+from services.models.job import DONE, FAILED
+from tests.business.helpers import fill_template
+from tests.conftest import Api, make_app
+
+from .helpers import operator, wait_for_job
+
+API = "/api/v1"
+SMALL = 5  # rows above which work goes to a job, in these tests
+
+
+@pytest.fixture
+def app(databases, tmp_path):
+    name = databases.clone()
+    application = make_app(databases.url(name), tmp_path, ASYNC_ROWS=SMALL)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    databases.drop(name)
+
+
+@pytest.fixture
+def operator_api(app, demo):
+    return Api(app.test_client(), demo).login_operator()
+
+
+def job_status(api, job_id):
+    return lambda: api.get(f"{API}/jobs/{job_id}").json
+
+
+def started_adjustment(api) -> int:
+    response = api.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert response.status_code == 201, response.json
+    return response.json["instance_id"]
+
+
+def adjustment_file(api, people, base="6000") -> bytes:
+    template = api.get(f"{API}/processes/base_adjustment/template.xlsx?change_type=base").data
+    return fill_template(template, [{"个人账号": p["person_account"], "调整后缴存基数": base}
+                                    for p in people])
+
+
+def upload(api, instance_id, content):
+    return api.client.post(f"{API}/instances/{instance_id}/manifest/import",
+                           data={"file": (io.BytesIO(content), "adjust.xlsx"),
+                                 "change_type": "base"},
+                           headers={"X-CSRF-Token": api.csrf()},
+                           content_type="multipart/form-data")
+
+
+def test_a_large_import_answers_202_and_the_job_imports_every_row(operator_api, make_api):
+    people = operator_api.get(f"{API}/persons?status=01&per_page=12").json["items"]
+    instance_id = started_adjustment(operator_api)
+
+    response = upload(operator_api, instance_id, adjustment_file(operator_api, people))
+
+    assert response.status_code == 202, response.json
+    assert response.headers["Location"] == response.json["status_url"]
+    status = wait_for_job(job_status(operator_api, response.json["job_id"]))
+    assert status["state"] == "done", status
+    assert status["result"]["imported"] == 12 and status["percent"] == 100
+    assert operator_api.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 12
+    # only the submitter sees the job
+    other = make_api().login_operator(unit=1)
+    assert other.get(f"{API}/jobs/{response.json['job_id']}").status_code == 404
+    page = operator_api.get(f"/jobs/{response.json['job_id']}")
+    assert page.status_code == 200 and "清册导入" in page.text and "job-bar" in page.text
+
+
+def test_a_large_import_with_a_bad_row_imports_nothing_and_the_job_says_which_row(operator_api):
+    people = operator_api.get(f"{API}/persons?status=01&per_page=8").json["items"]
+    instance_id = started_adjustment(operator_api)
+    content = adjustment_file(operator_api, people[:7])
+    rows = fill_template(content, [{"个人账号": people[7]["person_account"],
+                                    "调整后缴存基数": "99999999"}])
+
+    response = upload(operator_api, instance_id, rows)
+
+    assert response.status_code == 202
+    status = wait_for_job(job_status(operator_api, response.json["job_id"]))
+    assert status["state"] == "failed" and status["result"] is None
+    assert status["errors"] and status["errors"][0]["row"] == 2
+    assert "缴存基数" in status["errors"][0]["message"]
+    assert operator_api.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 0
+
+
+def test_a_large_export_runs_in_the_background_and_downloads_every_row(app, demo):
+    from tests.web.test_login import login
+    client = app.test_client()
+    login(client, demo)
+    page = client.get("/queries/persons").text
+    total = int(re.search(r"共 (\d+) 条", page).group(1))
+    assert "后台导出" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    # the direct link no longer builds a large file inside the request
+    assert client.get("/queries/persons/accounts.xlsx").status_code == 302
+
+    response = client.post("/queries/persons/accounts.xlsx", data={"csrf_token": token})
+
+    assert response.status_code == 303
+    job_id = response.location.rsplit("/", 1)[-1]
+    status = wait_for_job(lambda: client.get(f"{API}/jobs/{job_id}").json)
+    assert status["state"] == "done" and status["total"] == total and status["done"] == total
+    assert status["download"].startswith("缴存人账户信息_")
+    book = load_workbook(io.BytesIO(client.get(f"{API}/jobs/{job_id}/result").data))
+    assert book.active.max_row == total + 1  # header + every account
+
+
+# -- the interface itself ---------------------------------------------------------------------
+
+calls: list[str] = []
+#: Set by a test to hold two deliveries inside the handler together.
+barrier: threading.Barrier | None = None
+
+
+@jobs.handler("test_note", "测试任务")
+def note_job(ctx: jobs.JobContext) -> dict:
+    calls.append(ctx.id)
+    if ctx.payload.get("together"):
+        barrier.wait(timeout=10)
+    db.session.add(Message(unit_id=ctx.unit_id, business="测试", content=ctx.payload["text"]))
+    db.session.flush()
+    if ctx.payload.get("fail"):
+        raise InvalidInput("第 3 行有误，未做任何更改", [{"row": 3, "column": "姓名",
+                                                      "message": "姓名不能为空"}])
+    if ctx.payload.get("crash"):
+        raise RuntimeError("a bug")
+    ctx.progress(10, 10)
+    return {"written": 1}
+
+
+def notes(text: str) -> int:
+    return db.session.execute(select(func.count()).select_from(Message)
+                              .where(Message.content == text)).scalar_one()
+
+
+def submitted(ctx, demo, **payload) -> str:
+    actor = operator(demo)
+    job_id = jobs.submit("test_note", payload, owner=actor.key, unit_id=actor.unit_id)
+    db.session.commit()
+    return job_id
+
+
+@pytest.fixture
+def no_backend(ctx):
+    """Jobs queued but not run, so a test runs them by hand."""
+    ctx.extensions["hpf_jobs"] = type("Hold", (), {"enqueue": lambda self, job_id: None})()
+    return ctx
+
+
+def test_a_job_that_fails_leaves_nothing_and_says_why(no_backend, demo):
+    bad = submitted(no_backend, demo, text="bad", fail=True)
+    crash = submitted(no_backend, demo, text="crash", crash=True)
+
+    assert jobs.run(bad) == FAILED and jobs.run(crash) == FAILED
+
+    assert notes("bad") == 0 and notes("crash") == 0
+    view = jobs.describe(db.session.get(Job, bad))
+    assert view["error"] == "第 3 行有误，未做任何更改"
+    assert view["errors"] == [{"row": 3, "column": "姓名", "message": "姓名不能为空"}]
+    assert "未做任何更改" in db.session.get(Job, crash).error
+
+
+def test_a_job_delivered_again_after_it_finished_does_nothing(no_backend, demo):
+    job_id = submitted(no_backend, demo, text="once")
+    assert jobs.run(job_id) == DONE
+    calls.clear()
+
+    assert jobs.run(job_id) == DONE
+
+    assert calls == [] and notes("once") == 1
+    job = db.session.get(Job, job_id)
+    assert job.attempts == 1 and job.done == job.total == 10
+
+
+def test_two_deliveries_of_one_job_at_once_commit_its_work_once(no_backend, demo):
+    """Both run the handler (a duplicate message, a retry racing a slow worker); the one
+    that finishes second finds the job done and rolls its own work back."""
+    global barrier
+    barrier = threading.Barrier(2)
+    job_id = submitted(no_backend, demo, text="twice", together=True)
+    states = []
+
+    def deliver():
+        with no_backend.app_context():
+            try:
+                states.append(jobs.run(job_id))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert states == [DONE, DONE]
+    db.session.expire_all()
+    assert notes("twice") == 1
+    assert db.session.get(Job, job_id).attempts == 2
+
+
+def test_a_job_is_queued_only_when_its_transaction_commits(ctx, demo):
+    queued = []
+    ctx.extensions["hpf_jobs"] = type("Record", (), {"enqueue": lambda self, i: queued.append(i)})()
+    actor = operator(demo)
+    jobs.submit("test_note", {"text": "rolled back"}, owner=actor.key, unit_id=actor.unit_id)
+    db.session.rollback()
+    kept = jobs.submit("test_note", {"text": "kept"}, owner=actor.key, unit_id=actor.unit_id)
+    assert queued == []
+    db.session.commit()
+    assert queued == [kept]
+    assert db.session.execute(select(func.count()).select_from(Job)).scalar_one() == 1
+
+
+def test_rows_of_an_import_stay_out_until_the_job_commits(no_backend, demo):
+    """The import job's work is one transaction with its done mark (engine/jobs.py)."""
+    from engine import manifests
+    from engine.jobs import submit_import
+    actor = operator(demo)
+    from engine import runner
+    instance = runner.start("base_adjustment", actor.unit_id, actor)
+    db.session.commit()
+    job_id = submit_import(instance.id, actor, b"not a workbook", "base")
+    db.session.commit()
+    assert jobs.run(job_id) == FAILED
+    assert "xlsx" in db.session.get(Job, job_id).error
+    assert manifest_rows.aggregate(instance.id).count == 0
+    assert manifests.spec_for("base_adjustment")  # the business has a 清册
+
+
+def test_the_cli_shows_a_jobs_progress_and_result(no_backend, demo, tmp_path):
+    import subprocess
+
+    from .helpers import HPF, hpf_env
+    job_id = submitted(no_backend, demo, text="cli")
+    assert jobs.run(job_id) == DONE
+    env = hpf_env(HPF_DATABASE_URL=no_backend.config["SQLALCHEMY_DATABASE_URI"],
+                  HPF_INSTANCE_DIR=str(tmp_path))
+
+    done = subprocess.run([*HPF, "job", job_id, "--wait"], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "[####################] 100% 10/10 已完成" in done.stdout
+    assert '"written": 1' in done.stdout
+
+
+def test_jobs_a_stopped_server_left_are_queued_again_at_start(ctx, demo):
+    queued = []
+    ctx.extensions["hpf_jobs"] = type("Record", (), {"enqueue": lambda self, i: queued.append(i)})()
+    waiting = submitted(ctx, demo, text="left queued")
+    running = submitted(ctx, demo, text="left running")
+    finished = submitted(ctx, demo, text="finished")
+    db.session.get(Job, running).state = "running"
+    db.session.get(Job, finished).state = DONE
+    db.session.commit()
+    queued.clear()
+
+    assert jobs.recover() == 2
+
+    assert sorted(queued) == sorted([waiting, running])

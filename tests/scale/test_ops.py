@@ -1,0 +1,115 @@
+"""For operators: /healthz says whether the database answers at this code's schema;
+/metrics has request latency per route, completions per business and the queues per
+group; centre staff see the same queues on 中心监控, past-deadline ones marked."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select, text, update
+
+from engine import runner
+from engine.metrics import cache_counts, queues
+from engine.models import HumanTask
+from services.db import db, utcnow
+from tests.conftest import make_app
+
+from .helpers import reviewer, submitted
+
+
+def test_healthz_answers_200_at_head_and_503_with_the_reason_otherwise(ctx):
+    client = ctx.test_client()
+    ok = client.get("/healthz")
+    assert ok.status_code == 200 and ok.json["status"] == "ok"
+    assert ok.json["revision"] == ["scale01a4f2c"]
+
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'b41d2e7a9c10'"))
+    db.session.commit()
+    behind = client.get("/healthz")
+    assert behind.status_code == 503 and "hpf init-db" in behind.json["reason"]
+    assert behind.json["expected"] == ["scale01a4f2c"]
+
+
+def test_healthz_says_503_when_the_database_does_not_answer(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path}/missing/dir/hall.db", tmp_path)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["reason"] == "数据库无法连接"
+
+
+def metric(body: str, name: str, **labels) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in body.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name}{{{wanted}}} in /metrics")
+
+
+def test_metrics_count_completions_and_show_the_queues_per_group(ctx, demo, make_api):
+    client = ctx.test_client()
+    submitted(demo, claim=True)
+    submitted(demo, unit=1)
+    api = make_api().login_reviewer()
+    review = db.session.execute(select(HumanTask.id).where(
+        HumanTask.state == "ready", HumanTask.assignee.is_(None))).scalars().first()
+    assert api.post(f"/api/v1/tasks/{review}/claim").status_code == 200
+    done = api.post(f"/api/v1/tasks/{review}/complete",
+                    {"data": {"decision": "approve", "opinion": "同意"}})
+    assert done.status_code == 200, done.json
+
+    body = client.get("/metrics").text
+
+    assert metric(body, "hpf_task_completions_total", business="base_adjustment",
+                  lane="centre_reviewer") >= 1
+    assert metric(body, "hpf_request_duration_seconds_count",
+                  route="/api/v1/tasks/<task_id>/complete", method="POST") >= 1
+    assert metric(body, "hpf_task_wait_seconds_count", business="base_adjustment",
+                  group="centre_reviewer") >= 1
+    assert metric(body, "hpf_queue_tasks", business="base_adjustment", group="centre_reviewer",
+                  state="claimed") == 1
+    assert metric(body, "hpf_queue_tasks", business="base_adjustment", group="centre_reviewer",
+                  state="waiting") == 0
+    assert metric(body, "hpf_decision_median_seconds", business="base_adjustment",
+                  group="centre_reviewer") >= 0
+    assert metric(body, "hpf_jobs_open", state="queued") == 0
+    lookups = cache_counts()
+    assert lookups["hit"] + lookups["miss"] >= 3  # every completion asked the workflow cache
+    assert "hpf_workflow_cache_lookups_total{" in body
+
+
+def test_the_monitor_shows_waiting_claimed_oldest_median_and_overdue(ctx, demo, make_api):
+    late = submitted(demo, claim=True)
+    db.session.execute(update(HumanTask).where(HumanTask.id == late)
+                       .values(created_at=utcnow() - timedelta(days=9)))
+    db.session.commit()
+
+    [queue] = queues(timedelta(days=5))
+
+    assert (queue.process_key, queue.group) == ("base_adjustment", "centre_reviewer")
+    assert (queue.waiting, queue.claimed, queue.overdue) == (0, 1, 1)
+    assert queue.oldest_waiting is None  # claimed is not waiting
+    staff = make_api().login_reviewer()
+    page = staff.get("/centre/monitor").text
+    assert "中心监控" in page and "办结时限 5 天" in page
+    row = re.search(r'<tr data-business="base_adjustment" data-group="centre_reviewer">(.*?)</tr>',
+                    page, re.S).group(1)
+    cells = re.findall(r'<td data-label="[^"]+"[^>]*>(.*?)</td>', row, re.S)
+    assert cells[0] == "中心审核" and cells[1] == "基数调整"
+    assert [cells[2], cells[3], cells[6]] == ["0", "1", "1"]
+
+    # decided: the median time to decision appears; the overdue task is gone
+    runner.complete(late, reviewer(demo), {"decision": "approve", "opinion": "同意"})
+    db.session.commit()
+    [queue] = queues(timedelta(days=5))
+    assert queue.overdue == 0 and queue.decisions == 1
+    assert timedelta(days=9) - timedelta(minutes=1) < timedelta(
+        seconds=queue.median_decision_seconds) < timedelta(days=9, minutes=1)
+    assert "9天0小时" in staff.get("/centre/monitor").text
+
+
+def test_the_monitor_is_for_centre_staff_only(ctx, make_api):
+    unit = make_api().login_operator()
+    response = unit.get("/centre/monitor")
+    assert response.status_code in (302, 403)
+    assert "中心监控" not in unit.get("/").text
