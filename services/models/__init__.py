@@ -3,6 +3,7 @@
 from .account_event import AccountEvent
 from .ledger import BIZ_TYPES, LedgerEntry
 from .manifest import ManifestRow
+from .money import InterestSettlement, Payable, PayableLine, Payment, UnitBalance
 from .org import City, Operator, Staff, Unit, UnitAccount
 from .person import BasePeriod, Person, PersonAccount
 from .records import ChangeRecord, Message
@@ -10,20 +11,25 @@ from .sequence import NumberSequence
 from .stash import Stash
 
 __all__ = [
-    "AccountEvent",
     "BIZ_TYPES",
+    "AccountEvent",
     "BasePeriod",
     "ChangeRecord",
     "City",
+    "InterestSettlement",
     "LedgerEntry",
     "ManifestRow",
     "Message",
     "NumberSequence",
     "Operator",
+    "Payable",
+    "PayableLine",
+    "Payment",
     "Person",
     "PersonAccount",
     "Staff",
     "Stash",
     "Unit",
     "UnitAccount",
+    "UnitBalance",
 ]
