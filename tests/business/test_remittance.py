@@ -33,3 +33,15 @@ def test_smoke_verify_and_pay(app, make_api, demo, today):
     print(paid.json)
     check_books(app, unit_id, unit)
     assert Decimal(unit.get(f"{API}/units/me").json["unallocated"]) == 0
+
+
+def test_smoke_pages(app, make_api, demo):
+    unit = make_api().login_operator()
+    for url in ["/", "/remittance", "/remittance?tab=query", "/queries/unit", "/queries/unit?tab=ledger"]:
+        r = unit.get(url)
+        assert r.status_code == 200, (url, r.data[:3000])
+    fin = make_api().login_finance()
+    r = fin.get("/centre/payments")
+    assert r.status_code == 200, r.data[:2000]
+    r = fin.get("/centre", follow_redirects=True)
+    assert "缴款登记" in r.get_data(as_text=True)

@@ -46,7 +46,19 @@ def centre_name() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, business, centre, documents, hall, processes, queries, tasks  # noqa: F401
+    from . import (  # noqa: F401  (each module adds its pages to the blueprint)
+        auth,
+        business,
+        centre,
+        documents,
+        finance,
+        hall,
+        processes,
+        queries,
+        remittance,
+        tasks,
+        unit_query,
+    )
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  localtime=display, isotime=isotime)
