@@ -4,6 +4,9 @@ diagram's steps call them, with the writes held until the steps are done."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from services import allocation, clock, remittance
@@ -45,8 +48,11 @@ def verify(ctx: HandlerContext, data: dict) -> dict:
     who = Who(ctx.initiator, ctx.initiator_name, "汇缴", ctx.instance_id)
     defer(remittance.verify, ctx.unit_id, month, who, today)
     policy = get_unit(ctx.unit_id).policy
+    remind_at = datetime.fromisoformat(remittance.reminder_at(month, policy, today))
+    wait = max(1, math.ceil((remind_at - ctx.now.replace(tzinfo=UTC)).total_seconds()))
+    # The reminder timer waits this long (ISO 8601), from the moment the month was verified.
     return {"month": str(month), "due_date": str(remittance.due_date(month, policy)),
-            "pay_by": remittance.reminder_at(month, policy)}
+            "remind_at": remind_at.isoformat(), "remind_in": f"PT{wait}S"}
 
 
 def allocate_waiting(ctx: HandlerContext, data: dict, business: str) -> dict:

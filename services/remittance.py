@@ -75,10 +75,10 @@ def refusal(unit_id: int, month: YearMonth, today: date, count_persons: bool = T
     current = YearMonth.of(today)
     if month > current:
         return f"不能核定未来月份：{month} 尚未到来（当前月份为 {current}）"
-    if month_payable(unit_id, month) is not None:
-        return f"{month} 已核定，不能重复核定"
     if account.paid_through and month <= account.paid_through:
         return f"{month} 已汇缴（本单位缴至 {account.paid_through}），无需核定"
+    if month_payable(unit_id, month) is not None:
+        return f"{month} 已核定，不能重复核定"
     expected = next_month(unit_id)
     if month != expected:
         return f"汇缴核定须逐月办理：本单位下一个应核定的年月为 {expected}，不能核定 {month}"
@@ -143,11 +143,12 @@ def due_date(month: YearMonth, policy) -> date:
     return month.first_day() + timedelta(days=policy.remittance_due_day - 1)
 
 
-def reminder_at(month: YearMonth, policy) -> str:
-    """When an unpaid month is overdue: the start of the day after its due date, Beijing
-    time, as the diagram's timer reads it (ISO 8601 with offset)."""
-    moment = datetime.combine(due_date(month, policy) + timedelta(days=1), time(0), CST)
-    return moment.isoformat()
+def reminder_at(month: YearMonth, policy, today: date) -> str:
+    """When an unpaid month is overdue: the start of the day after its due date (Beijing
+    time); for a month verified after that, the start of the next day. As the diagram's
+    timer reads it: ISO 8601 with the offset."""
+    day = max(due_date(month, policy), today) + timedelta(days=1)
+    return datetime.combine(day, time(0), CST).isoformat()
 
 
 def verify(unit_id: int, month: YearMonth, who: Who, today: date) -> Payable:

@@ -79,3 +79,96 @@ class Today:
         month = self.day.month % 12 + 1
         year = self.day.year + (1 if month == 1 else 0)
         return self.set(date(year, month, day))
+
+
+# -- what other businesses write, made directly (the lead switches these to the real
+#    businesses — 缴存人登记, 封存/启封, 基数调整 — once they are merged) -----------------
+
+def _who():
+    return {"actor": "operator:test", "actor_name": "测试经办人"}
+
+
+def register_person(unit_id: int, month, base: str, name: str = "新职工") -> int:
+    """缴存人登记 as it leaves the tables: an account in 正常 from `month`, its base period
+    and an 开户 account event. Returns the account id (call inside an app context)."""
+    from services.contribution import monthly_amounts
+    from services.models import AccountEvent, BasePeriod, Person, PersonAccount, UnitAccount
+    from services.numbers import new_person_accounts
+
+    account = db.session.execute(select(UnitAccount).where(UnitAccount.unit_id == unit_id)
+                                 ).scalar_one()
+    unit_amount, person_amount, _ = monthly_amounts(Decimal(base), account.unit_rate,
+                                                    account.person_rate)
+    number = new_person_accounts(1)[0]
+    person = Person(id_type="01", id_number=f"T{number}", name=name)
+    db.session.add(person)
+    db.session.flush()
+    row = PersonAccount(account_no=number, person_id=person.id, unit_id=unit_id, status="01",
+                        base=Decimal(base), person_rate=account.person_rate,
+                        unit_amount=unit_amount, person_amount=person_amount,
+                        opened_on=clock.today(), first_month=month)
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(BasePeriod(person_account_id=row.id, from_month=month, base=Decimal(base),
+                              unit_rate=account.unit_rate, person_rate=account.person_rate,
+                              unit_amount=unit_amount, person_amount=person_amount))
+    db.session.add(AccountEvent(unit_id=unit_id, person_account_id=row.id, change="open",
+                                from_status=None, to_status="01", month=month, **_who()))
+    db.session.flush()
+    return row.id
+
+
+def change_status(account_id: int, change: str, month) -> None:
+    """封存 (seal) or 启封 (unseal) of one account from `month`, with its event."""
+    from services.models import AccountEvent, PersonAccount
+
+    row = db.session.get(PersonAccount, account_id)
+    old, new = ("01", "02") if change == "seal" else ("02", "01")
+    assert row.status == old
+    row.status = new
+    db.session.add(AccountEvent(unit_id=row.unit_id, person_account_id=row.id, change=change,
+                                reason="01", from_status=old, to_status=new, month=month,
+                                **_who()))
+    db.session.flush()
+
+
+def new_base(account_id: int, month, base: str) -> Decimal:
+    """基数调整 from `month`: a base period and the account's current amounts. Returns
+    the new monthly amount."""
+    from services.contribution import monthly_amounts
+    from services.models import BasePeriod, PersonAccount, UnitAccount
+
+    row = db.session.get(PersonAccount, account_id)
+    unit_rate = db.session.execute(select(UnitAccount.unit_rate).where(
+        UnitAccount.unit_id == row.unit_id)).scalar_one()
+    unit_amount, person_amount, total = monthly_amounts(Decimal(base), unit_rate,
+                                                        row.person_rate)
+    row.base, row.unit_amount, row.person_amount = Decimal(base), unit_amount, person_amount
+    db.session.add(BasePeriod(person_account_id=row.id, from_month=month, base=Decimal(base),
+                              unit_rate=unit_rate, person_rate=row.person_rate,
+                              unit_amount=unit_amount, person_amount=person_amount))
+    db.session.flush()
+    return total
+
+
+def new_unit(first_month, persons: list[str], password: str = "Hall2026demo") -> dict:
+    """A unit opened in `first_month` (开户, never paid) with an operator and a person per
+    base in `persons` (each registered from that month). Returns its login and ids."""
+    from services.accounts import hash_password
+    from services.models import City, Operator, Unit, UnitAccount
+    from services.numbers import new_unit_accounts
+
+    city = db.session.execute(select(City)).scalars().first()
+    number = new_unit_accounts(1)[0]
+    unit = Unit(city_id=city.id, name=f"测试单位{number}", uscc=f"9135010{number}X")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(UnitAccount(unit_id=unit.id, account_no=number, status="02",
+                               unit_rate=Decimal("0.10"), person_rate=Decimal("0.10"),
+                               opened_on=first_month.first_day(), first_month=first_month))
+    db.session.add(Operator(unit_id=unit.id, login_name="jbr01", name="新单位经办人",
+                            password_hash=hash_password(password)))
+    db.session.flush()
+    ids = [register_person(unit.id, first_month, base, f"职工{i}") for i, base in enumerate(persons)]
+    return {"unit_id": unit.id, "unit_account": number, "login_name": "jbr01",
+            "password": password, "accounts": ids}
