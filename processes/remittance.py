@@ -62,9 +62,7 @@ def allocate_waiting(ctx: HandlerContext, data: dict, business: str) -> dict:
         Payable.instance_id == ctx.instance_id, Payable.active.is_(True))).scalar_one_or_none()
     if item is None:
         raise NotFound("该业务没有待分配的应缴记录")
-    problem = allocation.problem(item)
-    if problem:
-        raise BusinessRuleViolation(problem)
+    allocation.check(item)
     method = str((data.get("payment") or {}).get("method") or "transfer")
     who = Who(ctx.actor, ctx.actor_name, business, ctx.instance_id)
     defer(allocation.allocate, item.id, who, clock.today(), method)

@@ -68,6 +68,15 @@ def problem(item: Payable, available: Decimal | None = None) -> str | None:
     return None
 
 
+def check(item: Payable) -> None:
+    """Raise why `item` cannot be allocated now: a Conflict if it already was (or was
+    deleted), else the rule it breaks."""
+    reason = problem(item)
+    if reason:
+        raise BusinessRuleViolation(reason) if item.status == UNPAID and item.active \
+            else Conflict(reason)
+
+
 def _name(item: Payable) -> str:
     return f" {item.month} 汇缴" if item.kind == REMIT else "补缴"
 
@@ -77,9 +86,7 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
     a unit in 开户 becomes 正常), the 应缴 marked allocated. Refused with the reason of
     `problem`; the money check is one guarded UPDATE, so it holds under races."""
     item = payable(payable_id)
-    reason = problem(item)
-    if reason:
-        raise BusinessRuleViolation(reason) if item.status == UNPAID else Conflict(reason)
+    check(item)
     serial = ledger.new_serial_no(day)
     biz = "remit" if item.kind == REMIT else "back_pay"
     label = f"{item.month} 汇缴" if item.kind == REMIT else "补缴"

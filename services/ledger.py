@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import db, utcnow
@@ -153,8 +153,7 @@ def sums_of_rows(unit_id: int) -> Balances:
     """The same two totals summed from every row (what `check_balances` compares)."""
     rows = dict(db.session.execute(
         select(LedgerEntry.account_kind,
-               func.coalesce(func.sum(LedgerEntry.amount), 0)
-               + func.coalesce(func.sum(LedgerEntry.interest), 0))
+               cents_sum(LedgerEntry.amount + LedgerEntry.interest))
         .where(LedgerEntry.unit_id == unit_id,
                LedgerEntry.account_kind.in_([PERSON, UNALLOCATED]))
         .group_by(LedgerEntry.account_kind)).all())
@@ -172,8 +171,15 @@ def check_balances(unit_id: int) -> list[str]:
     return problems
 
 
+def cents_sum(expression):
+    """SUM of a money expression as the database's plain integer of 分 (no type of ours
+    applied to it: a sum of sums, or CASE over money, keeps no column type reliably)."""
+    return type_coerce(func.coalesce(func.sum(type_coerce(expression, BigInteger)), 0),
+                       BigInteger)
+
+
 def _cents(value) -> Decimal:
-    """A raw SUM over Money columns (integer 分) as 元."""
+    """A `cents_sum` as 元."""
     return Decimal(int(value or 0)).scaleb(-2)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Integer, case, func, literal, select
+from sqlalchemy import BigInteger, Integer, case, func, literal, select, type_coerce
 
 from . import ledger
 from .db import db
@@ -53,16 +53,16 @@ def account_info(unit_id: int, since: date, until: date) -> AccountInfo:
     """期初余额 (at the start of `since`), 本期增加 / 本期减少 (rows booked from `since`
     to `until`), 期末余额 and 单位未分配金额 (at the end of `until`)."""
     rows = LedgerEntry.__table__
-    value = rows.c.amount + rows.c.interest
+    value = type_coerce(rows.c.amount + rows.c.interest, BigInteger)
     person = rows.c.account_kind == PERSON
     in_range = rows.c.booked_on.between(since, until)
     after_until = rows.c.booked_on > until
     sums = db.session.execute(select(
-        func.sum(case((person, value), else_=0)),
-        func.sum(case(((person & in_range) & (value > 0), value), else_=0)),
-        func.sum(case(((person & in_range) & (value < 0), -value), else_=0)),
-        func.sum(case(((rows.c.account_kind == UNALLOCATED) & after_until, rows.c.amount),
-                      else_=0)))
+        ledger.cents_sum(case((person, value), else_=0)),
+        ledger.cents_sum(case(((person & in_range) & (value > 0), value), else_=0)),
+        ledger.cents_sum(case(((person & in_range) & (value < 0), -value), else_=0)),
+        ledger.cents_sum(case(((rows.c.account_kind == UNALLOCATED) & after_until,
+                               rows.c.amount), else_=0)))
         .where(rows.c.unit_id == unit_id, rows.c.booked_on >= min(since, until))
         .where(rows.c.account_kind.in_([PERSON, UNALLOCATED]))).one()
     since_start, increase, decrease, unallocated_after = (ledger._cents(v) for v in sums)

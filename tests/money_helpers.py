@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, select, type_coerce
 
 from services import clock
 from services.db import db
@@ -20,6 +20,11 @@ def cents(value) -> Decimal:
     return Decimal(int(value or 0)).scaleb(-2)
 
 
+def raw(expression):
+    """SUM as the database's own integer of 分 (no column type applied)."""
+    return type_coerce(func.sum(type_coerce(expression, BigInteger)), BigInteger)
+
+
 def check_books(app, unit_id: int, api=None) -> dict:
     """The unit's books balance to the 分: the personal balances (each summed from its
     own rows) plus 未分配 equal the unit's ledger balance (every money row); the kept
@@ -28,19 +33,19 @@ def check_books(app, unit_id: int, api=None) -> dict:
     with app.app_context():
         per_person = db.session.execute(
             select(LedgerEntry.person_account_id,
-                   func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest))
+                   raw(LedgerEntry.amount + LedgerEntry.interest))
             .where(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON)
             .group_by(LedgerEntry.person_account_id)).all()
         persons = sum((cents(v) for _, v in per_person), ZERO)
-        unallocated = cents(db.session.execute(select(func.sum(LedgerEntry.amount)).where(
+        unallocated = cents(db.session.execute(select(raw(LedgerEntry.amount)).where(
             LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == UNALLOCATED)).scalar())
         ledger_total = cents(db.session.execute(
-            select(func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest)).where(
+            select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
                 LedgerEntry.unit_id == unit_id,
                 LedgerEntry.account_kind.in_([PERSON, UNALLOCATED]))).scalar())
         assert persons + unallocated == ledger_total
         money_in = cents(db.session.execute(
-            select(func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest)).where(
+            select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
                 LedgerEntry.unit_id == unit_id,
                 ((LedgerEntry.account_kind == UNALLOCATED) & (LedgerEntry.biz_type == "payment"))
                 | ((LedgerEntry.account_kind == PERSON) & LedgerEntry.biz_type.in_(

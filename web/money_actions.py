@@ -19,7 +19,7 @@ from engine.models import READY, RUNNING, HumanTask, ProcessInstance
 from services import allocation, clock, ledger, payments, remittance
 from services.changes import Who
 from services.db import db
-from services.errors import BusinessRuleViolation, Forbidden, HallError, InvalidInput
+from services.errors import Forbidden, HallError, InvalidInput
 from services.models import Payable
 from services.models.money import REMIT
 from services.money import fmt
@@ -126,9 +126,7 @@ def pay_from_unallocated(actor: Actor, payable_id: int) -> dict:
     if not actor.is_operator:
         raise Forbidden("使用未分配金额缴款由缴存单位经办人办理")
     item = allocation.payable(payable_id, actor.unit_id)
-    problem = allocation.problem(item)
-    if problem:
-        raise BusinessRuleViolation(problem)
+    allocation.check(item)
     return pay(item, actor, "unallocated")
 
 
