@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Integer, String, func, litera
 
 from . import changes, ledger
 from .changes import Who
-from .db import YearMonthType, db, utcnow
+from .db import YearMonthType, db, utcnow, without_jit
 from .errors import BusinessRuleViolation, Conflict, NotFound
 from .models import LedgerEntry, Payable, PayableLine, PersonAccount, UnitAccount
 from .models.ledger import PERSON, UNALLOCATED
@@ -87,6 +87,7 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
     `problem`; the money check is one guarded UPDATE, so it holds under races."""
     item = payable(payable_id)
     check(item)
+    without_jit()
     serial = ledger.new_serial_no(day)
     biz = "remit" if item.kind == REMIT else "back_pay"
     label = f"{item.month} 汇缴" if item.kind == REMIT else "补缴"

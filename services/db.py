@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Integer, MetaData
+from sqlalchemy import BigInteger, Integer, MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +72,15 @@ def deferred_writes() -> Iterator[None]:
         _pending.reset(token)
     for action, args in pending:
         action(*args)
+
+
+def without_jit() -> None:
+    """For the rest of this transaction, PostgreSQL runs its plans without compiling them
+    (JIT). A set-wise statement over a fresh month (tens of thousands of rows the
+    statistics have not seen yet) looks expensive to the planner, which then spends far
+    longer compiling it than running it (bench/month_end.py). No effect on SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def release_memory() -> None:

@@ -3,10 +3,10 @@ persons and money, each change named by the business that caused it.
 
 Who takes part in a month is one SELECT (`month_rows`): the unit's persons in 正常 with
 the base period in force that month. The month before is the verified lines of its
-remittance. Comparing the two sets is three grouped queries, whatever the unit's size:
-who joined (and why: the latest account event that made them 正常: 登记, 启封, 转入), who
-left (封存, 转出) and whose amount changed (基数调整, up or down). The equation holds by
-construction; the causes explain it.
+remittance. Comparing the two sets is one grouped query over their full join, whatever
+the unit's size: who joined (and why: the latest account event that made them 正常: 登记,
+启封, 转入), who left (封存, 转出) and whose amount changed (基数调整, up or down). The
+equation holds by construction; the causes explain it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ class Reconciliation:
     prev_amount: Decimal = ZERO
     added: list[Cause] = field(default_factory=list)
     removed: list[Cause] = field(default_factory=list)
+    #: This month's 单位 / 个人 sides (as `reconcile` summed them; not stored).
+    unit_amount: Decimal = ZERO
+    person_amount: Decimal = ZERO
 
     @property
     def added_count(self) -> int:
@@ -134,58 +137,67 @@ def lines_of(payable_id: int):
 
 def reconcile(month: YearMonth, current, prev_payable_id: int | None) -> Reconciliation:
     """Compare `current` (rows shaped like `month_rows`) with the lines of the month
-    before (none for a unit's first month: everyone then joins)."""
+    before (none for a unit's first month: everyone then joins), in one pass: a full join
+    of the two sets, each person classed as joined, left, raised, lowered or the same,
+    and the joined and the left named by their latest account event."""
     cur = current.subquery("cur")
-    prev = (lines_of(prev_payable_id) if prev_payable_id is not None
-            else lines_of(-1)).subquery("prev")
+    prev = lines_of(prev_payable_id if prev_payable_id is not None else -1).subquery("prev")
+    kind = case((prev.c.person_account_id.is_(None), literal("joined")),
+                (cur.c.person_account_id.is_(None), literal("left")),
+                (cur.c.amount > prev.c.amount, literal("raised")),
+                (cur.c.amount < prev.c.amount, literal("lowered")), else_=literal("same"))
+    cause = case(
+        (prev.c.person_account_id.is_(None), _latest_event(cur.c.person_account_id, True)),
+        (cur.c.person_account_id.is_(None), _latest_event(prev.c.person_account_id, False)))
+    both = (select(kind.label("kind"), cause.label("cause"), cur.c.amount.label("cur_amount"),
+                   prev.c.amount.label("prev_amount"), cur.c.unit_amount, cur.c.person_amount)
+            .select_from(cur.outerjoin(prev, prev.c.person_account_id == cur.c.person_account_id,
+                                       full=True)).subquery("both"))
+    rows = db.session.execute(select(
+        both.c.kind, both.c.cause, func.count(), func.sum(both.c.cur_amount),
+        func.sum(both.c.prev_amount), func.sum(both.c.unit_amount),
+        func.sum(both.c.person_amount)).group_by(both.c.kind, both.c.cause)).all()
     result = Reconciliation(month)
-    count, amount = db.session.execute(select(func.count(), func.sum(prev.c.amount))).one()
-    result.prev_count, result.prev_amount = count, amount or ZERO
-
-    result.added = _by_cause(cur, prev, JOIN_CAUSES, to_status=True)
-    result.removed = _by_cause(prev, cur, LEAVE_CAUSES, to_status=False)
-    diff = type_coerce(cur.c.amount - prev.c.amount, Money)
-    up, down, raised, lowered = db.session.execute(
-        select(func.sum(case((cur.c.amount > prev.c.amount, diff), else_=literal(0))),
-               func.sum(case((cur.c.amount < prev.c.amount, -diff), else_=literal(0))),
-               func.sum(case((cur.c.amount > prev.c.amount, 1), else_=0)),
-               func.sum(case((cur.c.amount < prev.c.amount, 1), else_=0)))
-        .select_from(cur.join(prev, prev.c.person_account_id == cur.c.person_account_id))).one()
-    if raised:
-        result.added.append(Cause(BASE, LABELS[BASE], 0, _money(up)))
-    if lowered:
-        result.removed.append(Cause(BASE, LABELS[BASE], 0, _money(down)))
+    added: dict[str, Cause] = {}
+    removed: dict[str, Cause] = {}
+    for kind_, key, count, now, before, unit_amount, person_amount in rows:
+        now, before = _money(now), _money(before)
+        result.unit_amount += _money(unit_amount)
+        result.person_amount += _money(person_amount)
+        if kind_ != "joined":
+            result.prev_count += count
+            result.prev_amount += before
+        if kind_ == "joined":
+            _add(added, key if key in JOIN_CAUSES else OTHER, count, now)
+        elif kind_ == "left":
+            _add(removed, key if key in LEAVE_CAUSES else OTHER, count, before)
+        elif kind_ == "raised":
+            _add(added, BASE, 0, now - before)
+        elif kind_ == "lowered":
+            _add(removed, BASE, 0, before - now)
+    result.added = _ordered(added, [*JOIN_CAUSES, BASE, OTHER])
+    result.removed = _ordered(removed, [*LEAVE_CAUSES, BASE, OTHER])
     return result
 
 
-def _by_cause(side, other, causes: dict[str, str], to_status: bool) -> list[Cause]:
-    """Persons in `side` and not in `other`, grouped by the account event that explains
-    it: the latest that made them 正常 (joined) or took them out of it (left)."""
+def _latest_event(account_id, joined: bool):
+    """The change of the latest account event that made the account 正常 (joined) or
+    took it out of 正常 by 封存 / 转出 (left)."""
     events = AccountEvent.__table__
-    condition = events.c.to_status == ACTIVE if to_status else and_(
-        events.c.from_status == ACTIVE, events.c.change.in_(list(causes)))
-    cause = (select(events.c.change).where(events.c.person_account_id == side.c.person_account_id,
-                                           condition)
-             .order_by(events.c.month.desc(), events.c.id.desc()).limit(1).scalar_subquery())
-    apart = (select(side.c.amount, cause.label("cause"))
-             .select_from(side.outerjoin(other, other.c.person_account_id
-                                         == side.c.person_account_id))
-             .where(other.c.person_account_id.is_(None)).subquery("apart"))
-    rows = db.session.execute(select(apart.c.cause, func.count(), func.sum(apart.c.amount))
-                              .group_by(apart.c.cause)).all()
-    found = []
-    for key, count, amount in rows:
-        key = key if key in causes else OTHER
-        found.append(Cause(key, LABELS[key], count, _money(amount)))
-    order = [*causes, OTHER]
-    merged: dict[str, Cause] = {}
-    for item in sorted(found, key=lambda c: order.index(c.key)):
-        if item.key in merged:
-            merged[item.key].count += item.count
-            merged[item.key].amount += item.amount
-        else:
-            merged[item.key] = item
-    return list(merged.values())
+    condition = events.c.to_status == ACTIVE if joined else and_(
+        events.c.from_status == ACTIVE, events.c.change.in_(list(LEAVE_CAUSES)))
+    return (select(events.c.change).where(events.c.person_account_id == account_id, condition)
+            .order_by(events.c.month.desc(), events.c.id.desc()).limit(1).scalar_subquery())
+
+
+def _add(causes: dict[str, Cause], key: str, count: int, amount: Decimal) -> None:
+    found = causes.setdefault(key, Cause(key, LABELS[key], 0, ZERO))
+    found.count += count
+    found.amount += amount
+
+
+def _ordered(causes: dict[str, Cause], order: list[str]) -> list[Cause]:
+    return [causes[key] for key in order if key in causes]
 
 
 def _money(value) -> Decimal:

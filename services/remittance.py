@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from . import ledger
 from .changes import Who
 from .clock import CST
-from .db import YearMonthType, db
+from .db import YearMonthType, db, without_jit
 from .errors import BusinessRuleViolation, Conflict, NotFound
 from .models import Payable, PayableLine, Person, PersonAccount, Unit, UnitAccount
 from .models.ledger import MEMO
@@ -116,13 +116,11 @@ class Preview:
 
 def preview(unit_id: int, today: date) -> Preview:
     month = next_month(unit_id)
-    rows = month_rows(unit_id, month)
-    count, amount, unit_amount, person_amount = _counts(rows)
     prev = month_payable(unit_id, month - 1)
-    return Preview(month, count, amount, unit_amount, person_amount,
-                   reconcile(month, rows, prev.id if prev else None),
+    rec = reconcile(month, month_rows(unit_id, month), prev.id if prev else None)
+    return Preview(month, rec.count, rec.amount, rec.unit_amount, rec.person_amount, rec,
                    refusal(unit_id, month, today, count_persons=False)
-                   or (None if count else f"本单位 {month} 没有状态正常的缴存人，无需核定"),
+                   or (None if rec.count else f"本单位 {month} 没有状态正常的缴存人，无需核定"),
                    due_date(month, _policy(unit_id)))
 
 
@@ -158,6 +156,7 @@ def verify(unit_id: int, month: YearMonth, who: Who, today: date) -> Payable:
     problem = refusal(unit_id, month, today, count_persons=False)
     if problem:
         raise BusinessRuleViolation(problem)
+    without_jit()
     payable = Payable(unit_id=unit_id, kind=REMIT, month=month, instance_id=who.instance_id,
                       status=UNPAID, active=True, created_on=today, actor=who.actor,
                       actor_name=who.actor_name, reconciliation_json="{}")
@@ -171,11 +170,12 @@ def verify(unit_id: int, month: YearMonth, who: Who, today: date) -> Payable:
     db.session.execute(insert(PayableLine.__table__).from_select(_LINE_COLUMNS, select(
         literal(payable.id), rows.c.person_account_id, literal(month, YearMonthType),
         rows.c.base, rows.c.unit_amount, rows.c.person_amount, rows.c.amount)))
-    count, amount, unit_amount, person_amount = _counts(lines_of(payable.id))
-    if not count:
-        raise BusinessRuleViolation(f"本单位 {month} 没有状态正常的缴存人，无需核定")
     prev = month_payable(unit_id, month - 1)
     recon = reconcile(month, lines_of(payable.id), prev.id if prev else None)
+    count, amount = recon.count, recon.amount
+    unit_amount, person_amount = recon.unit_amount, recon.person_amount
+    if not count:
+        raise BusinessRuleViolation(f"本单位 {month} 没有状态正常的缴存人，无需核定")
     serial = ledger.new_serial_no(today)
     payable.head_count, payable.amount = count, amount
     payable.unit_amount, payable.person_amount = unit_amount, person_amount

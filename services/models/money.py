@@ -67,13 +67,15 @@ class Payable(Base):
 
 
 class PayableLine(Base):
-    """One person's amount in an 应缴 (a verified month's 汇缴明细, or a back-pay row)."""
+    """One person's amount in an 应缴 (a verified month's 汇缴明细, or a back-pay row).
+    Written set-wise from existing accounts, tens of thousands at a time, so without
+    foreign keys (a check per row cost more than the row, see bench/month_end.py)."""
 
     __tablename__ = "payable_line"
     __table_args__ = (Index("ix_payable_line_payable", "payable_id", "person_account_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    payable_id: Mapped[int] = mapped_column(ForeignKey("payable.id"))
-    person_account_id: Mapped[int] = mapped_column(ForeignKey("person_account.id"))
+    payable_id: Mapped[int]
+    person_account_id: Mapped[int]
     month: Mapped[YearMonth] = mapped_column(YearMonthType)
     base: Mapped[Decimal | None] = mapped_column(Money)
     unit_amount: Mapped[Decimal | None] = mapped_column(Money)
