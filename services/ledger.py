@@ -3,7 +3,8 @@
 Every money row moves a balance: a person's account (P), the unit's 未分配 (U), or none
 (M, a memo such as a verification). The unit's two totals live in `unit_balance`, moved
 by the same transaction that posts the rows, so the home page reads one row however long
-the history; `check_balances` proves the totals equal the sums of the rows. Post through
+the history (tests/money_helpers.py `check_books` proves after every money step that
+they equal the sums of the rows). Post through
 `post` (rows given) or `post_select` (an INSERT … SELECT), never by inserting rows alone.
 """
 
@@ -25,9 +26,9 @@ from .models.ledger import MEMO, PERSON, UNALLOCATED
 from .money import ZERO, fmt
 from .months import YearMonth
 
-__all__ = ["MEMO", "PERSON", "UNALLOCATED", "Balances", "allocate_rows", "check_balances",
-           "entry", "move", "new_serial_no", "person_balances", "post", "post_select",
-           "sums_of_rows", "unallocated_balance", "unit_balance", "unit_person_balances"]
+__all__ = ["MEMO", "PERSON", "UNALLOCATED", "Balances", "allocate_rows", "cents_sum", "entry",
+           "move", "new_serial_no", "person_balances", "post", "post_select", "totals",
+           "unallocated_balance", "unit_balance", "unit_person_balances", "yuan"]
 
 _BALANCES = UnitBalance.__table__
 LEDGER = LedgerEntry.__table__
@@ -129,12 +130,12 @@ def _ensure_row(unit_id: int) -> bool:
 
 def unit_balance(unit_id: int) -> Decimal:
     """单位账户余额: the persons' accounts together (amount + interest)."""
-    return _totals(unit_id).balance
+    return totals(unit_id).balance
 
 
 def unallocated_balance(unit_id: int) -> Decimal:
     """单位未分配金额: payments received and not yet allocated to persons."""
-    return _totals(unit_id).unallocated
+    return totals(unit_id).unallocated
 
 
 @dataclass(frozen=True)
@@ -143,32 +144,11 @@ class Balances:
     unallocated: Decimal
 
 
-def _totals(unit_id: int) -> Balances:
+def totals(unit_id: int) -> Balances:
+    """Both kept balances of the unit, in one read."""
     row = db.session.execute(select(_BALANCES.c.balance, _BALANCES.c.unallocated).where(
         _BALANCES.c.unit_id == unit_id)).first()
     return Balances(row[0], row[1]) if row else Balances(ZERO, ZERO)
-
-
-def sums_of_rows(unit_id: int) -> Balances:
-    """The same two totals summed from every row (what `check_balances` compares)."""
-    rows = dict(db.session.execute(
-        select(LedgerEntry.account_kind,
-               cents_sum(LedgerEntry.amount + LedgerEntry.interest))
-        .where(LedgerEntry.unit_id == unit_id,
-               LedgerEntry.account_kind.in_([PERSON, UNALLOCATED]))
-        .group_by(LedgerEntry.account_kind)).all())
-    return Balances(_cents(rows.get(PERSON)), _cents(rows.get(UNALLOCATED)))
-
-
-def check_balances(unit_id: int) -> list[str]:
-    """What differs between the kept totals and the rows' sums (empty when they agree)."""
-    kept, summed = _totals(unit_id), sums_of_rows(unit_id)
-    problems = []
-    if kept.balance != summed.balance:
-        problems.append(f"单位账户余额 {kept.balance} ≠ 流水合计 {summed.balance}")
-    if kept.unallocated != summed.unallocated:
-        problems.append(f"未分配金额 {kept.unallocated} ≠ 流水合计 {summed.unallocated}")
-    return problems
 
 
 def cents_sum(expression):
@@ -178,9 +158,9 @@ def cents_sum(expression):
                        BigInteger)
 
 
-def _cents(value) -> Decimal:
+def yuan(cents) -> Decimal:
     """A `cents_sum` as 元."""
-    return Decimal(int(value or 0)).scaleb(-2)
+    return Decimal(int(cents or 0)).scaleb(-2)
 
 
 def person_balances(person_account_ids: list[int]) -> dict[int, Decimal]:

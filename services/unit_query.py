@@ -65,8 +65,8 @@ def account_info(unit_id: int, since: date, until: date) -> AccountInfo:
                                rows.c.amount), else_=0)))
         .where(rows.c.unit_id == unit_id, rows.c.booked_on >= min(since, until))
         .where(rows.c.account_kind.in_([PERSON, UNALLOCATED]))).one()
-    since_start, increase, decrease, unallocated_after = (ledger._cents(v) for v in sums)
-    kept = ledger.Balances(ledger.unit_balance(unit_id), ledger.unallocated_balance(unit_id))
+    since_start, increase, decrease, unallocated_after = (ledger.yuan(v) for v in sums)
+    kept = ledger.totals(unit_id)
     opening = kept.balance - since_start
     return AccountInfo(since, until, opening, increase, decrease, opening + increase - decrease,
                        kept.unallocated - unallocated_after)

@@ -1,4 +1,5 @@
-"""Ledger rows (业务流水). Balances are sums of these rows, never stored totals."""
+"""Ledger rows (业务流水). Balances are sums of these rows; the unit's two totals are also
+kept in `unit_balance`, moved with every posting (services/ledger.py)."""
 
 from __future__ import annotations
 

@@ -110,8 +110,8 @@ class Payment(Base):
 class UnitBalance(Base):
     """The unit's balances as of its last posting, moved in the same transaction as every
     ledger row: 单位账户余额 (the persons' accounts, interest included) and 未分配. The
-    home page reads one row however long the history; `services.ledger.check_balances`
-    proves it equals the sums of the rows."""
+    home page reads one row however long the history; the money tests check after every
+    step that it equals the sums of the rows (tests/money_helpers.py)."""
 
     __tablename__ = "unit_balance"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
