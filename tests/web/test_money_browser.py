@@ -196,3 +196,20 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     href = operator.locator("#ledger tbody tr[data-type=payment] .print-receipt").first \
         .get_attribute("href")
     assert "住房公积金缴费凭条" in pdf_text(operator.request.get(f"{live}{href}").body())
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
+def test_money_pages_fit_the_screen(browser, live, demo, width, height):  # noqa: F811
+    page = new_page(browser, width, height)
+    operator_login(page, live, demo)
+    for path in ("/remittance", "/remittance?tab=query", "/queries/unit",
+                 "/queries/unit?tab=ledger"):
+        page.goto(live + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+            f"{path} scrolls sideways at {width}×{height}"
+    finance = new_page(browser, width, height)
+    staff_login(finance, live, demo["finance"][0], "缴款登记")
+    assert finance.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    if width < 500:
+        page.goto(live + "/remittance")
+        shot(page, "remittance-phone")
