@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Integer, String, func, litera
 
 from . import changes, ledger
 from .changes import Who
-from .db import YearMonthType, db, utcnow, without_jit
+from .db import YearMonthType, db, set_wise, utcnow
 from .errors import BusinessRuleViolation, Conflict, NotFound
 from .models import LedgerEntry, Payable, PayableLine, PersonAccount, UnitAccount
 from .models.ledger import PERSON, UNALLOCATED
@@ -87,7 +87,6 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
     `problem`; the money check is one guarded UPDATE, so it holds under races."""
     item = payable(payable_id)
     check(item)
-    without_jit()
     serial = ledger.new_serial_no(day)
     biz = "remit" if item.kind == REMIT else "back_pay"
     label = f"{item.month} 汇缴" if item.kind == REMIT else "补缴"
@@ -105,9 +104,10 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
         serial_no=serial, unit_id=item.unit_id, kind=UNALLOCATED, biz_type=biz,
         summary=f"{label}分配（{way}）", amount=-item.amount, head_count=item.head_count,
         month=item.month, booked_on=day, instance_id=item.instance_id, created_at=now)
-    ledger.allocate_rows(item.unit_id, item.amount, unit_row, _PERSON_COLUMNS, persons)
-    if item.kind == REMIT:
-        _move_paid_through(item, who)
+    with set_wise():
+        ledger.allocate_rows(item.unit_id, item.amount, unit_row, _PERSON_COLUMNS, persons)
+        if item.kind == REMIT:
+            _move_paid_through(item, who)
     db.session.execute(update(Payable).where(Payable.id == item.id).values(
         status=ALLOCATED, allocate_serial=serial, allocated_on=day)
         .execution_options(synchronize_session=False))

@@ -74,13 +74,23 @@ def deferred_writes() -> Iterator[None]:
         action(*args)
 
 
-def without_jit() -> None:
-    """For the rest of this transaction, PostgreSQL runs its plans without compiling them
-    (JIT). A set-wise statement over a fresh month (tens of thousands of rows the
-    statistics have not seen yet) looks expensive to the planner, which then spends far
-    longer compiling it than running it (bench/month_end.py). No effect on SQLite."""
-    if db.session.get_bind().dialect.name == "postgresql":
+@contextmanager
+def set_wise() -> Iterator[None]:
+    """Statements over a whole month (tens of thousands of rows) planned as what they are.
+    The planner has not seen this month's rows yet and guesses a handful, so on
+    PostgreSQL it would join them one by one (nested loops) and compile the plan (JIT),
+    each costing more than the work (bench/month_end.py); inside, it does neither. No
+    effect on SQLite."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
         db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        if postgres:
+            db.session.execute(text("SET LOCAL jit TO DEFAULT"))
+            db.session.execute(text("SET LOCAL enable_nestloop TO DEFAULT"))
 
 
 def release_memory() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Integer, String, cast, func, 
 from sqlalchemy.exc import IntegrityError
 
 from . import ledger
-from .db import db, utcnow
+from .db import db, set_wise, utcnow
 from .errors import BusinessRuleViolation
 from .models import InterestSettlement, LedgerEntry, Unit
 from .models.ledger import MEMO, PERSON
@@ -93,7 +93,8 @@ def settle_unit(unit_id: int, year: int) -> Settled | None:
                     literal(1, Integer), literal(None, Integer), literal(end, Date),
                     literal(None, Integer), literal(utcnow(), DateTime))
              .where(product.c.product > 0, interest > 0))
-    count, total = ledger.post_select(_COLUMNS, query, unit_id, serial)
+    with set_wise():
+        count, total = ledger.post_select(_COLUMNS, query, unit_id, serial)
     ledger.post([ledger.entry(serial_no=serial, unit_id=unit_id, kind=MEMO, biz_type="interest",
                               summary=summary, amount=Decimal("0.00"), interest=total,
                               head_count=count, booked_on=end)])

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from . import ledger
 from .changes import Who
 from .clock import CST
-from .db import YearMonthType, db, without_jit
+from .db import YearMonthType, db, set_wise
 from .errors import BusinessRuleViolation, Conflict, NotFound
 from .models import Payable, PayableLine, Person, PersonAccount, Unit, UnitAccount
 from .models.ledger import MEMO
@@ -156,7 +156,6 @@ def verify(unit_id: int, month: YearMonth, who: Who, today: date) -> Payable:
     problem = refusal(unit_id, month, today, count_persons=False)
     if problem:
         raise BusinessRuleViolation(problem)
-    without_jit()
     payable = Payable(unit_id=unit_id, kind=REMIT, month=month, instance_id=who.instance_id,
                       status=UNPAID, active=True, created_on=today, actor=who.actor,
                       actor_name=who.actor_name, reconciliation_json="{}")
@@ -167,11 +166,12 @@ def verify(unit_id: int, month: YearMonth, who: Who, today: date) -> Payable:
     except IntegrityError:
         raise Conflict(f"{month} 已核定，不能重复核定") from None
     rows = month_rows(unit_id, month).subquery()
-    db.session.execute(insert(PayableLine.__table__).from_select(_LINE_COLUMNS, select(
-        literal(payable.id), rows.c.person_account_id, literal(month, YearMonthType),
-        rows.c.base, rows.c.unit_amount, rows.c.person_amount, rows.c.amount)))
     prev = month_payable(unit_id, month - 1)
-    recon = reconcile(month, lines_of(payable.id), prev.id if prev else None)
+    with set_wise():
+        db.session.execute(insert(PayableLine.__table__).from_select(_LINE_COLUMNS, select(
+            literal(payable.id), rows.c.person_account_id, literal(month, YearMonthType),
+            rows.c.base, rows.c.unit_amount, rows.c.person_amount, rows.c.amount)))
+        recon = reconcile(month, lines_of(payable.id), prev.id if prev else None)
     count, amount = recon.count, recon.amount
     unit_amount, person_amount = recon.unit_amount, recon.person_amount
     if not count:
