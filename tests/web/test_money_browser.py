@@ -99,6 +99,15 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     expect(operator.locator("#verified")).to_have_count(0)
     assert verify_month(operator, live) == (month1, amount1)
     check_books(app, unit_id)
+    # 我发起的: the month's application waits for its payment, as its flowchart shows
+    operator.goto(f"{live}/tasks?list=initiated")
+    operator.locator("tbody tr", has_text="汇缴").first.dblclick()
+    expect(operator.locator("#flowchart[data-ready=true]")).to_be_visible()
+    expect(operator.locator('.djs-element[data-element-id="wait_payment"]')).to_have_class(
+        "djs-element djs-shape el-active")
+    expect(operator.locator('.djs-element[data-element-id="do_verify"]')).to_have_class(
+        "djs-element djs-shape el-done")
+    shot(operator, "remittance-flowchart")
 
     # finance: a transfer covering the month and more
     record_payment(finance, live, account, amount1 * 2)
