@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # not bench/: its http.py would shadow the standard library
 
 from services.contribution import monthly_amounts  # noqa: E402
 from services.demo import GIVEN, SURNAMES  # noqa: E402

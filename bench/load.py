@@ -40,7 +40,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[0] = str(ROOT)  # not bench/: its http.py would shadow the standard library
 
 from bench.load_client import SCENARIOS, Client, measure  # noqa: E402
 

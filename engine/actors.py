@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 OPERATOR, STAFF, SYSTEM = "operator", "staff", "system"
-EMPLOYER_LANE, REVIEWER_LANE = "employer", "centre_reviewer"
+EMPLOYER_LANE, REVIEWER_LANE, FINANCE_LANE = "employer", "centre_reviewer", "centre_finance"
 ANALYST = "analyst"  # a centre staff role
 #: Lane roles a diagram may use (lane id or name).
-ROLES = {EMPLOYER_LANE: "缴存单位", REVIEWER_LANE: "中心审核"}
+ROLES = {EMPLOYER_LANE: "缴存单位", REVIEWER_LANE: "中心审核", FINANCE_LANE: "中心财务"}
 
 
 @dataclass(frozen=True)

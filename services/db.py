@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Integer, MetaData
+from sqlalchemy import BigInteger, Integer, MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +72,25 @@ def deferred_writes() -> Iterator[None]:
         _pending.reset(token)
     for action, args in pending:
         action(*args)
+
+
+@contextmanager
+def set_wise() -> Iterator[None]:
+    """Statements over a whole month (tens of thousands of rows) planned as what they are.
+    The planner has not seen this month's rows yet and guesses a handful, so on
+    PostgreSQL it would join them one by one (nested loops) and compile the plan (JIT),
+    each costing more than the work (bench/month_end.py); inside, it does neither. No
+    effect on SQLite."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        if postgres:
+            db.session.execute(text("SET LOCAL jit TO DEFAULT"))
+            db.session.execute(text("SET LOCAL enable_nestloop TO DEFAULT"))
 
 
 def release_memory() -> None:

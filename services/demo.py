@@ -13,17 +13,17 @@ from pathlib import Path
 from sqlalchemy import select
 from stdnum.cn import ric, uscc
 
-from . import clock
+from . import allocation, clock, payments, remittance
 from .accounts import hash_password
+from .changes import Who
 from .contribution import monthly_amounts
 from .db import db
 from .files import write_private
 from .identifiers import USCC_ALPHABET
-from .ledger import new_serial_no
 from .models import (
+    AccountEvent,
     BasePeriod,
     City,
-    LedgerEntry,
     Message,
     Operator,
     Person,
@@ -32,7 +32,6 @@ from .models import (
     Unit,
     UnitAccount,
 )
-from .models.ledger import MEMO, PERSON, UNALLOCATED
 from .months import YearMonth
 from .numbers import new_person_accounts, new_unit_accounts
 from .policy import DEMO_POLICY
@@ -51,8 +50,10 @@ EDUCATION = ["大学本科", "大学专科", "硕士研究生", "高中", "博�
 POSITIONS = ["职员", "工程师", "主管", "经理", "会计", "厨师", "服务员", "技术员"]
 
 DEMO_PASSWORDS = {"operator": "Hall2026demo", "reviewer": "Review2026demo",
-                  "analyst": "Model2026demo"}
+                  "analyst": "Model2026demo", "finance": "Money2026demo"}
 DEMO_UKEY_PIN = "123456"
+#: Centre staff roles and the group each one's tasks and pages belong to.
+STAFF_GROUPS = {"reviewer": "centre_reviewer", "finance": "centre_finance"}
 
 
 @dataclass
@@ -82,7 +83,7 @@ DEMO_UNITS = [
              operators=[("jbr01", "吴婉婷")]),
 ]
 STAFF = [("shenhe01", "李文静", "reviewer"), ("shenhe02", "王立新", "reviewer"),
-         ("fenxi01", "张博文", "analyst")]
+         ("fenxi01", "张博文", "analyst"), ("caiwu01", "赵敏", "finance")]
 
 
 def seed_demo(instance_dir: Path, today: date | None = None, ca_dir: Path | None = None) -> dict:
@@ -120,6 +121,8 @@ def demo_info() -> dict:
                       if role == "reviewer"],
         "analysts": [{"login_name": login, "password": DEMO_PASSWORDS["analyst"]}
                      for login, _, role in STAFF if role == "analyst"],
+        "finance": [{"login_name": login, "password": DEMO_PASSWORDS["finance"],
+                     "group": "centre_finance"} for login, _, role in STAFF if role == "finance"],
     }
 
 
@@ -136,7 +139,7 @@ def _create(today: date) -> None:
         _create_unit(rng, city, spec, account_no, today, used_ids, operator_hash)
     for login, name, role in STAFF:
         db.session.add(Staff(login_name=login, name=name, role=role,
-                             group="centre_reviewer" if role == "reviewer" else None,
+                             group=STAFF_GROUPS.get(role),
                              password_hash=hash_password(DEMO_PASSWORDS[role])))
 
 
@@ -153,65 +156,61 @@ def _create_unit(rng: random.Random, city: City, spec: DemoUnit, account_no: str
                 contact_phone=spec.contact[1], bank_name=spec.bank)
     db.session.add(unit)
     db.session.flush()
-    db.session.add(UnitAccount(unit_id=unit.id, account_no=account_no, status="01",
+    db.session.add(UnitAccount(unit_id=unit.id, account_no=account_no, status="02",
                                unit_rate=unit_rate, person_rate=person_rate, opened_on=opened_on,
-                               first_month=first_month, paid_through=paid_through))
-    for login, name in spec.operators:
-        db.session.add(Operator(unit_id=unit.id, login_name=login, name=name,
-                                mobile=spec.contact[1], password_hash=operator_hash))
+                               first_month=first_month, paid_through=None))
+    operators = [Operator(unit_id=unit.id, login_name=login, name=name, mobile=spec.contact[1],
+                          password_hash=operator_hash) for login, name in spec.operators]
+    db.session.add_all(operators)
+    db.session.flush()
 
     total = spec.active + spec.sealed
     accounts = []
-    for index, number in enumerate(new_person_accounts(total)):
+    for number in new_person_accounts(total):
         person = _person(rng, used_ids)
         db.session.add(person)
         base = _base(rng)
         unit_amount, person_amount, _ = monthly_amounts(base, unit_rate, person_rate,
                                                         policy=city.policy)
         accounts.append(PersonAccount(
-            account_no=number, person=person, unit_id=unit.id,
-            status="01" if index < spec.active else "02", base=base, person_rate=person_rate,
-            unit_amount=unit_amount, person_amount=person_amount, opened_on=opened_on,
-            first_month=first_month, paid_through=paid_through))
+            account_no=number, person=person, unit_id=unit.id, status="01", base=base,
+            person_rate=person_rate, unit_amount=unit_amount, person_amount=person_amount,
+            opened_on=opened_on, first_month=first_month, paid_through=None))
     db.session.add_all(accounts)
     db.session.flush()
     db.session.add_all(BasePeriod(person_account_id=a.id, from_month=first_month, base=a.base,
                                   unit_rate=unit_rate, person_rate=a.person_rate,
                                   unit_amount=a.unit_amount, person_amount=a.person_amount)
                        for a in accounts)
+    who = Who(f"operator:{operators[0].id}", operators[0].name, "汇缴")
     for month in first_month.until(paid_through):
-        # The demo's sealed persons were sealed before the last remitted month.
-        paying = [a for a in accounts if a.status == "01" or month < paid_through]
-        _remitted_month(unit, month, paying)
+        if month == paid_through:  # the demo's sealed persons left before the last month
+            _seal(accounts[spec.active:], month, who)
+        _remitted_month(unit, account_no, month, who)
     db.session.add(Message(unit_id=unit.id, business="汇缴",
                            content=f"尊敬的{spec.name}，您已完成办理汇缴核定（{paid_through}）",
                            created_at=_at(paid_through.first_day() + timedelta(days=9))))
 
 
-def _remitted_month(unit: Unit, month: YearMonth, paying: list[PersonAccount]) -> None:
-    """One month verified, paid by transfer and allocated, as the ledger records it."""
-    total = sum((a.unit_amount + a.person_amount for a in paying), Decimal("0.00"))
-    count = len(paying)
+def _seal(accounts: list[PersonAccount], month: YearMonth, who: Who) -> None:
+    for account in accounts:
+        account.status = "02"
+        db.session.add(AccountEvent(unit_id=account.unit_id, person_account_id=account.id,
+                                    change="seal", reason="01", from_status="01", to_status="02",
+                                    month=month, actor=who.actor, actor_name=who.actor_name))
+    db.session.flush()
+
+
+def _remitted_month(unit: Unit, account_no: str, month: YearMonth, who: Who) -> None:
+    """One month verified, paid by transfer and allocated, through the hall's own
+    services (so the demo's ledger, 应缴 and balances are what the hall would write)."""
     verified_on = month.first_day() + timedelta(days=9)
     paid_on = month.first_day() + timedelta(days=14)
-    entries = [
-        LedgerEntry(serial_no=new_serial_no(verified_on), unit_id=unit.id, account_kind=MEMO,
-                    biz_type="verify", summary=f"{month} 汇缴核定", amount=total,
-                    head_count=count, month=month, booked_on=verified_on),
-        LedgerEntry(serial_no=new_serial_no(paid_on), unit_id=unit.id, account_kind=UNALLOCATED,
-                    biz_type="payment", summary=f"{month} 缴款（转账）", amount=total,
-                    head_count=count, month=month, booked_on=paid_on),
-    ]
-    remit_serial = new_serial_no(paid_on)
-    entries.append(LedgerEntry(serial_no=remit_serial, unit_id=unit.id,
-                               account_kind=UNALLOCATED, biz_type="remit",
-                               summary=f"{month} 汇缴分配", amount=-total, head_count=count,
-                               month=month, booked_on=paid_on))
-    entries.extend(LedgerEntry(serial_no=remit_serial, unit_id=unit.id, person_account_id=a.id,
-                               account_kind=PERSON, biz_type="remit", summary=f"{month} 汇缴",
-                               amount=a.unit_amount + a.person_amount, head_count=1, month=month,
-                               booked_on=paid_on) for a in paying)
-    db.session.add_all(entries)
+    payable = remittance.verify(unit.id, month, who, verified_on)
+    notice = payments.Notice(unit.id, account_no, payable.amount, "transfer",
+                             f"DEMO{month.to_int()}", f"demo-{account_no}-{month}")
+    payments.receive(notice, who.actor, who.actor_name, paid_on)
+    allocation.allocate(payable.id, who, paid_on, "transfer")
 
 
 def _at(day: date) -> datetime:

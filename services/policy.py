@@ -34,6 +34,15 @@ class Policy:
     #: 办结时限: days (自然日) the centre promises from an application reaching a group
     #: to its decision; the 中心监控 page counts those past it.
     service_days: int = 5
+    #: 补缴原因 (code, label).
+    back_pay_reasons: tuple[tuple[str, str], ...] = (
+        ("01", "漏缴"), ("02", "少缴"), ("03", "基数调整补差"), ("04", "新入职补缴"), ("99", "其他"))
+    #: 缴款截止日: a verified month is due by this day of the month; unpaid after it, the
+    #: unit is reminded.
+    remittance_due_day: int = 15
+    #: 收款单位 and 收款账号 printed on 汇补缴书 (the centre's collection account).
+    collection_bank: str = "中国建设银行示范市分行"
+    collection_account: str = "35050188000000000001"
 
     def to_json(self) -> str:
         return json.dumps({k: str(v) if isinstance(v, Decimal) else v
@@ -53,7 +62,11 @@ class Policy:
         for name, value in raw.items():
             if name not in kinds:
                 continue
-            values[name] = Decimal(value) if kinds[name] == "Decimal" else value
+            if kinds[name] == "Decimal":
+                value = Decimal(value)
+            elif isinstance(value, list):  # a code list: JSON arrays back to tuples
+                value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
+            values[name] = value
         return cls(**values)
 
     def base_range_text(self) -> str:
@@ -61,6 +74,12 @@ class Policy:
 
     def rate_range_text(self) -> str:
         return f"{self.rate_min * 100:.0f}% - {self.rate_max * 100:.0f}%"
+
+    @property
+    def max_monthly_amount(self) -> Decimal:
+        """The most one person can owe for a month: the base ceiling at the top rate on
+        both sides (a back-pay amount above it is a typo)."""
+        return (self.base_ceiling * self.rate_max * 2).quantize(Decimal("0.01"))
 
 
 @lru_cache(maxsize=64)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from .db import db
 from .errors import NotFound
-from .ledger import unallocated_balance, unit_balance
+from .ledger import totals
 from .models import PersonAccount, Unit
 from .models.person import ACTIVE
 from .money import ZERO
@@ -63,14 +63,15 @@ def get_unit(unit_id: int) -> Unit:
 
 def account_summary(unit_id: int) -> AccountSummary:
     unit = get_unit(unit_id)
+    kept = totals(unit_id)
     count, unit_total, person_total = db.session.execute(
         select(func.count(), func.sum(PersonAccount.unit_amount),
                func.sum(PersonAccount.person_amount))
         .where(PersonAccount.unit_id == unit_id, PersonAccount.status == ACTIVE)).one()
     return AccountSummary(
         unit=unit,
-        balance=unit_balance(unit_id),
-        unallocated=unallocated_balance(unit_id),
+        balance=kept.balance,
+        unallocated=kept.unallocated,
         paid_through=unit.account.paid_through,
         due_month=unit.account.due_month,
         active_persons=count,

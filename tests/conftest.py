@@ -160,6 +160,9 @@ class Api:
     def login_analyst(self, index: int = 0) -> Api:
         return self._login_staff(self.demo["analysts"][index])
 
+    def login_finance(self, index: int = 0) -> Api:
+        return self._login_staff(self.demo["finance"][index])
+
     def _login_staff(self, info: dict) -> Api:
         response = self.post("/api/v1/auth/login", {"login_name": info["login_name"],
                                                     "password": info["password"]})

@@ -86,6 +86,23 @@ def run_timers() -> None:
         click.echo(f"已处理 {count} 个到期定时器的流程")
 
 
+@main.command("settle-interest", help="为每个单位的职工账户结息一次（再次执行不做任何更改）")
+@click.argument("year", type=click.IntRange(2000, 2999))
+def settle_interest(year: int) -> None:
+    from services import clock, interest
+    from services.errors import HallError
+    app = _app()
+    with app.app_context():
+        try:
+            done, skipped = interest.settle(year, clock.today())
+        except HallError as exc:
+            raise click.ClickException(exc.message) from None
+    persons = sum(s.head_count for s in done)
+    total = sum((s.interest for s in done), start=0)
+    click.echo(f"{year} 年度结息：{len(done)} 个单位、{persons} 人，利息合计 {total:,.2f} 元；"
+               f"{skipped} 个单位此前已结息，未做任何更改")
+
+
 @main.command("serve", help="启动网上业务大厅")
 @click.option("--host", default=None, help="监听地址（默认 HPF_HOST 或 127.0.0.1）")
 @click.option("--demo-ukey", is_flag=True,

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, current_app, request, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine import history
+from engine import history, registry
 from engine.actors import EMPLOYER_LANE, Actor
-from engine.models import COMPLETED
+from engine.models import COMPLETED, DONE, HumanTask
 from engine.queries import instance_for
 from forms.review import APPROVE, DECISIONS
 from services import documents, person_query
@@ -101,6 +102,32 @@ def instance_prints(detail: dict) -> list[dict]:
     return [{"kind": p.kind, "label": p.label,
              "url": url_for("views.document_pdf", kind=p.kind, ref=detail["instance_id"])}
             for p in PRINT_POINTS.values() if p.shows_on and p.shows_on(detail)]
+
+
+def asks_when_done(task_id: str) -> bool:
+    """Whether the task's form asks something once submitted (its `done_prompt`)."""
+    form_key = db.session.execute(select(HumanTask.form_key).where(
+        HumanTask.id == str(task_id))).scalar()
+    return bool(form_key and registry.has_form(form_key)
+                and registry.form(form_key).extra.get("done_prompt"))
+
+
+def done_prompt(detail: dict) -> dict | None:
+    """What the unit's last submitted form asks (“提交审批完成，是否打印凭条？”) and the
+    document it offers, for the application's page right after submitting."""
+    form_key = db.session.execute(
+        select(HumanTask.form_key).where(HumanTask.instance_id == detail["instance_id"],
+                                         HumanTask.lane == EMPLOYER_LANE, HumanTask.state == DONE)
+        .order_by(HumanTask.completed_at.desc()).limit(1)).scalar()
+    if not form_key or not registry.has_form(form_key):
+        return None
+    extra = registry.form(form_key).extra
+    if not extra.get("done_prompt"):
+        return None
+    kind = extra.get("done_print")
+    return {"text": extra["done_prompt"], "kind": kind,
+            "url": url_for("views.document_pdf", kind=kind, ref=detail["instance_id"])
+            if kind in PRINT_POINTS else None}
 
 
 def _own_unit(actor: Actor, ref: str) -> int:

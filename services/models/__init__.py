@@ -4,6 +4,7 @@ from .account_event import AccountEvent
 from .job import Job
 from .ledger import BIZ_TYPES, LedgerEntry
 from .manifest import ManifestRow
+from .money import InterestSettlement, Payable, PayableLine, Payment, UnitBalance
 from .org import City, Operator, Staff, Unit, UnitAccount
 from .person import BasePeriod, Person, PersonAccount
 from .records import ChangeRecord, Message
@@ -17,12 +18,16 @@ __all__ = [
     "BasePeriod",
     "ChangeRecord",
     "City",
+    "InterestSettlement",
     "Job",
     "LedgerEntry",
     "ManifestRow",
     "Message",
     "NumberSequence",
     "Operator",
+    "Payable",
+    "PayableLine",
+    "Payment",
     "Person",
     "PersonAccount",
     "Staff",
@@ -32,4 +37,5 @@ __all__ = [
     "UKeyChallenge",
     "Unit",
     "UnitAccount",
+    "UnitBalance",
 ]

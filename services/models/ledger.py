@@ -1,11 +1,12 @@
-"""Ledger rows (业务流水). Balances are sums of these rows, never stored totals."""
+"""Ledger rows (业务流水). Balances are sums of these rows; the unit's two totals are also
+kept in `unit_balance`, moved with every posting (services/ledger.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, Money, YearMonthType, utcnow
@@ -29,8 +30,11 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: 业务流水号: shared by a business event's unit row and its person rows (the 明细).
     serial_no: Mapped[str] = mapped_column(String(20), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    person_account_id: Mapped[int | None] = mapped_column(ForeignKey("person_account.id"))
+    #: No foreign keys: a month's allocation posts a row per person, and a check per row
+    #: cost more than the row (bench/month_end.py). Rows are posted only by services from
+    #: existing units and accounts, which nothing deletes.
+    unit_id: Mapped[int]
+    person_account_id: Mapped[int | None]
     account_kind: Mapped[str] = mapped_column(String(1))
     biz_type: Mapped[str] = mapped_column(String(10))
     summary: Mapped[str] = mapped_column(String(100))

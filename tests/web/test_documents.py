@@ -230,7 +230,8 @@ def test_change_records_and_the_approval_notice_of_a_base_adjustment(app, demo, 
     changes_text = pdf_text(changes.data)
     with app.app_context():
         records = db.session.execute(select(func.count()).select_from(ChangeRecord).where(
-            ChangeRecord.unit_id == unit_id_of(app, demo))).scalar()
+            ChangeRecord.unit_id == unit_id_of(app, demo), ChangeRecord.subject == "person")
+        ).scalar()
     assert count(changes_text, "记录数", "条") == records > 0
     assert count(changes_text, "涉及人数", "人") == 2
     assert "缴存基数" in changes_text and "7200.50" in changes_text

@@ -46,17 +46,20 @@ def centre_name() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import (  # noqa: F401  (routes)
+    from . import (  # noqa: F401  (each module adds its pages to the blueprint)
         auth,
         business,
         centre,
         documents,
+        finance,
         hall,
         jobs,
         monitor,
         processes,
         queries,
+        remittance,
         tasks,
+        unit_query,
     )
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,

@@ -10,6 +10,7 @@ from engine.tasks import list_tasks
 from services.db import db
 
 from .. import auth
+from ..money_actions import FINANCE_GROUP
 from ..query_args import page_number
 from . import bp
 
@@ -23,6 +24,8 @@ def centre_desk():
     actor = auth.current_actor()
     if actor.is_analyst:
         return redirect(url_for("views.processes"))
+    if FINANCE_GROUP in actor.groups:  # centre finance records payments, reviews nothing
+        return redirect(url_for("views.finance_payments"))
     tab = request.args.get("tab", "group")
     if tab not in ("group", "todo", "done"):
         tab = "group"

@@ -41,4 +41,4 @@ def verify_page(code: str):
 @bp.app_context_processor
 def print_buttons() -> dict:
     """Pages find their print buttons (e.g. an application's approval notice) here."""
-    return {"instance_prints": printing.instance_prints}
+    return {"instance_prints": printing.instance_prints, "done_prompt": printing.done_prompt}

@@ -31,17 +31,19 @@ TILES = (
 PREVIEW = 5
 
 
-#: Tiles that open a query page rather than a business's workflow.
-QUERY_PAGES = {"person_query": "views.person_query_page"}
+#: Tiles that open a page of their own (a query, or a business with its own page such as
+#: 汇缴) rather than the generic page of a business's workflow.
+QUERY_PAGES = {"person_query": "views.person_query_page", "remittance": "views.remittance_page",
+               "unit_query": "views.unit_query_page"}
 
 
 def tiles() -> list[dict]:
     result = []
     for key, name, hint in TILES:
-        if key in BUSINESSES:
-            url = url_for("views.open_business", key=key)
-        elif key in QUERY_PAGES:
+        if key in QUERY_PAGES:
             url = url_for(QUERY_PAGES[key])
+        elif key in BUSINESSES:
+            url = url_for("views.open_business", key=key)
         else:
             url = None
         result.append({"key": key, "name": name, "hint": hint, "built": url is not None,

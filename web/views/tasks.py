@@ -17,7 +17,7 @@ from services import manifest_rows, stash
 from services.db import db
 from services.errors import HallError, InvalidInput
 
-from .. import auth
+from .. import auth, printing
 from ..query_args import date_filters, page_number
 from . import bp
 
@@ -48,13 +48,16 @@ def task_detail(task_id: str):
     actor = auth.current_actor()
     if request.method == "POST":
         data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        asks = actor.is_operator and printing.asks_when_done(task_id)
         try:
-            runner.complete(task_id, actor, data)
+            instance = runner.complete(task_id, actor, data)
             db.session.commit()
         except HallError as exc:
             db.session.rollback()
             return render_task(task_id, errors=exc.errors, message=exc.message,
                                submitted=request.form)
+        if asks:  # e.g. “提交审批完成，是否打印凭条？”, asked on the application's page
+            return redirect(url_for("views.instance_page", instance_id=instance.id, done=1))
         flash("已提交审批，可在「我发起的」中查看进度" if actor.is_operator else "审批结果已提交",
               "success")
         return redirect(url_for("views.home" if actor.is_operator else "views.centre_desk"))

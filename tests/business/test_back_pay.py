@@ -1,0 +1,192 @@
+"""补缴 (manual ch.6) as the unit, a reviewer and centre finance walk it: single entry shows
+the person back and says “录入成功” with the amount; the window, the person's status in
+the month and the amount are checked; import and delete; 【完成办理】 asks “提交审批完成，
+是否打印凭条？”; after approval a 待办 prints the 补缴书, and the payment is allocated
+(ledger type 补缴). One open back pay per unit."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from engine.models import COMPLETED, ProcessInstance
+from services.db import db
+from services.models import LedgerEntry, PersonAccount, UnitAccount
+from services.months import YearMonth
+from tests.money_helpers import check_books, unit_id_of
+from tests.pdf import pdf_text
+
+from .helpers import fill_template
+
+API = "/api/v1"
+
+
+def start(api):
+    response = api.post(f"{API}/processes/back_pay/instances", {"data": {}})
+    assert response.status_code == 201, response.json
+    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
+
+
+def latest_month(app, demo) -> YearMonth:
+    with app.app_context():
+        return db.session.execute(select(UnitAccount.paid_through).where(
+            UnitAccount.account_no == demo["units"][0]["unit_account"])).scalar_one()
+
+
+def persons(app, demo, status: str) -> list[PersonAccount]:
+    with app.app_context():
+        rows = db.session.execute(select(PersonAccount).options(joinedload(PersonAccount.person)).where(
+            PersonAccount.unit_id == unit_id_of(app, demo), PersonAccount.status == status)
+            .order_by(PersonAccount.account_no)).scalars().all()
+        db.session.expunge_all()
+        return rows
+
+
+def add(api, instance_id, **row):
+    return api.post(f"{API}/instances/{instance_id}/manifest/rows", row)
+
+
+def test_entries_are_checked_against_the_window_the_status_and_the_amount(app, make_api, demo):
+    unit = make_api().login_operator()
+    instance_id, _ = start(unit)
+    latest = latest_month(app, demo)
+    active, sealed = persons(app, demo, "01")[0], persons(app, demo, "02")[0]
+
+    added = add(unit, instance_id, person_account=active.account_no, reason="01",
+                month=str(latest), amount="500")
+    assert added.status_code == 201, added.json
+    assert (added.json["name"], added.json["id_number"], added.json["reason_name"],
+            added.json["amount"]) == (active.person.name, active.person.id_number, "漏缴", "500.00")
+    twice = add(unit, instance_id, person_account=active.account_no, reason="02",
+                month=str(latest), amount="10")
+    assert twice.status_code == 422 and "已在清册中" in twice.json["message"]
+
+    early = add(unit, instance_id, person_account=active.account_no, reason="01",
+                month=str(latest - 4), amount="500")
+    assert early.status_code == 422
+    assert early.json["errors"]["month"] == [f"补缴年月须在 {latest - 3} 至 {latest} 之间"
+                                             "（不早于最近一次汇缴前 3 个月，不晚于最近一次汇缴的月份）"]
+    late = add(unit, instance_id, person_account=active.account_no, reason="01",
+               month=str(latest + 1), amount="500")
+    assert late.status_code == 422 and "month" in late.json["errors"]
+
+    # the demo's sealed persons were sealed from the latest month: not before it
+    while_sealed = add(unit, instance_id, person_account=sealed.account_no, reason="02",
+                       month=str(latest), amount="100")
+    assert while_sealed.status_code == 422
+    assert while_sealed.json["errors"]["month"] == [
+        f"该职工 {latest} 的账户状态为「封存」，只能补缴其状态正常的月份"]
+    before = add(unit, instance_id, person_account=sealed.account_no, reason="02",
+                 month=str(latest - 1), amount="100")
+    assert before.status_code == 201, before.json
+
+    too_much = add(unit, instance_id, person_account=active.account_no, reason="99",
+                   month=str(latest - 1), amount="9000")
+    assert too_much.status_code == 422 and "8,594.64" in too_much.json["errors"]["amount"][0]
+    odd = add(unit, instance_id, person_account=active.account_no, reason="07",
+              month=str(latest - 1), amount="-1")
+    assert set(odd.json["errors"]) == {"reason", "amount"}
+    manifest = unit.get(f"{API}/instances/{instance_id}/manifest").json
+    assert manifest["count"] == 2 and manifest["total_amount"] == "600.00"
+
+    second = unit.post(f"{API}/processes/back_pay/instances", {"data": {}})
+    assert second.status_code == 409 and "已有一笔未办结的补缴" in second.json["message"]
+
+
+def test_single_entry_on_the_page_says_entered_with_the_amount(app, make_api, demo):
+    unit = make_api().login_operator()
+    instance_id, task_id = start(unit)
+    person = persons(app, demo, "01")[1]
+    page = unit.client.post(f"/instances/{instance_id}/manifest/rows", data={
+        "csrf_token": unit.csrf(), "task_id": task_id, "person_account": person.account_no,
+        "reason": "02", "month": str(latest_month(app, demo)), "amount": "123.45"},
+        follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert f"录入成功：{person.person.name} {latest_month(app, demo)} 补缴金额 123.45 元" in text
+
+
+def test_import_and_delete(app, make_api, demo):
+    unit = make_api().login_operator()
+    instance_id, _ = start(unit)
+    latest = latest_month(app, demo)
+    people = persons(app, demo, "01")
+    template = unit.get(f"{API}/processes/back_pay/template.xlsx").data
+    filled = fill_template(template, [
+        {"个人账号": people[0].account_no, "补缴原因": "漏缴", "补缴年月": str(latest),
+         "补缴金额": "300"},
+        {"个人账号": people[1].account_no, "补缴原因": "03", "补缴年月": str(latest - 2),
+         "补缴金额": "88.8"}])
+    imported = unit.client.post(f"{API}/instances/{instance_id}/manifest/import",
+                                data={"file": (io.BytesIO(filled), "back_pay.xlsx")},
+                                headers={"X-CSRF-Token": unit.csrf()},
+                                content_type="multipart/form-data")
+    assert imported.status_code == 200, imported.json
+    assert imported.json["imported"] == 2
+    rows = unit.get(f"{API}/instances/{instance_id}/manifest").json
+    assert rows["total_amount"] == "388.80"
+    assert [r["reason_name"] for r in rows["items"]] == ["漏缴", "基数调整补差"]
+    deleted = unit.delete(f"{API}/instances/{instance_id}/manifest/rows/{rows['items'][0]['row_id']}")
+    assert deleted.status_code == 200
+    assert unit.get(f"{API}/instances/{instance_id}/manifest").json["total_amount"] == "88.80"
+
+
+def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
+    unit = make_api().login_operator()
+    reviewer = make_api().login_reviewer()
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    latest = latest_month(app, demo)
+    people = persons(app, demo, "01")
+    instance_id, task_id = start(unit)
+    for person, month, amount in ((people[0], latest, "500.00"), (people[0], latest - 1, "250.50"),
+                                  (people[1], latest - 3, "1000")):
+        assert add(unit, instance_id, person_account=person.account_no, reason="01",
+                   month=str(month), amount=amount).status_code == 201
+
+    done = unit.client.post(f"/tasks/{task_id}", data={"csrf_token": unit.csrf(), "remark": "补缴"})
+    assert done.status_code == 302 and f"/instances/{instance_id}?done=1" in done.location
+    prompt = unit.get(done.location).get_data(as_text=True)
+    assert "提交审批完成，是否打印凭条？" in prompt
+    receipt = unit.get(f"/documents/back_pay_receipt/{instance_id}.pdf")
+    assert receipt.status_code == 200
+    text = pdf_text(receipt.data)
+    assert "补缴业务凭条" in text and "1,750.50" in text and "壹仟柒佰伍拾元零伍角整" in text
+    assert f"{latest - 3}、{latest - 1}、{latest}" in text
+
+    queue = reviewer.get(f"{API}/tasks?list=group").json["items"]
+    review_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
+    assert reviewer.post(f"{API}/tasks/{review_id}/claim").status_code == 200
+    assert reviewer.post(f"{API}/tasks/{review_id}/complete", {"data": {
+        "decision": "approve", "opinion": "同意补缴"}}).status_code == 200
+    messages = unit.get(f"{API}/messages").json["items"]
+    assert "已审核通过，请在待办中打印补缴书" in messages[0]["content"]
+    todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
+                if t["instance_id"] == instance_id)
+    assert todo["title"] == "打印补缴书"
+    printed = unit.client.post(f"/tasks/{todo['task_id']}", data={"csrf_token": unit.csrf()})
+    assert f"/instances/{instance_id}?done=1" in printed.location
+    notice = unit.get(f"/documents/back_pay_notice/{instance_id}.pdf")
+    text = pdf_text(notice.data)
+    assert "住房公积金补缴书" in text and "同意" not in text and "1,750.50" in text
+    assert people[1].account_no in text
+    check_books(app, unit_id, unit)
+
+    paid = finance.post(f"{API}/payments", {
+        "unit_account": demo["units"][0]["unit_account"], "amount": "1750.50",
+        "method": "transfer", "reference": "BP-1", "idempotency_key": "back-pay-0001"}).json
+    assert [(p["kind"], p["amount"]) for p in paid["allocated"]] == [("back_pay", "1750.50")]
+    with app.app_context():
+        assert db.session.get(ProcessInstance, instance_id).status == COMPLETED
+        rows = db.session.execute(select(LedgerEntry).where(
+            LedgerEntry.unit_id == unit_id, LedgerEntry.biz_type == "back_pay",
+            LedgerEntry.account_kind == "P").order_by(LedgerEntry.month)).scalars().all()
+        assert [(r.month, r.amount, r.summary) for r in rows] == [
+            (latest - 3, Decimal("1000.00"), f"{latest - 3} 补缴（漏缴）"),
+            (latest - 1, Decimal("250.50"), f"{latest - 1} 补缴（漏缴）"),
+            (latest, Decimal("500.00"), f"{latest} 补缴（漏缴）")]
+    assert "补缴款 1,750.50 元已到账" in unit.get(f"{API}/messages").json["items"][0]["content"]
+    check_books(app, unit_id, unit)
+    assert unit.post(f"{API}/processes/back_pay/instances", {"data": {}}).status_code == 201

@@ -1,0 +1,111 @@
+"""结息: `hpf settle-interest YEAR` posts each person's interest on the daily balance product
+(balance × days × rate / 360) once, on 30 June; a second run changes nothing; the rows
+show in 业务流水 and in 账户信息."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from services import clock, interest
+from services.db import db
+from services.errors import BusinessRuleViolation
+from services.models import InterestSettlement, LedgerEntry
+from tests.money_helpers import Today, check_books, unit_id_of
+
+API = "/api/v1"
+ROOT = Path(__file__).resolve().parents[2]
+#: `hpf` as the installed command runs it, from this checkout.
+HPF = [sys.executable, "-c", "import sys; from web.cli import main; sys.argv[0] = 'hpf'; main()"]
+
+
+def expected_interest(unit_id: int, year: int) -> dict[int, Decimal]:
+    """Each account's interest computed here, row by row, from the ledger."""
+    start, end = date(year - 1, 7, 1), date(year, 6, 30)
+    rows = db.session.execute(select(LedgerEntry).where(
+        LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == "P",
+        LedgerEntry.booked_on <= end)).scalars()
+    products: dict[int, Decimal] = {}
+    for row in rows:
+        days = (end - max(row.booked_on, start)).days + 1
+        products[row.person_account_id] = products.get(row.person_account_id, Decimal(0)) + \
+            (row.amount + row.interest) * days
+    rate = Decimal("0.015")
+    found = {account: (product * rate / 360).quantize(Decimal("0.01"), ROUND_HALF_UP)
+             for account, product in products.items()}
+    return {account: value for account, value in found.items() if value > 0}
+
+
+def year_after(day: date) -> int:
+    """The settlement year whose 30 June is on or after `day`."""
+    return day.year if (day.month, day.day) <= (6, 30) else day.year + 1
+
+
+def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo, monkeypatch):
+    today = Today(monkeypatch)
+    unit_id = unit_id_of(app, demo, 1)
+    year = year_after(today.day)
+    with app.app_context():
+        with pytest.raises(BusinessRuleViolation, match=f"{year}-06-30 尚未到来"):
+            interest.settle(year, date(year, 6, 29))
+        expected = expected_interest(unit_id, year)
+        assert len(expected) == 19  # the unit's persons with money (the sealed one too)
+        today.set(date(year, 7, 1))
+        settled, skipped = interest.settle(year, clock.today())
+        mine = next(s for s in settled if s.unit_id == unit_id)
+        assert skipped == 0 and mine.head_count == 19
+        assert mine.interest == sum(expected.values())
+        posted = dict(db.session.execute(select(LedgerEntry.person_account_id, LedgerEntry.interest)
+                                         .where(LedgerEntry.serial_no == mine.serial_no,
+                                                LedgerEntry.account_kind == "P")).all())
+        assert posted == expected
+        rows_before = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar()
+
+        again, skipped = interest.settle(year, clock.today())
+        assert again == [] and skipped == len(settled)
+        assert db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar() \
+            == rows_before
+        db.session.remove()
+
+    unit = make_api().login_operator(1)
+    check_books(app, unit_id, unit)
+    listed = unit.get(f"{API}/units/me/ledger?type=结息").json["items"]
+    assert [(r["biz_type_name"], r["interest"], r["head_count"]) for r in listed] == \
+        [("结息", str(mine.interest), 19)]
+    details = unit.get(f"{API}/units/me/ledger/{mine.serial_no}/details?per_page=50").json
+    assert details["total"] == 19
+    assert sum(Decimal(r["interest"]) for r in details["items"]) == mine.interest
+    account = unit.get(f"{API}/units/me/account?from={year}-06-30&to={year}-06-30").json
+    assert Decimal(account["increase"]) == mine.interest
+    assert Decimal(account["closing_balance"]) - Decimal(account["opening_balance"]) == mine.interest
+
+
+def test_hpf_settle_interest_posts_once_and_says_so(app, tmp_path):
+    today = clock.today()
+    year = today.year if (today.month, today.day) > (6, 30) else today.year - 1
+    env = {**os.environ, "HPF_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "HPF_INSTANCE_DIR": str(tmp_path)}
+    first = subprocess.run([*HPF, "settle-interest", str(year)], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"{year} 年度结息：2 个单位")
+    assert first.stdout.strip().endswith("0 个单位此前已结息，未做任何更改")
+    with app.app_context():
+        count = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar()
+        settled = db.session.execute(select(func.count()).select_from(InterestSettlement)).scalar()
+    second = subprocess.run([*HPF, "settle-interest", str(year)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == (f"{year} 年度结息：0 个单位、0 人，利息合计 0.00 元；"
+                                     "2 个单位此前已结息，未做任何更改")
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar() == count
+        assert db.session.execute(select(func.count()).select_from(InterestSettlement)
+                                  ).scalar() == settled == 2

@@ -1,0 +1,194 @@
+"""Shared steps of the money tests: the books check every money test calls after each
+step, a movable 'today', and the unit a demo login belongs to."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, func, select, type_coerce
+
+from services import clock
+from services.db import db
+from services.models import LedgerEntry, UnitAccount, UnitBalance
+from services.models.ledger import PERSON, UNALLOCATED
+
+ZERO = Decimal("0.00")
+
+
+def cents(value) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-2)
+
+
+def raw(expression):
+    """SUM as the database's own integer of 分 (no column type applied)."""
+    return type_coerce(func.sum(type_coerce(expression, BigInteger)), BigInteger)
+
+
+def check_books(app, unit_id: int, api=None) -> dict:
+    """The unit's books balance to the 分: the personal balances (each summed from its
+    own rows) plus 未分配 equal the unit's ledger balance (every money row); the kept
+    balances equal the rows; money in (payments and interest) equals money held, so
+    every allocation moved exactly what it took; and the home page (API) says the same."""
+    with app.app_context():
+        per_person = db.session.execute(
+            select(LedgerEntry.person_account_id,
+                   raw(LedgerEntry.amount + LedgerEntry.interest))
+            .where(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON)
+            .group_by(LedgerEntry.person_account_id)).all()
+        persons = sum((cents(v) for _, v in per_person), ZERO)
+        unallocated = cents(db.session.execute(select(raw(LedgerEntry.amount)).where(
+            LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == UNALLOCATED)).scalar())
+        ledger_total = cents(db.session.execute(
+            select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
+                LedgerEntry.unit_id == unit_id,
+                LedgerEntry.account_kind.in_([PERSON, UNALLOCATED]))).scalar())
+        assert persons + unallocated == ledger_total
+        money_in = cents(db.session.execute(
+            select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
+                LedgerEntry.unit_id == unit_id,
+                ((LedgerEntry.account_kind == UNALLOCATED) & (LedgerEntry.biz_type == "payment"))
+                | ((LedgerEntry.account_kind == PERSON) & LedgerEntry.biz_type.in_(
+                    ["interest", "transfer"])))).scalar())
+        assert money_in == ledger_total, "an allocation moved a different amount than it took"
+        kept = db.session.get(UnitBalance, unit_id)
+        assert kept is not None
+        assert (kept.balance, kept.unallocated) == (persons, unallocated)
+        db.session.remove()
+    if api is not None:
+        me = api.get("/api/v1/units/me").json
+        assert (Decimal(me["balance"]), Decimal(me["unallocated"])) == (persons, unallocated)
+    return {"persons": persons, "unallocated": unallocated, "total": ledger_total}
+
+
+def unit_id_of(app, demo: dict, unit: int = 0) -> int:
+    with app.app_context():
+        found = db.session.execute(select(UnitAccount.unit_id).where(
+            UnitAccount.account_no == demo["units"][unit]["unit_account"])).scalar_one()
+        db.session.remove()
+        return found
+
+
+class Today:
+    """`services.clock.today`, set by a test: months turn when the test says so."""
+
+    def __init__(self, monkeypatch):
+        self.day = clock.today()
+        monkeypatch.setattr(clock, "today", lambda: self.day)
+
+    def set(self, day: date) -> date:
+        self.day = day
+        return day
+
+    def next_month(self, day: int = 10) -> date:
+        month = self.day.month % 12 + 1
+        year = self.day.year + (1 if month == 1 else 0)
+        return self.set(date(year, month, day))
+
+
+# -- what other businesses write, made directly (the lead switches these to the real
+#    businesses — 缴存人登记, 封存/启封, 基数调整 — once they are merged) -----------------
+
+def _who():
+    return {"actor": "operator:test", "actor_name": "测试经办人"}
+
+
+def register_person(unit_id: int, month, base: str, name: str = "新职工") -> int:
+    """缴存人登记 as it leaves the tables: an account in 正常 from `month`, its base period
+    and an 开户 account event. Returns the account id (call inside an app context)."""
+    from services.contribution import monthly_amounts
+    from services.models import AccountEvent, BasePeriod, Person, PersonAccount, UnitAccount
+    from services.numbers import new_person_accounts
+
+    account = db.session.execute(select(UnitAccount).where(UnitAccount.unit_id == unit_id)
+                                 ).scalar_one()
+    unit_amount, person_amount, _ = monthly_amounts(Decimal(base), account.unit_rate,
+                                                    account.person_rate)
+    number = new_person_accounts(1)[0]
+    person = Person(id_type="01", id_number=f"T{number}", name=name)
+    db.session.add(person)
+    db.session.flush()
+    row = PersonAccount(account_no=number, person_id=person.id, unit_id=unit_id, status="01",
+                        base=Decimal(base), person_rate=account.person_rate,
+                        unit_amount=unit_amount, person_amount=person_amount,
+                        opened_on=clock.today(), first_month=month)
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(BasePeriod(person_account_id=row.id, from_month=month, base=Decimal(base),
+                              unit_rate=account.unit_rate, person_rate=account.person_rate,
+                              unit_amount=unit_amount, person_amount=person_amount))
+    db.session.add(AccountEvent(unit_id=unit_id, person_account_id=row.id, change="open",
+                                from_status=None, to_status="01", month=month, **_who()))
+    db.session.flush()
+    return row.id
+
+
+def change_status(account_id: int, change: str, month) -> None:
+    """封存 (seal) or 启封 (unseal) of one account from `month`, with its event."""
+    from services.models import AccountEvent, PersonAccount
+
+    row = db.session.get(PersonAccount, account_id)
+    old, new = ("01", "02") if change == "seal" else ("02", "01")
+    assert row.status == old
+    row.status = new
+    db.session.add(AccountEvent(unit_id=row.unit_id, person_account_id=row.id, change=change,
+                                reason="01", from_status=old, to_status=new, month=month,
+                                **_who()))
+    db.session.flush()
+
+
+def new_base(account_id: int, month, base: str) -> Decimal:
+    """基数调整 from `month`: a base period and the account's current amounts. Returns
+    the new monthly amount."""
+    from services.contribution import monthly_amounts
+    from services.models import BasePeriod, PersonAccount, UnitAccount
+
+    row = db.session.get(PersonAccount, account_id)
+    unit_rate = db.session.execute(select(UnitAccount.unit_rate).where(
+        UnitAccount.unit_id == row.unit_id)).scalar_one()
+    unit_amount, person_amount, total = monthly_amounts(Decimal(base), unit_rate,
+                                                        row.person_rate)
+    row.base, row.unit_amount, row.person_amount = Decimal(base), unit_amount, person_amount
+    db.session.add(BasePeriod(person_account_id=row.id, from_month=month, base=Decimal(base),
+                              unit_rate=unit_rate, person_rate=row.person_rate,
+                              unit_amount=unit_amount, person_amount=person_amount))
+    db.session.flush()
+    return total
+
+
+def new_unit(first_month, persons: list[str], password: str = "Hall2026demo") -> dict:
+    """A unit opened in `first_month` (开户, never paid) with an operator and a person per
+    base in `persons` (each registered from that month). Returns its login and ids."""
+    from services.accounts import hash_password
+    from services.models import City, Operator, Unit, UnitAccount
+    from services.numbers import new_unit_accounts
+
+    city = db.session.execute(select(City)).scalars().first()
+    number = new_unit_accounts(1)[0]
+    unit = Unit(city_id=city.id, name=f"测试单位{number}", uscc=f"9135010{number}X")
+    db.session.add(unit)
+    db.session.flush()
+    db.session.add(UnitAccount(unit_id=unit.id, account_no=number, status="02",
+                               unit_rate=Decimal("0.10"), person_rate=Decimal("0.10"),
+                               opened_on=first_month.first_day(), first_month=first_month))
+    db.session.add(Operator(unit_id=unit.id, login_name="jbr01", name="新单位经办人",
+                            password_hash=hash_password(password)))
+    db.session.flush()
+    ids = [register_person(unit.id, first_month, base, f"职工{i}") for i, base in enumerate(persons)]
+    return {"unit_id": unit.id, "unit_account": number, "login_name": "jbr01",
+            "password": password, "accounts": ids, "ukey": _issue_ukey(number)}
+
+
+def _issue_ukey(unit_account: str) -> dict:
+    """The new unit's UKey, as demo.json describes a demo unit's (login signs with it)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from services.ukey.registry import issue_ukey
+
+    keys = Path(current_app.config["INSTANCE_DIR"]) / "ukeys"
+    keys.mkdir(exist_ok=True)
+    issued = issue_ukey(unit_account, Path(current_app.config["UKEY_CA_DIR"]), keys)
+    return {"card_key_file": str(issued.key_file),
+            "certificate_file": str(issued.certificate_file), "pin": issued.pin}
