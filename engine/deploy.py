@@ -19,10 +19,11 @@ from services.db import db, utcnow
 from services.errors import Conflict, HallError, InvalidInput, NotFound
 
 from . import registry
+from .actors import role_of
 from .diagram import BPMN_NS, NotReadable, parse_xml
 from .models import RUNNING, ProcessDefinition, ProcessInstance
 from .serializer import dump_spec
-from .validate import Problem, role_of, validate
+from .validate import Problem, validate
 
 #: Who deployed, as the 流程管理 page shows it, when no person did (start-up, CLI).
 SYSTEM_NAME = "系统（启动时部署）"

@@ -22,7 +22,7 @@ from processes import HANDLERS
 from processes.events import MESSAGES
 
 from . import constructs, graph, sandbox
-from .actors import ROLES
+from .actors import ROLES, role_of
 from .catalog import handler_parameters
 from .diagram import BPMN_NS, SPIFF_NS, Diagram, NotReadable, read
 
@@ -111,10 +111,6 @@ def _check_lanes(diagram: Diagram, processes: set[str], report: Report) -> None:
             name = lane.name or lane.id
             report.add(lane.id, f"泳道「{name}」({lane.id}) 不是已知角色，id 或名称须为："
                        + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))
-
-
-def role_of(lane_id: str, name: str) -> str | None:
-    return lane_id if lane_id in ROLES else name if name in ROLES else None
 
 
 def _check_tasks(diagram: Diagram, processes: set[str], report: Report) -> None:
