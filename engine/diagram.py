@@ -33,6 +33,9 @@ CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 OTHERS = {"sequenceFlow", "dataStoreReference", "dataStore"}
 
 
+NO_DTD = "流程图不得包含 DOCTYPE 或实体声明（外部实体、实体展开均被拒绝）"
+
+
 class NotReadable(ValueError):
     """The bytes are not a BPMN file the hall will read (the message says why, in Chinese)."""
 
@@ -117,10 +120,15 @@ def parse_xml(xml: bytes):
     try:
         tree = etree.fromstring(xml, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
+        text = str(exc).lower()
+        if "entity" in text or "amplification" in text or b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+            why = ("：文件引用了外部实体" if "external entity" in text else
+                   "：文件用实体层层展开放大内容" if "amplification" in text else "")
+            raise NotReadable(NO_DTD + why) from None
         raise NotReadable(f"XML 格式错误：{exc}") from None
     info = tree.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
-        raise NotReadable("流程图不得包含 DOCTYPE 或实体声明（外部实体、实体展开均被拒绝）")
+        raise NotReadable(NO_DTD)
     if (info.encoding or "UTF-8").upper().replace("_", "-") not in ("UTF-8", "UTF8", "ASCII",
                                                                     "US-ASCII"):
         raise NotReadable(f"流程图须以 UTF-8 编码保存（当前为 {info.encoding}）")

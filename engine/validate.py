@@ -188,8 +188,8 @@ def check_snippet(text: str, mode: str = "eval", timer: bool = False) -> str | N
 
 def _parse_spec(xml: bytes, diagram: Diagram, key: str, filename: str, report: Report) -> None:
     """SpiffWorkflow's own parse: loading validates against the BPMN schema (its errors give
-    only a line, mapped here to the element); building the spec finds semantic errors,
-    added only when nothing else was said about the element they name."""
+    only a line, mapped here to the element); building the spec finds semantic errors, which
+    our own checks mostly say better, so they are added only when nothing else was found."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     stage = "load"
     try:
@@ -200,9 +200,7 @@ def _parse_spec(xml: bytes, diagram: Diagram, key: str, filename: str, report: R
     except ValidationException as exc:
         line = str(exc.line_number)
         element_id = exc.id or (diagram.element_at_line(int(line)) if line.isdigit() else None)
-        said = any(p.element_id == element_id for p in report.problems) if element_id \
-            else bool(report.problems)
-        if stage == "load" or not said:
+        if stage == "load" or not report.problems:
             report.add(element_id, f"BPMN 校验失败：{exc}")
     except Exception as exc:  # the parser raises bare errors for some malformed diagrams
         report.add(None, f"无法解析流程图：{type(exc).__name__}: {exc}")
