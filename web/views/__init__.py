@@ -46,7 +46,7 @@ def centre_name() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, business, centre, documents, hall, processes, queries, tasks  # noqa: F401
+    from . import auth, business, centre, documents, hall, processes, queries, studio, tasks  # noqa: F401
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  localtime=display, isotime=isotime)
