@@ -73,21 +73,26 @@ def validate(xml: bytes, key: str, filename: str | None = None) -> Report:
         report.add(None, str(exc))
         return report
     executable = [pid for pid, p in diagram.processes.items() if p["executable"]]
-    if key not in executable:
+    if key in executable:
+        processes = _called_processes(diagram, key)
+    else:
         found = "、".join(executable) if executable else "无（isExecutable 为 false 或没有流程）"
         report.add(None, f"文件中没有 id 为 {key} 的可执行流程（找到：{found}）")
-        return report
-    processes = _called_processes(diagram, key)
+        # Still say what else is wrong with the processes the file does hold (a diagram
+        # from another tool opened in the studio), but nothing can be built from it.
+        processes = set().union(*(_called_processes(diagram, pid) for pid in executable))
     for element in diagram.elements.values():
         if element.process in processes:
-            for message in constructs.element_problems(diagram, element, key, MESSAGES):
+            main = key if key in executable else element.process
+            for message in constructs.element_problems(diagram, element, main, MESSAGES):
                 report.add(element.id, message)
     _check_lanes(diagram, processes, report)
     _check_tasks(diagram, processes, report)
     for element_id, message in graph.problems(diagram, processes):
         report.add(element_id, message)
     _check_snippets(diagram, processes, report)
-    _parse_spec(xml, diagram, key, filename or f"{key}.bpmn", report)
+    if key in executable:
+        _parse_spec(xml, diagram, key, filename or f"{key}.bpmn", report)
     return report
 
 

@@ -61,8 +61,10 @@
   // -- marks and results ------------------------------------------------------------------
 
   function clearMarks() {
-    var canvas = modeler.get("canvas");
-    marked.forEach(function (id) { MARKS.forEach(function (cls) { canvas.removeMarker(id, cls); }); });
+    var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
+    marked.forEach(function (id) {
+      if (registry.get(id)) MARKS.forEach(function (cls) { canvas.removeMarker(id, cls); });
+    });
     marked = [];
   }
 
@@ -119,8 +121,8 @@
   // -- loading ------------------------------------------------------------------------------
 
   function importXml(xml) {
+    marked = [];  // a new diagram carries no marks
     return modeler.importXML(xml).then(function (done) {
-      clearMarks();
       modeler.get("canvas").zoom("fit-viewport", "auto");
       root.dataset.ready = "true";
       return done;
@@ -143,6 +145,10 @@
     var reader = new FileReader();
     reader.onload = function () {
       var text = String(reader.result || "");
+      // SpiffArena's new-diagram template leaves the process id to be filled in, as
+      // SpiffArena itself does when it makes a model from it: here, the business key.
+      var template = text.indexOf("{{PROCESS_ID}}") >= 0;
+      text = text.split("{{PROCESS_ID}}").join(key);
       // The server reads the file first: a file it would not read (DOCTYPE, entities,
       // not XML, not BPMN) is never parsed here either.
       request("POST", api + "/" + key + "/validate", {bpmn_xml: text}).then(function (r) {
@@ -154,7 +160,8 @@
         }
         importXml(text).then(function (done) {
           var warnings = (done && done.warnings) || [];
-          say("已打开本地文件 " + file.name + (warnings.length ? "（" + warnings.length + " 处内容建模器无法显示）" : ""), "info");
+          say("已打开本地文件 " + file.name + (template ? "（模板中的 {{PROCESS_ID}} 已换成 " + key + "）" : "") +
+              (warnings.length ? "（" + warnings.length + " 处内容建模器无法显示）" : ""), "info");
           showProblems(r.data.problems, "打开文件时的校验结果");
         }).catch(function (error) {
           say("建模器无法打开 " + file.name + "：" + (error && error.message || error), "error");
@@ -330,6 +337,9 @@
     busy(document.getElementById("validate"), validate);
     busy(document.getElementById("compare"), compare);
     busy(document.getElementById("download"), download);
+    document.getElementById("fit").addEventListener("click", function () {
+      modeler.get("canvas").zoom("fit-viewport", "auto");
+    });
     if (root.dataset.canDeploy === "1") {
       busy(document.getElementById("dry-run"), dryRun);
       document.getElementById("deploy").addEventListener("click", function () {
