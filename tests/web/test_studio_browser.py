@@ -325,3 +325,48 @@ def test_other_tools_diagrams_open_and_what_cannot_run_is_named(browser, live, d
     expect(message).to_contain_text("未部署")
     expect(page.locator("#problems")).to_contain_text("外部任务（camunda:type）")
     page.context.close()
+
+
+def exported(page: Page) -> str:
+    return page.evaluate("() => window.hallStudio.modeler.saveXML().then(r => r.xml)")
+
+
+def test_the_properties_panel_reads_and_writes_what_the_engine_reads(browser, live, demo):  # noqa: F811
+    """Messages, handlers and their parameters, timers and lane roles, each from the
+    registered choices, written back as the engine reads them."""
+    page = new_page(browser, 1600, 1000)
+    staff_login(page, live, demo["analysts"][0], "流程管理")
+    page.goto(f"{live}/centre/processes/base_adjustment/studio")
+    expect(page.locator("#studio[data-ready=true]")).to_be_attached()
+    diagrams = Path(__file__).resolve().parents[1] / "diagrams"
+
+    page.set_input_files("#open-file", str(diagrams / "payment_arrival.bpmn"))
+    expect(page.locator("#studio-message")).to_contain_text("已打开本地文件")
+    select(page, "wait_payment")
+    expect(page.locator("#bio-properties-panel-hall-message")).to_have_value("payment_arrived")
+    expect(page.locator("#bio-properties-panel-hall-message option")).to_have_count(2)
+    page.fill("#bio-properties-panel-hall-message-variable", "paid")
+    page.wait_for_function("() => window.hallStudio.modeler.saveXML().then(r => "
+                           "r.xml.includes('<spiffworkflow:messageVariable>paid<'))")
+    select(page, "notify_paid")
+    expect(page.locator("#bio-properties-panel-hall-handler")).to_have_value("common.notify")
+    expect(page.locator('[data-entry-id="hall-param-text"] [data-check="ok"]')).to_be_visible()
+    page.select_option("#bio-properties-panel-hall-handler", "base_adjustment.apply")
+    expect(page.locator('[data-entry-id="hall-param-text"]')).to_have_count(0)
+    assert 'serviceTaskOperator id="base_adjustment.apply"' in exported(page)
+
+    page.set_input_files("#open-file", str(diagrams / "timer_reminder.bpmn"))
+    expect(page.locator("#studio-message")).to_contain_text("timer_reminder.bpmn")
+    select(page, "overdue")
+    expect(page.locator("#bio-properties-panel-hall-timer-kind")).to_have_value("timeDuration")
+    timer = page.locator('[data-entry-id="hall-timer"]')
+    page.fill("#bio-properties-panel-hall-timer", "PT2H")
+    expect(timer.locator(".bio-properties-panel-error")).to_contain_text('"PT2H"')
+    page.fill("#bio-properties-panel-hall-timer", '"PT2H"')
+    expect(timer.locator('[data-check="ok"]')).to_be_visible()
+    page.select_option("#bio-properties-panel-hall-timer-kind", "timeCycle")
+    page.wait_for_function("() => window.hallStudio.modeler.saveXML().then(r => "
+                           "r.xml.includes('\"PT2H\"</bpmn:timeCycle>'))")
+    select(page, "employer", (lambda b: (b["x"] + 60, b["y"] + 8))(box(page, "employer")))
+    expect(page.locator("#bio-properties-panel-hall-role")).to_have_value("employer")
+    page.context.close()
