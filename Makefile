@@ -62,6 +62,7 @@ lint: setup
 bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/documents.py
+	$(PY) bench/studio.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
