@@ -144,7 +144,7 @@ def _check_handler(element, report: Report) -> None:
         return
     names = {p["name"] for p in accepted}
     for param in accepted:
-        if param["required"] and param["name"] not in element.parameters:
+        if param["required"] and not element.parameters.get(param["name"], "").strip():
             report.add(element.id, f"服务任务{label}缺少处理程序 {name} 的参数 {param['name']}")
     for given in element.parameters:
         if given not in names:

@@ -7,6 +7,7 @@ several are LGPL test data of other projects)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,13 @@ def test_handler_parameters_must_match_the_handler():
                              '<spiffworkflow:parameter id="body" type="str"')))
     assert "缺少处理程序 common.notify 的参数 text" in found["notify_approved"]
     assert "参数 body 不是处理程序 common.notify 的参数（可用：text）" in found["notify_approved"]
+
+
+def test_a_required_parameter_left_empty_is_named():
+    emptied = re.sub(r'(<spiffworkflow:parameter id="text" type="str" value=")[^"]*"', r'\1"',
+                     ORIGINAL, count=1)
+    found = messages(emptied.encode())
+    assert "缺少处理程序 common.notify 的参数 text" in found["notify_approved"]
 
 
 def test_a_lane_that_is_no_role_is_named():
