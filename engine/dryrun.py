@@ -4,7 +4,8 @@ it would take the same path, a different one (and where it parts), or fail (and 
 
 The replay starts a fresh workflow on the edited spec and drives it with what history
 recorded: each completed human task with its decision and opinion (review forms) or its
-remark, each message and timer that fired. Service tasks run their real handlers against
+remark, each message and timer that fired (history keeps no message payload, so a message
+is replayed without one). Service tasks run their real handlers against
 today's data. Every application is replayed inside a savepoint that is rolled back, and
 the caller's transaction is rolled back at the end: nothing written (messages, ledger,
 bases) survives. Only history is read, never an application's stored workflow state.

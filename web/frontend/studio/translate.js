@@ -58,6 +58,7 @@ const ZH = {
   "Event Based Gateway": "事件网关", "Complex Gateway": "复杂网关",
   "Sequence Flow": "连线", "Default Flow": "默认路径", "Conditional Flow": "条件连线",
   "Lane": "泳道", "Participant": "池", "Process": "流程", "Text Annotation": "注释",
+  "Collaboration": "协作（池与泳道）",
   "Timer Intermediate Catch Event": "定时捕获事件", "Message Intermediate Catch Event": "消息捕获事件",
   "Timer Boundary Event": "定时边界事件", "Message Boundary Event": "消息边界事件",
   "Timer Boundary Event (Non Interrupting)": "定时边界事件（不中断）",
