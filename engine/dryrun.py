@@ -3,8 +3,8 @@ applications against an edited, not yet deployed diagram, and say per applicatio
 it would take the same path, a different one (and where it parts), or fail (and why).
 
 The replay starts a fresh workflow on the edited spec and drives it with what history
-recorded: each completed human task with its decision and opinion (review forms) or its
-remark, each message and timer that fired (history keeps no message payload, so a message
+recorded: each completed human task with its decision and opinion (review forms) or the
+answers its task row kept, each message and timer that fired (history keeps no message payload, so a message
 is replayed without one). Service tasks run their real handlers against
 today's data. Every application is replayed inside a savepoint that is rolled back, and
 the caller's transaction is rolled back at the end: nothing written (messages, ledger,
@@ -13,7 +13,9 @@ bases) survives. Only history is read, never an application's stored workflow st
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -29,7 +31,7 @@ from services.errors import HallError, InvalidInput
 
 from . import history, registry, store
 from .diagram import GATEWAYS
-from .models import COMPLETED, TERMINATED, HistoryEvent, ProcessInstance
+from .models import COMPLETED, TERMINATED, HistoryEvent, HumanTask, ProcessInstance
 from .script_engine import SCRIPT_ENGINE, current_context
 from .validate import validate
 
@@ -42,6 +44,19 @@ _PASSED = (history.STARTED, history.COMPLETED, history.TASK_COMPLETED, history.M
 #: History rows that drove the application on (besides its start).
 _DRIVERS = (history.TASK_COMPLETED, history.MESSAGE, history.TIMER, history.TERMINATED)
 _PAST = "2000-01-01T00:00:00+00:00"
+
+
+class Recorded(NamedTuple):
+    """A finished application as the replay needs it (read before any savepoint)."""
+
+    id: int
+    definition_id: int
+    unit_id: int
+    status: str
+    ended_at: object
+    title: str
+    initiator: str
+    initiator_name: str
 
 
 class Diverged(Exception):
@@ -81,13 +96,13 @@ def dry_run(key: str, xml: bytes, limit: int = DEFAULT_LIMIT) -> list[Outcome]:
                                           ProcessInstance.status.in_((COMPLETED, TERMINATED)))
             .order_by(ProcessInstance.ended_at.desc(), ProcessInstance.id.desc())
             .limit(limit)).scalars().all()
-        found = [(r.id, r.definition_id, r.unit_id, r.status, r.ended_at, r.title) for r in rows]
+        found = [Recorded(r.id, r.definition_id, r.unit_id, r.status, r.ended_at, r.title,
+                          r.initiator, r.initiator_name) for r in rows]
         outcomes = []
-        for instance_id, definition_id, unit_id, status, ended_at, title in found:
+        for recorded in found:
             savepoint = db.session.begin_nested()
             try:
-                outcomes.append(_replay(report, instance_id, definition_id, unit_id, status,
-                                        ended_at, title, names, routing))
+                outcomes.append(_replay(report, recorded, names, routing))
             finally:
                 savepoint.rollback()
         return outcomes
@@ -95,22 +110,21 @@ def dry_run(key: str, xml: bytes, limit: int = DEFAULT_LIMIT) -> list[Outcome]:
         db.session.rollback()
 
 
-def _replay(report, instance_id, definition_id, unit_id, status, ended_at, title,
-            names, routing) -> Outcome:
+def _replay(report, recorded: Recorded, names: dict, routing: set[str]) -> Outcome:
     """Paths are compared as the steps they pass (tasks and events); gateways only route,
     so inserting one that sends every recorded application the same way changes nothing."""
     events = list(db.session.execute(select(HistoryEvent).where(
-        HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)).scalars())
-    old = store.definition(definition_id)
+        HistoryEvent.instance_id == recorded.id).order_by(HistoryEvent.id)).scalars())
+    old = store.definition(recorded.definition_id)
     old_routing = {i for i, e in old.meta["elements"].items() if e.get("type", "").endswith("Gateway")}
-    outcome = Outcome(instance_id, old.version, status, ended_at,
+    outcome = Outcome(recorded.id, old.version, recorded.status, recorded.ended_at,
                       recorded=[e.element_id for e in events if e.type in _PASSED
                                 and e.element_id not in old_routing | routing])
     started = next((e for e in events if e.type == history.STARTED), events[0] if events else None)
     if started is None:
         outcome.result, outcome.message = FAILED, "该申请没有历史记录，无法重演"
         return outcome
-    replay = _Replay(report, instance_id, unit_id, title, routing)
+    replay = _Replay(report, recorded, routing)
     try:
         replay.start(started)
         for event in events:
@@ -119,7 +133,7 @@ def _replay(report, instance_id, definition_id, unit_id, status, ended_at, title
                 if event.type == history.TERMINATED:
                     break
         outcome.path = replay.path
-        _judge(outcome, replay, status, names)
+        _judge(outcome, replay, recorded.status, names)
     except Diverged as diverged:
         outcome.path = replay.path
         outcome.result, outcome.message, outcome.element_id = (
@@ -178,19 +192,22 @@ def _name(element_id: str | None, names: dict) -> str:
 class _Replay:
     """One application's workflow on the edited spec, driven by its recorded events."""
 
-    def __init__(self, report, instance_id: int, unit_id: int, title: str, routing: set[str]):
-        self.instance_id, self.unit_id, self.title = instance_id, unit_id, title
-        self.routing = routing
+    def __init__(self, report, recorded: Recorded, routing: set[str]):
+        self.recorded, self.routing = recorded, routing
+        self.saved = dict(db.session.execute(select(HumanTask.id, HumanTask.values_json).where(
+            HumanTask.instance_id == recorded.id)).all())
         self.wf = BpmnWorkflow(report.spec, report.subprocess_specs, script_engine=SCRIPT_ENGINE)
         self.path: list[str] = []
         self.done: set = set()
         self.waiting_at_end: list[str] = []
 
     def _context(self, event: HistoryEvent) -> HandlerContext:
-        return HandlerContext(instance_id=self.instance_id, unit_id=self.unit_id,
-                              process_key=self.wf.spec.name, process_name=self.title,
+        recorded = self.recorded
+        return HandlerContext(instance_id=recorded.id, unit_id=recorded.unit_id,
+                              process_key=self.wf.spec.name, process_name=recorded.title,
                               actor=event.actor or "system:0", actor_name=event.actor_name or "系统",
-                              now=event.at)
+                              now=event.at, initiator=recorded.initiator,
+                              initiator_name=recorded.initiator_name)
 
     def _advance(self, event: HistoryEvent, step=None) -> None:
         token = current_context.set(self._context(event))
@@ -235,7 +252,10 @@ class _Replay:
             return
         if event.type == history.TASK_COMPLETED:
             task = self._ready(event.element_id)
-            values = _form_values(task, event)
+            form = _form(task)
+            for name in form.answers if form else ():  # a new round starts unanswered
+                task.data.pop(name, None)
+            values = _form_values(form, event, self.saved)
             self._advance(event, lambda: (task.data.update(values), task.run()))
             return
         waiting = [t for t in self._tasks() if t.state == TaskState.WAITING
@@ -263,14 +283,22 @@ class _Replay:
                        ready[0].task_spec.bpmn_id if ready else element_id)
 
 
-def _form_values(task, event: HistoryEvent) -> dict:
-    """What the person submitted, as far as history keeps it: a review's decision and
-    opinion, another form's remark (stored as the opinion, as `runner.complete` does)."""
+def _form(task):
     form_key = (getattr(task.task_spec, "extensions", {}) or {}).get("properties", {}).get("form")
-    form = registry.form(form_key) if form_key else None
+    return registry.form(form_key) if form_key and registry.has_form(form_key) else None
+
+
+def _form_values(form, event: HistoryEvent, saved: dict[str, str | None]) -> dict:
+    """What the person submitted, as far as the records keep it: a review's decision and
+    opinion; another form's answers as its task row kept them (`values_json`), or else
+    its remark (kept as the opinion, as `runner.complete` does)."""
     if form is not None and form.is_review:
         return {"decision": event.decision, "opinion": event.opinion or ""}
-    return {"remark": event.opinion} if event.opinion else {}
+    kept = json.loads(saved.get(event.task_id) or "{}")
+    values = {k: v for k, v in kept.items() if form is None or k in form.answers}
+    if event.opinion and "remark" not in values:
+        values["remark"] = event.opinion
+    return values
 
 
 def result_dict(outcome: Outcome) -> dict:

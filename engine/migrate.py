@@ -70,8 +70,9 @@ def preview(key: str, instance_ids: list[int]) -> list[Plan]:
     for instance_id in _ids(instance_ids):
         row = db.session.get(ProcessInstance, instance_id)
         instance = None if row is None else store.InstanceRow(
-            row.id, row.definition_id, row.process_key, row.unit_id, row.status, row.title,
-            row.revision, row.state)
+            id=row.id, definition_id=row.definition_id, process_key=row.process_key,
+            unit_id=row.unit_id, status=row.status, title=row.title, revision=row.revision,
+            state=row.state)
         plans.append(_plan(instance, instance_id, key, target))
     return plans
 
@@ -214,6 +215,6 @@ def _write(instance: store.InstanceRow, plan: Plan, target: store.Definition,
             HumanTask.instance_id == instance.id, HumanTask.state == READY)).all():
         title = target.element(element_id).get("name") or element_id
         store.update_task(task_id, title=title)
-    history.write([history.row(instance.id, history.MIGRATED, None, None, actor, now,
+    history.write([history.row(instance.id, history.MIGRATED, None, actor, now,
                                opinion=f"流程版本由 v{plan.version} 迁移到 v{target.version}")])
     plan.migrated, plan.reason = True, f"已迁移到 v{target.version}"

@@ -30,7 +30,7 @@ from playwright.sync_api import Page, expect
 from tests.broken_diagrams import BROKEN
 from tests.business.helpers import decide, submitted_adjustment
 
-from .test_browser import browser, live, new_page, shot, staff_login  # noqa: F401  (fixtures)
+from .browser import new_page, shot, staff_login
 
 pytestmark = pytest.mark.browser
 CORPUS = Path("/work/shared/corpus/bpmn")
@@ -203,7 +203,7 @@ def recorded(make_api):
             "first": first, "reviewer": reviewer}
 
 
-def test_an_analyst_adds_a_second_review_dry_runs_deploys_and_migrates(browser, live, demo,  # noqa: F811
+def test_an_analyst_adds_a_second_review_dry_runs_deploys_and_migrates(browser, live, demo,
                                                                         recorded):
     page = new_page(browser, 1600, 1000)
     staff_login(page, live, demo["analysts"][0], "流程管理")
@@ -265,10 +265,9 @@ def test_an_analyst_adds_a_second_review_dry_runs_deploys_and_migrates(browser, 
     assert decide(reviewer, below)["status"] == "completed"
     history = reviewer.get(f"/api/v1/instances/{recorded['moves']}/history").json["items"]
     assert any(e["type"] == "migrated" and e["actor"] == "张博文" for e in history)
-    page.context.close()
 
 
-def test_the_studio_refuses_each_broken_or_hostile_diagram(browser, live, demo, tmp_path):  # noqa: F811
+def test_the_studio_refuses_each_broken_or_hostile_diagram(browser, live, demo, tmp_path):
     page = new_page(browser, 1600, 1000)
     staff_login(page, live, demo["analysts"][0], "流程管理")
     page.goto(f"{live}/centre/processes/base_adjustment/studio")
@@ -295,11 +294,10 @@ def test_the_studio_refuses_each_broken_or_hostile_diagram(browser, live, demo, 
     expect(page.locator("#studio-message")).to_contain_text("未部署")
     expect(page.locator('#problems li[data-element="apply"]')).to_contain_text(
         "base_adjustment.apply_twice")
-    page.context.close()
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared BPMN corpus not present")
-def test_other_tools_diagrams_open_and_what_cannot_run_is_named(browser, live, demo):  # noqa: F811
+def test_other_tools_diagrams_open_and_what_cannot_run_is_named(browser, live, demo):
     page = new_page(browser, 1600, 1000)
     staff_login(page, live, demo["analysts"][0], "流程管理")
     page.goto(f"{live}/centre/processes/base_adjustment/studio")
@@ -324,14 +322,13 @@ def test_other_tools_diagrams_open_and_what_cannot_run_is_named(browser, live, d
     page.click("#deploy-confirm")
     expect(message).to_contain_text("未部署")
     expect(page.locator("#problems")).to_contain_text("外部任务（camunda:type）")
-    page.context.close()
 
 
 def exported(page: Page) -> str:
     return page.evaluate("() => window.hallStudio.modeler.saveXML().then(r => r.xml)")
 
 
-def test_the_properties_panel_reads_and_writes_what_the_engine_reads(browser, live, demo):  # noqa: F811
+def test_the_properties_panel_reads_and_writes_what_the_engine_reads(browser, live, demo):
     """Messages, handlers and their parameters, timers and lane roles, each from the
     registered choices, written back as the engine reads them."""
     page = new_page(browser, 1600, 1000)
@@ -369,4 +366,3 @@ def test_the_properties_panel_reads_and_writes_what_the_engine_reads(browser, li
                            "r.xml.includes('\"PT2H\"</bpmn:timeCycle>'))")
     select(page, "employer", (lambda b: (b["x"] + 60, b["y"] + 8))(box(page, "employer")))
     expect(page.locator("#bio-properties-panel-hall-role")).to_have_value("employer")
-    page.context.close()

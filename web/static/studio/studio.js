@@ -173,12 +173,15 @@
 
   // -- actions ------------------------------------------------------------------------------
 
-  function validate() {
+  /* 校验; `refused` is what to say instead when another action (部署, 试运行) was
+     refused for these problems. */
+  function validate(refused) {
     return currentXml().then(function (xml) {
       return request("POST", api + "/" + key + "/validate", {bpmn_xml: xml});
     }).then(function (r) {
       if (!r.ok) { say(r.data.message || "校验失败", "error"); return; }
-      say(r.data.ok ? "校验通过" : "校验未通过，问题已在图上标出", r.data.ok ? "success" : "error");
+      if (typeof refused === "string") say(refused, "error");
+      else say(r.data.ok ? "校验通过" : "校验未通过，问题已在图上标出", r.data.ok ? "success" : "error");
       showProblems(r.data.problems);
     });
   }
@@ -244,8 +247,7 @@
       return request("POST", api + "/" + key + "/dry-run", {bpmn_xml: xml, limit: limit});
     }).then(function (r) {
       if (r.status === 422 && r.data.errors && r.data.errors.bpmn_xml) {
-        say(r.data.message, "error");
-        return validate();
+        return validate("未试运行：" + r.data.message + "，问题已在图上标出");
       }
       if (!r.ok) { say(r.data.message || "试运行失败", "error"); return; }
       clearMarks();
@@ -278,8 +280,7 @@
       return request("POST", api + "/" + key + "/deploy", {bpmn_xml: xml});
     }).then(function (r) {
       if (r.status === 422 && r.data.errors && r.data.errors.bpmn_xml) {
-        say("未部署：流程图没有通过校验（未做任何更改）", "error");
-        return validate();
+        return validate("未部署：流程图没有通过校验（未做任何更改），问题已在图上标出");
       }
       if (!r.ok) { say(r.data.message || "部署失败", "error"); return; }
       var number = r.data.version;
