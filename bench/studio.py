@@ -22,6 +22,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ comes first on the path, where bench/http.py would hide the
+# standard library's http package from everything that imports it (werkzeug).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
