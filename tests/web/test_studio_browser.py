@@ -245,7 +245,9 @@ def test_an_analyst_adds_a_second_review_dry_runs_deploys_and_migrates(browser, 
     page.click("#preview")
     expect(rows.nth(0).locator(".verdict")).to_contain_text("可迁移到 v2")
     page.uncheck(f'#migration-list input[value="{recorded["stays"]}"]')
+    expect(page.locator("#migrate")).to_be_disabled()  # a new choice needs a new preview
     page.click("#preview")
+    expect(page.locator("#migration-message")).to_contain_text("预览完成：1 笔可迁移")
     page.click("#migrate")
     page.click("#migrate-confirm")
     expect(page.locator("#migration-message")).to_contain_text("已迁移 1 笔申请")

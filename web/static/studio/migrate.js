@@ -81,6 +81,12 @@
   });
   if (root.dataset.canMigrate !== "1") { load(); return; }
   var migrateButton = document.getElementById("migrate");
+  // A preview answers for the applications chosen then: choosing again asks for a new one.
+  root.addEventListener("change", function (e) {
+    if (e.target.type !== "checkbox") return;
+    movable = [];
+    migrateButton.disabled = true;
+  });
   document.getElementById("preview").addEventListener("click", function () {
     var ids = chosen();
     if (!ids.length) { say("请先勾选要迁移的申请", "error"); return; }
