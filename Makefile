@@ -35,11 +35,16 @@ $(STAMP_NPM): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENDOR)/.copied: $(STAMP_NPM)
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/swagger-ui
-	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+STUDIO_SRC := $(wildcard web/frontend/studio/*.js)
+
+$(VENDOR)/.copied: $(STAMP_NPM) $(STUDIO_SRC)
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/swagger-ui $(VENDOR)/studio
+	cp node_modules/bpmn-js/dist/{bpmn-navigated-viewer,bpmn-modeler}.production.min.js $(VENDOR)/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/assets/
 	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css} $(VENDOR)/swagger-ui/
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css $(VENDOR)/studio/
+	node_modules/.bin/esbuild web/frontend/studio/index.js --bundle --minify --format=iife \
+	    --global-name=HallStudio --outfile=$(VENDOR)/studio/panel.js --log-level=warning
 	@touch $@
 
 run: setup
@@ -57,6 +62,7 @@ lint: setup
 bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/documents.py
+	$(PY) bench/studio.py
 
 load-bench: setup
 	$(PY) bench/load.py

@@ -39,3 +39,8 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(kind=SYSTEM, id=0, name="系统")
+
+
+def role_of(lane_id: str, name: str) -> str | None:
+    """The role a lane stands for: its id or its name must be a role key."""
+    return lane_id if lane_id in ROLES else name if name in ROLES else None

@@ -17,9 +17,12 @@ STARTED, TASK_READY, TASK_COMPLETED, CLAIMED, UNCLAIMED = (
     "started", "task_ready", "task_completed", "claimed", "unclaimed")
 COMPLETED, CANCELLED_EVENT, TERMINATED, MESSAGE, TIMER, ENDED = (
     "completed", "cancelled", "terminated", "message", "timer", "ended")
+#: A move to another version of the diagram (迁移), by an analyst.
+MIGRATED = "migrated"
 TYPE_NAMES = {STARTED: "发起", TASK_READY: "待办理", TASK_COMPLETED: "办理", CLAIMED: "认领",
               UNCLAIMED: "退回任务池", COMPLETED: "自动完成", CANCELLED_EVENT: "取消",
-              TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结"}
+              TERMINATED: "结束流程", MESSAGE: "收到消息", TIMER: "定时触发", ENDED: "办结",
+              MIGRATED: "迁移流程版本"}
 
 
 def row(instance_id: int, type_: str, element_id: str | None, actor, at, *,

@@ -80,3 +80,8 @@ def load_workflow(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkf
     workflow = _SERIALIZER.registry.restore(dct, specs=(spec, subprocess_specs))
     workflow.script_engine = script_engine
     return workflow
+
+
+def spec_registry():
+    """The converter registry for specs, which SpiffWorkflow's version diff compares with."""
+    return _FULL.registry

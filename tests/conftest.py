@@ -89,10 +89,12 @@ def databases(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     app = make_app(dbs.template_url, instance)
     with app.app_context():
-        from engine.deploy import deploy_directory
+        from engine.deploy import DeployRefused, deploy_directory
         from services.demo import seed_demo
         seed_demo(instance)
-        deploy_directory(DIAGRAMS, "test")
+        refused = [r.message for r in deploy_directory(DIAGRAMS, "test")
+                   if isinstance(r, DeployRefused)]
+        assert not refused, refused  # every business's diagram must deploy
         db.session.commit()
         db.engine.dispose()
     dbs.demo = json.loads((instance / "demo.json").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import ROUND_CEILING, Decimal
 
 from openpyxl import load_workbook
 
@@ -18,3 +19,46 @@ def fill_template(content: bytes, rows: list[dict[str, str]]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+API = "/api/v1"
+
+
+def submitted_adjustment(operator, change: Decimal, person: int = 0) -> int:
+    """A base adjustment started and submitted for review, its one row raising a person's
+    月缴存额 by at least `change` (the rates come from the person's current amounts).
+    Returns the application's id."""
+    people = operator.get(f"{API}/persons?status=01&per_page=20").json["items"]
+    chosen = sorted(people, key=lambda p: Decimal(p["base"]))[person]
+    base = Decimal(chosen["base"])
+    rates = Decimal(chosen["monthly_amount"]) / base
+    new_base = (base + change / rates).quantize(Decimal("1"), rounding=ROUND_CEILING)
+    started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert started.status_code == 201, started.json
+    instance_id, task_id = started.json["instance_id"], started.json["tasks"][0]["task_id"]
+    added = operator.post(f"{API}/instances/{instance_id}/manifest/rows",
+                          {"person_account": chosen["person_account"], "new_base": str(new_base)})
+    assert added.status_code == 201, added.json
+    submitted = operator.post(f"{API}/tasks/{task_id}/complete", {"data": {"remark": "调整"}})
+    assert submitted.status_code == 200, submitted.json
+    return instance_id
+
+
+def decide(reviewer, instance_id: int, decision: str = "approve", opinion: str = "同意") -> dict:
+    """The reviewer claims the application's waiting review and decides; returns the
+    application as the API answers after it."""
+    queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
+    task_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
+    assert reviewer.post(f"{API}/tasks/{task_id}/claim").status_code == 200
+    done = reviewer.post(f"{API}/tasks/{task_id}/complete",
+                         {"data": {"decision": decision, "opinion": opinion}})
+    assert done.status_code == 200, done.json
+    return done.json
+
+
+def resubmit(operator, instance_id: int) -> None:
+    """After a rejection the unit submits the application again unchanged."""
+    todo = operator.get(f"{API}/tasks?list=todo").json["items"]
+    task_id = next(t["task_id"] for t in todo if t["instance_id"] == instance_id)
+    done = operator.post(f"{API}/tasks/{task_id}/complete", {"data": {"remark": "已核实"}})
+    assert done.status_code == 200, done.json

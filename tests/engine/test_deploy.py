@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from engine.deploy import DeployRefused, DeployResult, check, deploy, deploy_directory, latest_versions
 from engine.models import ProcessDefinition
 from services.db import db
+from tests.broken_diagrams import BROKEN
 from tests.conftest import DIAGRAMS, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,7 +205,8 @@ def test_an_xsd_invalid_diagram_is_refused(ctx):
 
 def test_a_camunda_service_task_is_refused(ctx):
     reasons = refused((CORPUS / "camunda-examples__order-handling.bpmn").read_bytes(), "Order_Process.bpmn")
-    assert "Service Task must have an operator" in reasons
+    assert "Task_1yjkccw" in reasons and "Camunda" in reasons and "外部任务（camunda:type）" in reasons
+    assert "Cron" in reasons and "StartEvent_1" in reasons
 
 
 def test_malformed_xml_is_refused(ctx):
@@ -273,6 +275,21 @@ def test_cli_refuses_with_the_reason(cli_env, tmp_path):
     done = hpf_deploy(cli_env, path)
     assert done.returncode != 0
     assert "未部署" in done.stderr and "脚本中不允许使用名称 __import__" in done.stderr
+
+
+def test_cli_names_the_element_of_each_problem(cli_env, tmp_path):
+    path = tmp_path / "base_adjustment.bpmn"
+    path.write_bytes(BROKEN["unknown_handler"].xml)
+    done = hpf_deploy(cli_env, path)
+    assert done.returncode != 0
+    assert "「新基数生效」(apply)" in done.stderr and "base_adjustment.apply_twice" in done.stderr
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared BPMN corpus not present")
+def test_cli_names_the_construct_another_tool_used(cli_env):
+    done = hpf_deploy(cli_env, CORPUS / "camunda-examples__order-handling.bpmn")
+    assert done.returncode != 0
+    assert "外部任务（camunda:type）" in done.stderr and "Cron" in done.stderr
 
 
 def test_cli_deploys_a_good_file(cli_env):

@@ -77,7 +77,7 @@ def test_a_diagram_the_sandbox_refuses_is_not_deployed_and_says_why(app, make_ap
 
     assert response.status_code == 422
     assert response.json["errors"]["file"] == [
-        "元素 Flow_approve 的脚本被拒绝：脚本中不允许访问属性 __subclasses__（第 1 行）"]
+        "元素 Flow_approve 的条件被拒绝：脚本中不允许访问属性 __subclasses__（第 1 行）"]
     assert versions(app) == before
 
 

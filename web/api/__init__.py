@@ -22,7 +22,7 @@ api = HallApi()
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, documents, instances, jobs, money, processes, tasks, units
+    from . import auth, documents, instances, jobs, money, processes, studio, tasks, units
     api.init_app(app, spec_kwargs={"info": {"description": DESCRIPTION}})
-    for module in (auth, units, processes, tasks, instances, documents, jobs, money):
+    for module in (auth, units, processes, tasks, instances, documents, jobs, money, studio):
         api.register_blueprint(module.blp, url_prefix=PREFIX + module.PREFIX)

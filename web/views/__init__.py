@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
         processes,
         queries,
         remittance,
+        studio,
         tasks,
         unit_query,
     )
