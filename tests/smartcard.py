@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -40,6 +41,7 @@ class SmartCardStack:
         self.slot = VirtualSlot(self.pcscd.vpcd_port)
         self.insert_demo_card(demo)
         self.agent = start_agent(self.pcscd.env, [TEST_ORIGIN], AGENT_PORT)
+        self.wait_for_card()
 
     def insert(self, applet: UKeyApplet) -> UKeyApplet:
         self.card_of = None
@@ -55,10 +57,21 @@ class SmartCardStack:
         return applet
 
     def ensure_demo_card(self, demo: dict, unit: int = 0) -> None:
-        """Unit's demo card in the slot, unlocked (put back if a test swapped or locked it)."""
+        """Unit's demo card in the slot, unlocked (put back if a test swapped or locked it),
+        and seen by the agent: pcscd notices a card at its next poll, and a login page
+        that asks before then says 未检测到 UKey."""
         applet = self.slot.applet
         if self.card_of != (unit, id(applet)) or applet is None or applet.locked:
             self.insert_demo_card(demo, unit)
+            self.wait_for_card()
+
+    def wait_for_card(self, seconds: float = 20.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.call("/status")[0] == 200:
+                return
+            time.sleep(0.2)
+        raise StackError("UKey 助手在 20 秒内未读到虚拟卡")
 
     def eject(self) -> None:
         self.card_of = None

@@ -35,6 +35,7 @@ from engine.deploy import deploy
 from services.db import db
 from services.models import PersonAccount, UnitAccount
 from tests.business.helpers import fill_template
+from tests.ukey import certificate, sign
 
 from . import helpers
 from .helpers import HPF, ROOT, free_port, hpf_env
@@ -85,6 +86,15 @@ class Http:
         assert status == 200, body
         self.csrf()  # a login renews the token
         return self
+
+    def login_unit(self, unit: dict, operator: dict) -> Http:
+        """A unit operator: password and the UKey's signature (made with the card's key)."""
+        challenge = self.call("GET", "/api/v1/auth/challenge")[1]
+        return self.login(unit_account=unit["unit_account"], login_name=operator["login_name"],
+                          password=operator["password"], ukey={
+                              "certificate": certificate(unit),
+                              "challenge_id": challenge["challenge_id"],
+                              "signature": sign(unit, challenge["nonce"])})
 
     def upload(self, path: str, content: bytes, fields: dict):
         boundary = uuid.uuid4().hex
@@ -164,12 +174,10 @@ def adjustment_file(client: Http, accounts: list[str]) -> bytes:
 
 
 def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
-        stack, demo, tmp_path):
+        stack, demo, tmp_path, databases):
     base = stack["base"]
     unit = demo["units"][0]
-    operator = Http(base).login(unit_account=unit["unit_account"],
-                                login_name=unit["operators"][0]["login_name"],
-                                password=unit["operators"][0]["password"])
+    operator = Http(base).login_unit(unit, unit["operators"][0])
     reviewer = Http(base).login(login_name=demo["reviewers"][0]["login_name"],
                                 password=demo["reviewers"][0]["password"])
 
@@ -215,7 +223,7 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
     assert crowded - quiet < 0.1, (quiet, crowded)
 
     # a big unit: 3,000 depositors, made the way `hpf seed-scale` makes them
-    app = _app(stack["url"], tmp_path)
+    app = _app(stack["url"], tmp_path, databases.ca_dir)
     with app.app_context():
         from web.seed_scale import seed_scale
         seed_scale(units=1, persons_per_unit=BIG_UNIT_ROWS, months=1, applications=1,
@@ -229,11 +237,13 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
                                  .order_by(UnitAccount.id.desc()).limit(1)).scalar_one()
         accounts = list(db.session.execute(select(PersonAccount.account_no).where(
             PersonAccount.unit_id == big.unit_id, PersonAccount.status == "01")).scalars())
+        big_unit = {"unit_account": big.account_no, "ukey": issued_ukey(app, big.account_no)}
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()
     assert len(accounts) == BIG_UNIT_ROWS
-    employer = Http(base).login(unit_account=big.account_no, login_name="jbr01",
-                                password=unit["operators"][0]["password"])
+    employer = Http(base).login_unit(big_unit, {"login_name": "jbr01",
+                                                "password": unit["operators"][0]["password"]})
     status, started = employer.call("POST", "/api/v1/processes/base_adjustment/instances",
                                     {"data": {}})
     assert status == 201, started
@@ -283,9 +293,9 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
     assert "POST /api/v1/tasks/" in log and "ms " in log  # access log with request time
 
 
-def _app(url: str, tmp_path):
+def _app(url: str, tmp_path, ca_dir):
     from tests.conftest import make_app
-    return make_app(url, tmp_path)
+    return make_app(url, tmp_path, UKEY_CA_DIR=str(ca_dir))
 
 
 def _stuck_on_lock(engine) -> bool:
@@ -302,3 +312,16 @@ def _wait(condition, message: str, seconds: float = 20, log=None) -> None:
             message = message() if callable(message) else message
             raise AssertionError(f"{message}\n{log.read_text()[-3000:] if log else ''}")
         time.sleep(0.1)
+
+
+def issued_ukey(app, unit_account: str) -> dict:
+    """A UKey for a unit seed-scale made (it has none), described as demo.json does."""
+    from pathlib import Path
+
+    from services.ukey.registry import issue_ukey
+
+    keys = Path(app.config["INSTANCE_DIR"]) / "ukeys"
+    keys.mkdir(exist_ok=True)
+    issued = issue_ukey(unit_account, Path(app.config["UKEY_CA_DIR"]), keys)
+    return {"card_key_file": str(issued.key_file),
+            "certificate_file": str(issued.certificate_file), "pin": issued.pin}

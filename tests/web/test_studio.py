@@ -23,8 +23,11 @@ def test_the_catalog_offers_what_the_code_registered(make_api):
     notify = next(h for h in catalog["handlers"] if h["name"] == "common.notify")
     assert notify["parameters"] == [{"name": "text", "required": True}]
     assert notify["summary"].startswith("Push a 消息")
-    assert [lane["key"] for lane in catalog["lanes"]] == ["employer", "centre_reviewer"]
-    assert catalog["messages"] == [{"name": "payment_arrived", "label": "缴款到账"}]
+    from engine.actors import ROLES
+    from processes.events import MESSAGES
+    assert [lane["key"] for lane in catalog["lanes"]] == list(ROLES)
+    assert {"name": "payment_arrived", "label": "缴款到账"} in catalog["messages"]
+    assert [m["name"] for m in catalog["messages"]] == list(MESSAGES)
 
 
 @pytest.mark.parametrize(("kind", "text", "ok", "word"), [
