@@ -199,7 +199,7 @@ def ukey_stack(databases):
 @pytest.fixture
 def card(ukey_stack, demo):
     """The stack with unit 0's fresh demo card inserted; put back after the test."""
-    ukey_stack.insert_demo_card(demo)
+    ukey_stack.ensure_demo_card(demo, fresh=True)
     yield ukey_stack
     ukey_stack.ensure_demo_card(demo)
 

@@ -1,5 +1,9 @@
-"""`make test`: the whole suite on SQLite, then on PostgreSQL when 127.0.0.1:5432 answers.
-Prints which databases ran; fails if any run fails."""
+"""`make test`: the whole suite on SQLite and, when 127.0.0.1:5432 answers, on PostgreSQL.
+
+The two runs go side by side (each suite is mostly one Python process waiting on its
+database, its browser or its card reader, and the machine has two cores); each writes to
+its own log, printed whole when it ends. Prints which databases ran; fails if any run
+fails."""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 POSTGRES = os.environ.get("HPF_TEST_POSTGRES",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -21,23 +27,32 @@ def postgres_answers() -> bool:
         return False
 
 
-def run(label: str, target: str, extra: list[str]) -> int:
-    print(f"\n===== 测试套件：{label} =====", flush=True)
-    started = time.monotonic()
-    code = subprocess.call([sys.executable, "-m", "pytest", *extra],
-                           env={**os.environ, "HPF_TEST_DB": target})
-    print(f"===== {label}：{'通过' if code == 0 else '失败'}（{time.monotonic() - started:.0f} 秒）=====",
-          flush=True)
-    return code
+def start(label: str, target: str, extra: list[str], log: Path) -> subprocess.Popen:
+    print(f"===== 测试套件：{label} 开始（日志 {log}）=====", flush=True)
+    return subprocess.Popen([sys.executable, "-m", "pytest", *extra],
+                            env={**os.environ, "HPF_TEST_DB": target},
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 def main() -> int:
     extra = sys.argv[1:]
-    results = {"SQLite": run("SQLite", "sqlite", extra)}
+    suites = {"SQLite": "sqlite"}
     if postgres_answers():
-        results["PostgreSQL"] = run("PostgreSQL", POSTGRES, extra)
+        suites["PostgreSQL"] = POSTGRES
     else:
-        print("PostgreSQL 未在 127.0.0.1:5432 应答：仅运行了 SQLite 套件", flush=True)
+        print("PostgreSQL 未在 127.0.0.1:5432 应答：仅运行 SQLite 套件", flush=True)
+    started = time.monotonic()
+    logs = Path(tempfile.mkdtemp(prefix="hpf-suites-"))
+    running = {label: start(label, target, extra, logs / f"{label}.log")
+               for label, target in suites.items()}
+    results = {}
+    for label, process in running.items():
+        code = process.wait()
+        results[label] = code
+        print(f"\n===== {label} =====", flush=True)
+        print((logs / f"{label}.log").read_text(errors="replace"), flush=True)
+        print(f"===== {label}：{'通过' if code == 0 else '失败'}"
+              f"（{time.monotonic() - started:.0f} 秒）=====", flush=True)
     print("\n已运行的数据库：" + "、".join(f"{k}（{'通过' if v == 0 else '失败'}）"
                                     for k, v in results.items()))
     return 0 if all(code == 0 for code in results.values()) else 1

@@ -41,7 +41,8 @@ class SmartCardStack:
         self.slot = VirtualSlot(self.pcscd.vpcd_port)
         self.insert_demo_card(demo)
         self.agent = start_agent(self.pcscd.env, [TEST_ORIGIN], AGENT_PORT)
-        self.wait_for_card()
+        if not self.wait_for_card(20.0):
+            raise StackError("UKey 助手在 20 秒内未读到虚拟卡")
 
     def insert(self, applet: UKeyApplet) -> UKeyApplet:
         self.card_of = None
@@ -56,22 +57,30 @@ class SmartCardStack:
         self.card_of = (unit, id(applet))
         return applet
 
-    def ensure_demo_card(self, demo: dict, unit: int = 0) -> None:
+    def ensure_demo_card(self, demo: dict, unit: int = 0, fresh: bool = False) -> None:
         """Unit's demo card in the slot, unlocked (put back if a test swapped or locked it),
         and seen by the agent: pcscd notices a card at its next poll, and a login page
         that asks before then says 未检测到 UKey."""
         applet = self.slot.applet
-        if self.card_of != (unit, id(applet)) or applet is None or applet.locked:
+        if fresh or self.card_of != (unit, id(applet)) or applet is None or applet.locked:
             self.insert_demo_card(demo, unit)
-            self.wait_for_card()
+            if not self.wait_for_card():
+                # pcscd's vpcd reader can miss a quick swap and stay empty on a busy
+                # machine; a new pcscd and agent start from a clean reader.
+                self.stop()
+                self.__init__()
+                self.start(demo)
+                self.insert_demo_card(demo, unit)
+                if not self.wait_for_card():
+                    raise StackError("UKey 助手读不到虚拟卡")
 
-    def wait_for_card(self, seconds: float = 20.0) -> None:
+    def wait_for_card(self, seconds: float = 10.0) -> bool:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.call("/status")[0] == 200:
-                return
+                return True
             time.sleep(0.2)
-        raise StackError("UKey 助手在 20 秒内未读到虚拟卡")
+        return False
 
     def eject(self) -> None:
         self.card_of = None
