@@ -11,6 +11,7 @@ test that needs it and stopped at the session's end (tests/conftest.py).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import urllib.error
@@ -33,6 +34,7 @@ class SmartCardStack:
         self.slot: VirtualSlot | None = None
         self.agent = None
         self.card_of: tuple[int, int] | None = None  # (unit index, id of the applet)
+        self.last_status: tuple[int, dict] | None = None  # the agent's last /status answer
 
     def start(self, demo: dict) -> None:
         self.pcscd.start()
@@ -42,7 +44,7 @@ class SmartCardStack:
         self.insert_demo_card(demo)
         self.agent = start_agent(self.pcscd.env, [TEST_ORIGIN], AGENT_PORT)
         if not self.wait_for_card(20.0):
-            raise StackError("UKey 助手在 20 秒内未读到虚拟卡")
+            raise StackError(f"UKey 助手在 20 秒内未读到虚拟卡：{self.last_status}")
 
     def insert(self, applet: UKeyApplet) -> UKeyApplet:
         self.card_of = None
@@ -62,22 +64,29 @@ class SmartCardStack:
         and seen by the agent: pcscd notices a card at its next poll, and a login page
         that asks before then says 未检测到 UKey."""
         applet = self.slot.applet
-        if fresh or self.card_of != (unit, id(applet)) or applet is None or applet.locked:
-            self.insert_demo_card(demo, unit)
-            if not self.wait_for_card():
-                # pcscd's vpcd reader can miss a quick swap and stay empty on a busy
-                # machine; a new pcscd and agent start from a clean reader.
-                self.stop()
-                self.__init__()
-                self.start(demo)
-                self.insert_demo_card(demo, unit)
-                if not self.wait_for_card():
-                    raise StackError("UKey 助手读不到虚拟卡")
+        if (not fresh and self.card_of == (unit, id(applet)) and applet is not None
+                and not applet.locked and self.wait_for_card(2.0)):
+            return
+        self.insert_demo_card(demo, unit)
+        if self.wait_for_card():
+            return
+        # pcscd's vpcd reader can miss a quick swap and stay empty on a busy machine; a
+        # new pcscd and agent start from a clean reader.
+        logging.getLogger(__name__).warning("UKey 助手读不到虚拟卡（%s），重启 pcscd 与助手",
+                                            self.last_status)
+        self.stop()
+        self.__init__()
+        self.start(demo)
+        self.insert_demo_card(demo, unit)
+        if not self.wait_for_card():
+            raise StackError(f"UKey 助手读不到虚拟卡：{self.last_status}")
 
     def wait_for_card(self, seconds: float = 10.0) -> bool:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.call("/status")[0] == 200:
+            status, body, _ = self.call("/status")
+            self.last_status = (status, body)
+            if status == 200:
                 return True
             time.sleep(0.2)
         return False
