@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from engine import cache
 from services.db import db
-from tests import smartcard
+from tests import openapi, smartcard
 from tests.ukey import ukey_login_fields
 from web import create_app
 from web.migrate import upgrade
@@ -138,13 +138,14 @@ class Api:
         return self.client.get("/api/v1/auth/csrf").json["csrf_token"]
 
     def get(self, url: str, **kwargs):
-        return self.client.get(url, **kwargs)
+        return openapi.checked(self.client, self.client.get(url, **kwargs))
 
     def post(self, url: str, json=None, **kwargs):
-        return self.client.post(url, json=json, headers={"X-CSRF-Token": self.csrf()}, **kwargs)
+        return openapi.checked(self.client, self.client.post(url, json=json,
+                                                headers={"X-CSRF-Token": self.csrf()}, **kwargs))
 
     def delete(self, url: str):
-        return self.client.delete(url, headers={"X-CSRF-Token": self.csrf()})
+        return openapi.checked(self.client, self.client.delete(url, headers={"X-CSRF-Token": self.csrf()}))
 
     def login_operator(self, unit: int = 0, operator: int = 0) -> Api:
         """UKey and password, the UKey's signature made with the demo card's key directly."""
@@ -209,3 +210,4 @@ def _smartcard_stack_stops():
     """The stack starts on first use (a fixture or a browser login); it ends with the session."""
     yield
     smartcard.stop()
+

@@ -7,6 +7,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..errors import http_error_response
+from . import responses
 
 PREFIX = "/api/v1"
 DESCRIPTION = ("住房公积金单位网上业务大厅：单位经办人与中心审核员的接口。会话 Cookie 认证；"
@@ -14,6 +15,9 @@ DESCRIPTION = ("住房公积金单位网上业务大厅：单位经办人与中�
 
 
 class HallApi(Api):
+    #: Refusals as `web.errors.respond` sends them (code in words, not a number).
+    ERROR_SCHEMA = responses.Error
+
     def handle_http_exception(self, error):
         return http_error_response(error)
 

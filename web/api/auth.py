@@ -11,6 +11,7 @@ from services.db import db
 from services.ukey import login as ukey_login
 
 from .. import auth, csrf
+from . import responses as R
 from .schemas import LoginSchema, PasswordSchema
 
 PREFIX = "/auth"
@@ -30,12 +31,14 @@ class UKeyLoginSchema(LoginSchema):
 
 
 @blp.get("/csrf")
+@blp.alt_response(200, schema=R.Csrf, success=True)
 def get_csrf():
     """CSRF 令牌：修改数据的请求须在请求头 X-CSRF-Token 中携带。"""
     return {"csrf_token": csrf.token()}
 
 
 @blp.get("/challenge")
+@blp.alt_response(200, schema=R.Challenge, success=True)
 def challenge():
     """UKey 登录挑战：由 UKey 对 nonce（UTF-8 字节）作 ECDSA-SHA256 签名（base64 DER），
     随登录请求的 ukey 提交。挑战只属于本会话、60 秒内有效、只能使用一次。"""
@@ -47,6 +50,7 @@ def challenge():
 
 @blp.post("/login")
 @blp.arguments(UKeyLoginSchema)
+@blp.alt_response(200, schema=R.LoggedIn, success=True)
 def login(args):
     """登录：经办人提交单位账号、登录名称、密码和 ukey（certificate 证书、challenge_id、
     signature 签名），UKey 与密码都须通过；中心人员只提交登录名称和密码。"""
@@ -61,6 +65,7 @@ def login(args):
 
 
 @blp.post("/logout")
+@blp.alt_response(200, schema=R.Ok, success=True)
 def logout():
     """退出登录：此会话及其 Cookie 的任何副本随即失效。"""
     auth.log_out()
@@ -69,6 +74,7 @@ def logout():
 
 
 @blp.get("/me")
+@blp.alt_response(200, schema=R.User, success=True)
 def me():
     """当前登录者。"""
     auth.require_actor()
@@ -77,6 +83,7 @@ def me():
 
 @blp.post("/password")
 @blp.arguments(PasswordSchema)
+@blp.alt_response(200, schema=R.PasswordChanged, success=True)
 def password(args):
     """修改密码：原密码须正确；新密码至少 8 位并含字母和数字。其他会话随即失效，本会话
     继续有效并换发 CSRF 令牌（见返回的 csrf_token）。"""

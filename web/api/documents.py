@@ -8,6 +8,7 @@ from services import documents
 from services.errors import NotFound
 
 from .. import printing
+from . import responses as R
 
 PREFIX = ""
 blp = Blueprint("api_documents", __name__, description="打印文件与查验")
@@ -16,6 +17,7 @@ NOT_GENUINE = ("校验码不存在：该文件不是本中心网上业务大厅�
 
 
 @blp.get("/documents/<kind>/<ref>.pdf")
+@blp.alt_response(200, **R.file_response("PDF"), success=True)
 def document_pdf(kind: str, ref: str):
     """打印文件（PDF）。kind：person_accounts（缴存人账户信息，ref 为 me，可带 q、status、since、
     until）、person_statement（缴存人账户明细，ref 为个人账号）、person_changes（客户信息变更记录，
@@ -25,6 +27,7 @@ def document_pdf(kind: str, ref: str):
 
 
 @blp.get("/verify/<code>")
+@blp.alt_response(200, schema=R.Verified, success=True)
 def verify(code: str):
     """查验打印文件（无需登录）：文件类型、单位名称（部分隐去）、日期、合计与明细摘要。"""
     result = documents.verify(code)

@@ -14,6 +14,7 @@ from services.errors import InvalidInput
 from services.spreadsheets import MAX_ROWS, declared_rows
 
 from ..auth import require_actor
+from . import responses as R
 from .schemas import ImportForm, ManifestArgs, TerminateSchema
 
 PREFIX = "/instances"
@@ -21,24 +22,28 @@ blp = Blueprint("api_instances", __name__, description="业务申请、流程图
 
 
 @blp.get("/<int:instance_id>")
+@blp.alt_response(200, schema=R.Instance, success=True)
 def detail(instance_id: int):
     """申请状态、流程版本与业务摘要。"""
     return instance_detail(instance_for(instance_id, require_actor()))
 
 
 @blp.get("/<int:instance_id>/history")
+@blp.alt_response(200, schema=R.History, success=True)
 def history(instance_id: int):
     """流程历史：按时间顺序的事件。"""
     return {"items": history_rows(instance_for(instance_id, require_actor()))}
 
 
 @blp.get("/<int:instance_id>/trail")
+@blp.alt_response(200, schema=R.Trail, success=True)
 def approval_trail(instance_id: int):
     """审批流程：每个人工环节的办理人、时间、结果与意见。"""
     return {"items": trail(instance_for(instance_id, require_actor()))}
 
 
 @blp.get("/<int:instance_id>/diagram")
+@blp.alt_response(200, schema=R.Flowchart, success=True)
 def flowchart(instance_id: int):
     """流程图：所用版本的 BPMN 与已完成、进行中、已取消的节点。"""
     return diagram(instance_for(instance_id, require_actor()))
@@ -46,6 +51,7 @@ def flowchart(instance_id: int):
 
 @blp.post("/<int:instance_id>/terminate")
 @blp.arguments(TerminateSchema)
+@blp.alt_response(200, schema=R.Instance, success=True)
 def terminate(args, instance_id: int):
     """结束流程（申请在单位手中时）。"""
     runner.terminate(instance_id, require_actor(), args["reason"])
@@ -55,6 +61,7 @@ def terminate(args, instance_id: int):
 
 @blp.get("/<int:instance_id>/manifest")
 @blp.arguments(ManifestArgs, location="query")
+@blp.alt_response(200, schema=R.ManifestPage, success=True)
 def manifest(args, instance_id: int):
     """清册：分页的行与合计。"""
     instance = instance_for(instance_id, require_actor())
@@ -65,6 +72,8 @@ def manifest(args, instance_id: int):
 
 
 @blp.post("/<int:instance_id>/manifest/rows")
+@blp.alt_response(201, schema=R.ManifestRow, success=True)
+@blp.doc(requestBody=R.BODIES["ROW"])
 def add_row(instance_id: int):
     """录入清册：一行数据（字段见 INTERFACES.md），可带 change_type。"""
     body = request.get_json(silent=True)
@@ -78,7 +87,9 @@ def add_row(instance_id: int):
 
 
 @blp.post("/<int:instance_id>/manifest/import")
-@blp.arguments(ImportForm, location="form")
+@blp.arguments(ImportForm, location="form", content_type="multipart/form-data")
+@blp.alt_response(200, schema=R.Imported, success=True)
+@blp.alt_response(202, schema=R.Queued, success=True)
 def import_rows(args, instance_id: int):
     """批量导入 .xlsx（multipart 字段 file）：任一行有误则整批不导入，返回每个错误的行、列与原因。
     超过数千行的文件转入后台任务：返回 202 与 job_id，进度与结果见 GET /api/v1/jobs/{job_id}。"""
@@ -103,6 +114,7 @@ def import_rows(args, instance_id: int):
 
 
 @blp.delete("/<int:instance_id>/manifest/rows/<int:row_id>")
+@blp.alt_response(200, schema=R.Ok, success=True)
 def delete_row(instance_id: int, row_id: int):
     """删除清册中的一行。"""
     manifests.delete_row(instance_id, require_actor(), row_id)

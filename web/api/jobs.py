@@ -14,12 +14,14 @@ from services.errors import NotFound
 from services.models.job import DONE
 
 from ..auth import require_actor
+from . import responses as R
 
 PREFIX = "/jobs"
 blp = Blueprint("api_jobs", __name__, description="后台任务：进度与结果")
 
 
 @blp.get("/<job_id>")
+@blp.alt_response(200, schema=R.Job, success=True)
 def status(job_id: str):
     """任务状态：state（queued 排队中 / running 处理中 / done 已完成 / failed 失败）、
     done / total / percent 进度、result 结果、error 与 errors 失败原因。仅提交人可见。"""
@@ -27,6 +29,7 @@ def status(job_id: str):
 
 
 @blp.get("/<job_id>/result")
+@blp.alt_response(200, **R.file_response("FILE"), success=True)
 def result(job_id: str):
     """下载任务生成的文件（如导出的 .xlsx）。"""
     job = jobs.job_for(job_id, require_actor().key)

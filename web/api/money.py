@@ -18,6 +18,7 @@ from services.months import YearMonth
 
 from .. import money_actions
 from ..auth import require_actor
+from . import responses as R
 from .schemas import Page
 
 PREFIX = ""
@@ -46,6 +47,9 @@ class VerifySchema(HallSchema):
 
 
 @blp.post("/payments")
+@blp.alt_response(200, schema=R.Payment, success=True)
+@blp.alt_response(201, schema=R.Payment, success=True)
+@blp.doc(requestBody=R.BODIES["PAYMENT"])
 def receive_payment():
     """登记缴款（中心财务或银行接口）：unit_account、amount、method（transfer 转账 / collection 托收）、
     reference（银行流水号）、idempotency_key。同一幂等键再次提交不做任何更改，返回首次的结果（200）；
@@ -60,6 +64,7 @@ def receive_payment():
 
 
 @blp.get("/remittance")
+@blp.alt_response(200, schema=R.Preview, success=True)
 def remittance_preview():
     """单位汇缴核定：下一个应核定的年月、人数、金额，及上月 + 增加 − 减少 = 本月（人数与金额，按原因）。"""
     actor = require_actor(OPERATOR)
@@ -69,6 +74,7 @@ def remittance_preview():
 
 @blp.post("/remittances")
 @blp.arguments(VerifySchema)
+@blp.alt_response(201, schema=R.VerifiedMonth, success=True)
 def verify(args):
     """汇缴核定：固定该月的缴存人数与金额（“核定成功”）；未来月份、未按月依次、有未办结的基数调整、
     单位已封存时拒绝并说明原因。"""
@@ -80,6 +86,7 @@ def verify(args):
 
 
 @blp.get("/remittances")
+@blp.alt_response(200, schema=R.Payables, success=True)
 def unallocated_verifications():
     """汇缴核定查询：已核定、未分配的记录（最早的在前），及单位未分配金额。"""
     actor = require_actor(OPERATOR)
@@ -104,6 +111,7 @@ def _verified(unit_id: int, month: str):
 
 
 @blp.get("/remittances/<month>")
+@blp.alt_response(200, schema=R.Payable, success=True)
 def verification(month: str):
     """一个月的汇缴核定记录。"""
     actor = require_actor(OPERATOR)
@@ -112,6 +120,7 @@ def verification(month: str):
 
 @blp.get("/remittances/<month>/lines")
 @blp.arguments(LinesArgs, location="query")
+@blp.alt_response(200, schema=R.Rows, success=True)
 def verification_lines(args, month: str):
     """明细：本期汇缴职工（个人账号、姓名、证件号码、缴存基数、单位/个人月缴存额、月缴存额），分页。"""
     actor = require_actor(OPERATOR)
@@ -122,6 +131,7 @@ def verification_lines(args, month: str):
 
 
 @blp.delete("/remittances/<month>")
+@blp.alt_response(200, schema=R.VerificationDeleted, success=True)
 def delete_verification(month: str):
     """删除未缴款的核定记录（“核定删除成功”），该月重新成为应核定的月份。"""
     actor = require_actor(OPERATOR)
@@ -131,6 +141,7 @@ def delete_verification(month: str):
 
 
 @blp.post("/payables/<int:payable_id>/pay")
+@blp.alt_response(200, schema=R.Paid, success=True)
 def pay_from_unallocated(payable_id: int):
     """使用单位未分配金额缴纳一笔已核定的汇缴或已审批的补缴（须足额，且按月依次）。"""
     actor = require_actor(OPERATOR)
@@ -141,6 +152,7 @@ def pay_from_unallocated(payable_id: int):
 
 @blp.get("/units/me/account")
 @blp.arguments(RangeArgs, location="query")
+@blp.alt_response(200, schema=R.Account, success=True)
 def account(args):
     """账户信息：期初余额、本期增加、本期减少、期末余额、单位未分配金额（from、to，默认本年初至今天）。"""
     actor = require_actor(OPERATOR)
@@ -159,6 +171,7 @@ def date_range(since: date | None, until: date | None) -> tuple[date, date]:
 
 @blp.get("/units/me/ledger")
 @blp.arguments(LedgerArgs, location="query")
+@blp.alt_response(200, schema=R.Rows, success=True)
 def ledger_rows(args):
     """业务流水：type 为 verify（汇缴核定）、remit（汇缴）、back_pay（补缴）、payment（缴款）、
     transfer（转移）、interest（结息）或其中文名；from、to 为记账日期。"""
@@ -175,6 +188,7 @@ def ledger_rows(args):
 
 @blp.get("/units/me/ledger/<serial>/details")
 @blp.arguments(LinesArgs, location="query")
+@blp.alt_response(200, schema=R.LedgerDetails, success=True)
 def ledger_details(args, serial: str):
     """业务明细：个人账号、姓名、记账日期、发生额、发生利息额、业务明细类型。"""
     actor = require_actor(OPERATOR)

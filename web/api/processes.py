@@ -15,6 +15,7 @@ from services.errors import InvalidInput
 
 from ..auth import require_actor, require_analyst
 from ..xlsx import xlsx_response
+from . import responses as R
 from .schemas import DataSchema, TemplateArgs
 
 PREFIX = "/processes"
@@ -22,6 +23,7 @@ blp = Blueprint("api_processes", __name__, description="业务流程")
 
 
 @blp.get("")
+@blp.alt_response(200, schema=R.Processes, success=True)
 def list_processes():
     """已部署的业务及其最新版本。"""
     require_actor()
@@ -32,6 +34,7 @@ def list_processes():
 
 @blp.get("/<key>/template.xlsx")
 @blp.arguments(TemplateArgs, location="query")
+@blp.alt_response(200, **R.file_response("XLSX"), success=True)
 def template(args, key: str):
     """清册导入模板（.xlsx，代码列带下拉框）；prefill=true 时预填本单位正常状态的职工。"""
     actor = require_actor(OPERATOR)
@@ -42,6 +45,7 @@ def template(args, key: str):
 
 @blp.post("/<key>/instances")
 @blp.arguments(DataSchema)
+@blp.alt_response(201, schema=R.Started, success=True)
 def start(args, key: str):
     """发起业务：返回申请号和当前待办任务。"""
     actor = require_actor(OPERATOR)
@@ -63,6 +67,7 @@ def version_dict(row, running: int, with_xml: bool = False) -> dict:
 
 
 @blp.get("/<key>/versions")
+@blp.alt_response(200, schema=R.Versions, success=True)
 def list_versions(key: str):
     """一项业务的全部流程版本（新的在前），及仍在各版本上运行的申请数。中心工作人员可用。"""
     require_actor(STAFF)
@@ -72,6 +77,7 @@ def list_versions(key: str):
 
 
 @blp.get("/<key>/versions/<int:number>")
+@blp.alt_response(200, schema=R.Version, success=True)
 def get_version(key: str, number: int):
     """一个流程版本及其 BPMN 文件。中心工作人员可用。"""
     require_actor(STAFF)
@@ -80,6 +86,9 @@ def get_version(key: str, number: int):
 
 
 @blp.post("")
+@blp.alt_response(200, schema=R.Deployed, success=True)
+@blp.alt_response(201, schema=R.Deployed, success=True)
+@blp.doc(requestBody=R.BODIES["BPMN"])
 def deploy_file():
     """部署流程图（multipart 字段 file，.bpmn）：校验通过且与最新版本不同则成为新版本；
     进行中的申请仍按其发起时的版本办结。仅业务分析员可用。"""

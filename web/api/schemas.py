@@ -65,7 +65,12 @@ class ManifestArgs(Page):
 
 
 class ImportForm(HallSchema):
+    """multipart/form-data: the file and, where a business has several, the change type."""
+
     change_type = Str(load_default=None)
+    #: Read from request.files by the view; here so the document shows it.
+    file = fields.Raw(load_default=None, metadata={
+        "type": "string", "format": "binary", "description": "从模板填写的 .xlsx（也读 .xls、.ods）"})
 
     class Meta:
         unknown = EXCLUDE  # a browser form may also carry csrf_token

@@ -19,6 +19,7 @@ from services.db import db
 from services.errors import Forbidden, InvalidInput, NotFound
 
 from ..auth import require_actor
+from . import responses as R
 
 PREFIX = "/studio"
 blp = Blueprint("api_studio", __name__, description="流程设计：建模、校验、比较、试运行、部署与迁移")
@@ -72,6 +73,7 @@ def _business(key: str) -> str:
 
 
 @blp.get("/catalog")
+@blp.alt_response(200, schema=R.Catalog, success=True)
 def list_catalog():
     """可选项：已登记的表单、服务任务处理程序及其参数、泳道（角色）、消息名称。"""
     _staff()
@@ -80,6 +82,7 @@ def list_catalog():
 
 @blp.post("/check")
 @blp.arguments(SnippetSchema)
+@blp.alt_response(200, schema=R.Check, success=True)
 def check(args):
     """沙箱校验一段条件、参数、定时表达式或脚本；不通过时给出中文原因。"""
     _staff()
@@ -92,6 +95,7 @@ def check(args):
 
 @blp.post("/<key>/validate")
 @blp.arguments(DiagramSchema)
+@blp.alt_response(200, schema=R.Validation, success=True)
 def validate_xml(args, key: str):
     """校验流程图：每个问题指明所在元素（element_id）；readable 为 false 时文件本身不可读取。"""
     _staff()
@@ -102,6 +106,7 @@ def validate_xml(args, key: str):
 
 @blp.post("/<key>/compare")
 @blp.arguments(CompareSchema)
+@blp.alt_response(200, schema=R.Comparison, success=True)
 def compare_versions(args, key: str):
     """与已部署版本比较：新增、删除、修改的元素及修改的属性。"""
     _staff()
@@ -120,6 +125,7 @@ def compare_versions(args, key: str):
 
 @blp.post("/<key>/dry-run")
 @blp.arguments(DryRunSchema)
+@blp.alt_response(200, schema=R.DryRunResult, success=True)
 def dry_run(args, key: str):
     """试运行：用最近办结的申请的历史记录在修改后的流程图上重演，全部回滚，不留任何数据。"""
     _analyst("试运行")
@@ -132,6 +138,8 @@ def dry_run(args, key: str):
 
 @blp.post("/<key>/deploy")
 @blp.arguments(DiagramSchema)
+@blp.alt_response(200, schema=R.Deployed, success=True)
+@blp.alt_response(201, schema=R.Deployed, success=True)
 def deploy_xml(args, key: str):
     """部署建模器中的流程图为新版本；进行中的申请仍按原版本办理（可迁移）。"""
     actor = _analyst("部署流程图")
@@ -146,6 +154,7 @@ def deploy_xml(args, key: str):
 
 
 @blp.get("/<key>/versions/<int:number>/running")
+@blp.alt_response(200, schema=R.Items, success=True)
 def running(key: str, number: int):
     """仍在某版本上办理的申请及其所在环节（迁移前选择用）。"""
     _staff()
@@ -154,6 +163,7 @@ def running(key: str, number: int):
 
 @blp.post("/<key>/migration/preview")
 @blp.arguments(InstancesSchema)
+@blp.alt_response(200, schema=R.Items, success=True)
 def migration_preview(args, key: str):
     """预览迁移到最新版本：逐笔说明能否迁移及原因，不做任何更改。"""
     _analyst("迁移申请")
@@ -162,6 +172,7 @@ def migration_preview(args, key: str):
 
 @blp.post("/<key>/migration")
 @blp.arguments(InstancesSchema)
+@blp.alt_response(200, schema=R.Items, success=True)
 def migration(args, key: str):
     """迁移可迁移的申请到最新版本（一次操作），每笔记入其流程历史；不能迁移的说明原因。"""
     actor = _analyst("迁移申请")

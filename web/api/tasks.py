@@ -11,6 +11,7 @@ from services.db import db
 from services.errors import InvalidInput
 
 from ..auth import require_actor
+from . import responses as R
 from .schemas import DataSchema, TaskListArgs
 
 PREFIX = "/tasks"
@@ -19,6 +20,7 @@ blp = Blueprint("api_tasks", __name__, description="待办、已办、我发起�
 
 @blp.get("")
 @blp.arguments(TaskListArgs, location="query")
+@blp.alt_response(200, schema=R.TaskPage, success=True)
 def tasks(args):
     """任务列表：list=todo（待办）、done（已办）、initiated（我发起的）、group（中心任务池）。"""
     actor = require_actor()
@@ -28,12 +30,14 @@ def tasks(args):
 
 
 @blp.get("/<task_id>")
+@blp.alt_response(200, schema=R.TaskDetail, success=True)
 def task(task_id: str):
     """任务详情：表单定义、当前数据与所属申请。"""
     return task_view(task_id, require_actor())
 
 
 @blp.post("/<task_id>/claim")
+@blp.alt_response(200, schema=R.Task, success=True)
 def claim(task_id: str):
     """认领任务（中心审核员）。"""
     row = runner.claim(task_id, require_actor())
@@ -42,6 +46,7 @@ def claim(task_id: str):
 
 
 @blp.post("/<task_id>/unclaim")
+@blp.alt_response(200, schema=R.Task, success=True)
 def unclaim(task_id: str):
     """取消认领，任务回到任务池。"""
     row = runner.unclaim(task_id, require_actor())
@@ -51,6 +56,7 @@ def unclaim(task_id: str):
 
 @blp.post("/<task_id>/complete")
 @blp.arguments(DataSchema)
+@blp.alt_response(200, schema=R.Instance, success=True)
 def complete(args, task_id: str):
     """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。"""
     try:

@@ -12,6 +12,7 @@ from services.db import db
 from services.units import account_summary
 
 from ..auth import require_actor
+from . import responses as R
 from .schemas import MessageArgs, PersonArgs
 
 PREFIX = ""
@@ -19,6 +20,7 @@ blp = Blueprint("api_units", __name__, description="单位信息、缴存人与�
 
 
 @blp.get("/units/me")
+@blp.alt_response(200, schema=R.Unit, success=True)
 def unit_me():
     """单位基本信息与账户信息（余额、未分配金额、缴至年月）。"""
     actor = require_actor(OPERATOR)
@@ -27,6 +29,7 @@ def unit_me():
 
 @blp.get("/persons")
 @blp.arguments(PersonArgs, location="query")
+@blp.alt_response(200, schema=R.PersonPage, success=True)
 def list_persons(args):
     """本单位缴存人：可按状态和姓名、个人账号、证件号码查询。"""
     actor = require_actor(OPERATOR)
@@ -38,6 +41,7 @@ def list_persons(args):
 
 @blp.get("/messages")
 @blp.arguments(MessageArgs, location="query")
+@blp.alt_response(200, schema=R.MessagePage, success=True)
 def list_messages(args):
     """消息：最新在前。"""
     actor = require_actor(OPERATOR)
@@ -48,6 +52,7 @@ def list_messages(args):
 
 
 @blp.get("/messages/<int:message_id>")
+@blp.alt_response(200, schema=R.Message, success=True)
 def open_message(message_id: int):
     """打开消息（不改变已读状态）。"""
     actor = require_actor(OPERATOR)
@@ -55,6 +60,7 @@ def open_message(message_id: int):
 
 
 @blp.post("/messages/<int:message_id>/read")
+@blp.alt_response(200, schema=R.Message, success=True)
 def mark_read(message_id: int):
     """标记消息为已读。"""
     actor = require_actor(OPERATOR)
@@ -64,6 +70,7 @@ def mark_read(message_id: int):
 
 
 @blp.get("/counters")
+@blp.alt_response(200, schema=R.Counters, success=True)
 def counters():
     """未读消息数与待办数（页面据此提示新消息并播放音效）。"""
     actor = require_actor()
