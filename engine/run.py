@@ -108,10 +108,11 @@ class Run:
 
     def finish(self) -> store.InstanceRow:
         """Index new human tasks, record what completed, save the instance (revision-checked)."""
-        done, ready_now, waiting = [], {}, []
+        done, ready_now, waiting, met = [], {}, [], set()
         for task in _all_tasks(self.wf):
             state = task.state
             if state == TaskState.COMPLETED:
+                met.add(task.task_spec.name)
                 if task.id not in self.done_before and task.task_spec.bpmn_id is not None:
                     done.append(task)
             elif state == TaskState.READY:
@@ -123,7 +124,8 @@ class Run:
         self._record_completed(done)
         fresh = [t for tid, t in ready_now.items() if tid not in self.ready_before]
         for task in fresh:
-            self._new_round(task)
+            if task.task_spec.name in met:  # met before: a loop or a return
+                self._new_round(task)
         new_rows = [self._task_row(t) for t in fresh]
         vanished = [str(tid) for tid in self.ready_before - set(ready_now)
                     if not (self.completed_task and str(tid) == self.completed_task.id)]

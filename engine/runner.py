@@ -40,10 +40,10 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
     """发起: a new application pinned to the latest deployed version."""
     if not actor.is_operator or actor.unit_id != unit_id:
         raise Forbidden("只有本单位经办人可以发起业务")
-    if data:
-        raise InvalidInput("发起时不需要提交数据", {f"data.{k}": ["不允许的字段"] for k in data})
     definition = store.latest_definition(process_key)
     business = registry.business(process_key, definition.name)
+    if data and business.start_data is None:
+        raise InvalidInput("发起时不需要提交数据", {f"data.{k}": ["不允许的字段"] for k in data})
     open_key = process_key if business.single_open else None
     if open_key:
         _refuse_second_open(unit_id, business)
@@ -68,10 +68,24 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
                             script_engine=SCRIPT_ENGINE)
     run = Run(instance, definition, actor, workflow)
     initial = business.initial_data(run.context()) if business.initial_data else {}
+    if business.start_data is not None:
+        initial.update(_start_data(business, run, data or {}))
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(initial)
     run.advance()
     return run.finish()
+
+
+def _start_data(business, run: Run, data: dict) -> dict:
+    """The business's own check of what the start request carried; its problems name the
+    fields under `data.` as the request sent them."""
+    try:
+        return business.start_data(run.context(), data)
+    except InvalidInput as error:
+        errors = error.errors
+        if isinstance(errors, dict):
+            errors = {f"data.{k}": v for k, v in errors.items()}
+        raise InvalidInput(error.message, errors) from None
 
 
 def _refuse_second_open(unit_id: int, business) -> None:

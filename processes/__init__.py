@@ -31,6 +31,10 @@ class Business:
     #: Counts and totals shown in lists and the instance view, from the 清册's totals
     #: (`services.manifest_rows.Totals`), which each edit keeps current.
     summary: Callable[[Totals], dict] | None = None
+    #: What a start request may carry (`{"data": {...}}`, e.g. 汇缴's month): checks it and
+    #: returns what the first task starts with beyond `initial_data`, or raises
+    #: InvalidInput with the fields' problems. None: a start carries no data.
+    start_data: Callable[[HandlerContext, dict], dict] | None = None
 
 
 def handler(name: str) -> Callable[[Handler], Handler]:

@@ -30,7 +30,22 @@ def initial_data(ctx: HandlerContext) -> dict:
             "month": str(remittance.next_month(ctx.unit_id))}
 
 
-BUSINESS = register_business(Business(key=KEY, name="汇缴", initial_data=initial_data))
+def start_data(ctx: HandlerContext, data: dict) -> dict:
+    """INTERFACES: a start may name the month, `{"month": "YYYY-MM"}` (default: the 应汇缴年月);
+    whether that month may be verified is the verify step's rule, said when it runs."""
+    unknown = set(data) - {"month"}
+    if unknown:
+        raise InvalidInput("发起时只能指定汇缴年月", {k: ["不允许的字段"] for k in sorted(unknown)})
+    if data.get("month") in (None, ""):
+        return {}
+    try:
+        return {"month": str(YearMonth.parse(str(data["month"]), "汇缴年月"))}
+    except ValueError as exc:
+        raise InvalidInput(str(exc), {"month": [str(exc)]}) from None
+
+
+BUSINESS = register_business(Business(key=KEY, name="汇缴", initial_data=initial_data,
+                                      start_data=start_data))
 
 
 @handler("remittance.verify")

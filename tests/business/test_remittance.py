@@ -308,3 +308,21 @@ def test_twenty_simultaneous_verifications_of_a_month_leave_one(app, make_api, d
         assert db.session.execute(select(func.count()).select_from(ProcessInstance).where(
             ProcessInstance.process_key == "remittance")).scalar_one() == 1
     check_books(app, unit_id_of(app, demo))
+
+
+def test_a_start_may_name_the_month_and_nothing_else(app, make_api, demo):
+    """INTERFACES: remittance's start data is {"month": "YYYY-MM"} (default: the 应汇缴年月);
+    anything else, or a malformed month, is refused by field path and nothing is started."""
+    unit = make_api().login_operator()
+    due = unit.get(f"{API}/remittance").json["month"]
+    for data, field in (({"month": "2026-13"}, "data.month"), ({"amount": "1"}, "data.amount")):
+        refused = unit.post(f"{API}/processes/remittance/instances", {"data": data})
+        assert refused.status_code == 422 and field in refused.json["errors"], refused.json
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ProcessInstance.id))) == 0
+    started = unit.post(f"{API}/processes/remittance/instances", {"data": {"month": due}})
+    assert started.status_code == 201, started.json
+    task = unit.get(f"{API}/tasks/{started.json['tasks'][0]['task_id']}").json
+    assert task["values"]["month"] == due
+    plain = make_api().login_operator(unit=1)
+    assert plain.post(f"{API}/processes/remittance/instances", {"data": {}}).status_code == 201
