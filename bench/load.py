@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -156,12 +157,44 @@ def logins(url: str, count: int) -> list[tuple[str, list[str]]]:
     return result
 
 
-async def sessions(port: int, units, count: int):
+_ISSUE = """
+import json, sys
+from pathlib import Path
+from services.db import db
+from services.ukey.registry import issue_ukey
+from web import create_app
+app = create_app()
+cards = {}
+with app.app_context():
+    for account in sys.argv[1:]:
+        issued = issue_ukey(account, Path(app.config["UKEY_CA_DIR"]),
+                            Path(app.config["INSTANCE_DIR"]) / "ukeys")
+        cards[account] = {"card_key_file": str(issued.key_file),
+                          "certificate_file": str(issued.certificate_file)}
+    db.session.commit()
+print(json.dumps(cards))
+"""
+_cards: dict[str, dict] = {}
+
+
+def ukeys(env: dict, accounts: list[str]) -> dict[str, dict]:
+    """A UKey for each unit that logs in (operators log in with one), issued once."""
+    missing = [a for a in accounts if a not in _cards]
+    if missing:
+        out = subprocess.run([sys.executable, "-c", _ISSUE, *missing], env=env, cwd=ROOT,
+                             check=True, capture_output=True, text=True).stdout
+        _cards.update(json.loads(out.strip().splitlines()[-1]))
+    return _cards
+
+
+async def sessions(port: int, units, count: int, env: dict):
     pairs = []
+    cards = ukeys(env, [units[i][0] for i in range(count)])
     for index in range(count):
         account_no, persons = units[index]
         user = await Client(port).login({"unit_account": account_no, "login_name": "jbr01",
-                                         "password": PASSWORDS["operator"]})
+                                         "password": PASSWORDS["operator"]},
+                                        card=cards[account_no])
         user.accounts = persons
         reviewer = await Client(port).login({"login_name": f"shenhe0{index % 2 + 1}",
                                              "password": PASSWORDS["reviewer"]})
@@ -225,7 +258,7 @@ def bench_stack(name: str, serve_args: list[str], env: dict, url: str, options) 
         for scenario in options.scenarios:
             for clients in options.clients:
                 async def one(clients=clients, scenario=scenario):
-                    pairs = await sessions(port, units, clients)
+                    pairs = await sessions(port, units, clients, env)
                     return await measure(SCENARIOS[scenario], pairs, options.duration, probe)
                 r = asyncio.run(one())
                 ceiling = 2000 / max(r["app_ms"] + r["db_ms"], 0.01)

@@ -4,10 +4,13 @@ own kept-alive HTTP/1.1 connection with its own session, and the three scenarios
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import time
 from pathlib import Path
+
+from services.ukey.keys import load_signer
 
 # -- a small HTTP/1.1 client ------------------------------------------------------------------
 
@@ -57,8 +60,17 @@ class Client:
         status, data = await self.request(method, path, body)
         return status, (json.loads(data) if data else None)
 
-    async def login(self, credentials: dict) -> Client:
+    async def login(self, credentials: dict, card: dict | None = None) -> Client:
+        """`card` (an operator's UKey: its key and certificate files) signs the session's
+        login challenge as the UKey would."""
         self.token = (await self.json("GET", "/api/v1/auth/csrf"))[1]["csrf_token"]
+        if card is not None:
+            challenge = (await self.json("GET", "/api/v1/auth/challenge"))[1]
+            signer = load_signer(Path(card["card_key_file"]).read_bytes())
+            credentials = {**credentials, "ukey": {
+                "certificate": Path(card["certificate_file"]).read_text(),
+                "challenge_id": challenge["challenge_id"],
+                "signature": base64.b64encode(signer.sign(challenge["nonce"].encode())).decode()}}
         status, body = await self.json("POST", "/api/v1/auth/login", credentials)
         if status != 200:
             raise RuntimeError(f"login failed: {body}")
