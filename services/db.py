@@ -119,11 +119,14 @@ COUNT_CAP = 10_000
 
 
 def count_capped(query, cap: int = COUNT_CAP) -> int:
-    """How many rows `query` matches, counting no further than `cap`."""
-    from sqlalchemy import func, select
+    """How many rows `query` matches, counting no further than `cap`: the rows are only
+    counted, so the list's order and columns are dropped (no sort, nothing read)."""
+    from sqlalchemy import func, literal_column, select
 
+    counted = query.order_by(None).with_only_columns(literal_column("1"),
+                                                     maintain_column_froms=True)
     return db.session.execute(select(func.count()).select_from(
-        query.limit(cap).subquery())).scalar_one()
+        counted.limit(cap).subquery())).scalar_one()
 
 
 def utcnow() -> datetime:
