@@ -15,17 +15,63 @@ from sqlalchemy.exc import DBAPIError
 
 from .db import db
 
+#: From this many rows, PostgreSQL takes them by COPY: one stream instead of a statement
+#: per row (a 10,000-row approval writes some 60,000 rows).
+COPY_FROM = 200
+
 
 def insert_rows(model, rows: list[dict]) -> None:
-    """INSERT the rows in one executemany. Each row names every column but an
-    autoincrement key: this path applies no column defaults."""
+    """INSERT the rows in one executemany (many rows on PostgreSQL: one COPY). Each row
+    names every column but an autoincrement key: this path applies no column defaults."""
     if rows:
         required = _required_columns(model)
         for row in rows:
             if row.keys() != required:
                 raise ValueError(f"{model.__tablename__}: columns {sorted(row)} given, "
                                  f"{sorted(required)} expected")
-        execute_direct(_insert_statement(model), rows)
+        connection = db.session.connection()
+        if len(rows) >= COPY_FROM and connection.dialect.name == "postgresql":
+            _copy_rows(connection, model, rows)
+        else:
+            execute_direct(_insert_statement(model), rows)
+
+
+def _copy_rows(connection, model, rows: list[dict]) -> None:
+    """COPY … FROM STDIN on the session's connection (inside its transaction), each value
+    through its column type's bind processor as an INSERT would send it."""
+    table = model.__table__
+    dialect = connection.dialect
+    columns = [c for c in table.columns if c is not table.autoincrement_column]
+    processors = [(c.key, c.type.dialect_impl(dialect).bind_processor(dialect))
+                  for c in columns]
+    quote = dialect.identifier_preparer
+    sql = (f"COPY {quote.format_table(table)} "
+           f"({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN")
+    dbapi_connection = connection.connection.driver_connection
+    memo: dict = {}
+    try:
+        with dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([_bound(processor, row[key], memo) for key, processor
+                                in processors])
+    except dialect.loaded_dbapi.Error as exc:
+        invalidated = dialect.is_disconnect(exc, dbapi_connection, None)
+        if invalidated:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalidated,
+                                  dialect=dialect) from exc
+
+
+def _bound(processor, value, memo: dict):
+    if processor is None or value is None:
+        return value if processor is None else processor(value)
+    if isinstance(value, datetime):  # one moment shared by every row converts once
+        key = id(value)
+        if key not in memo or memo[key][0] is not value:
+            memo[key] = (value, processor(value))
+        return memo[key][1]
+    return processor(value)
 
 
 @lru_cache(maxsize=16)
