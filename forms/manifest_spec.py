@@ -56,6 +56,9 @@ class ChangeType:
     key: str
     label: str
     columns: tuple[str, ...]
+    #: The picker's filters while this type is chosen, when they differ from the
+    #: picker's own (e.g. 启封 picks sealed persons, 封存 active ones).
+    picker_params: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class Picker:
         ("name", "姓名", "text"), ("id_number", "证件号码", "text"))
     empty: str = "没有找到符合条件的职工"
     placeholder: str = "输入个人账号、姓名或证件号码"
+    #: The endpoint searched (a JSON list of persons, as the persons API answers).
+    source: str = "api_units.list_persons"
+    #: Other single-entry inputs whose values the search sends along (by name).
+    with_fields: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +119,8 @@ class ManifestSpec:
     display: tuple[tuple[str, str, str], ...]
     #: The input that says who a row is about; a file's rows are looked up by it.
     key_column = "person_account"
+    #: A row field that may name the change type instead of `change_type` (API rows).
+    change_type_field: str | None = None
     picker: Picker | None = Picker()
     #: Texts users read: after a single entry ({name} etc. from the row's values), when
     #: the 清册 is empty, and the same person twice.
