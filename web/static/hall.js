@@ -173,7 +173,7 @@
       var link = document.getElementById("template-link");
       var full = document.getElementById("template-prefill-link");
       link.href = link.dataset.base + "?change_type=" + radio.value;
-      full.href = link.dataset.base + "?change_type=" + radio.value + "&prefill=true";
+      if (full) full.href = link.dataset.base + "?change_type=" + radio.value + "&prefill=true";
     });
   });
 
