@@ -130,6 +130,10 @@ class ManifestSpec:
     in_other_application = "该职工已在另一笔未办结的同类业务中，请先办结或结束该业务"
     #: The template's sheet of instructions, after the common lines.
     notes: tuple[str, ...] = ()
+    #: Whether the unit ticks the rows its submission applies to (manual: 在清册中选择…
+    #: 点击【确定】): the task's data then carries `rows` (ticked) and `shown_rows` (the
+    #: rows its page listed); rows not listed count as ticked. See `chosen_rows`.
+    selectable = False
     #: Whether a template can come prefilled with the unit's persons (`prefill`); rows of
     #: it left unfilled are then skipped on import, not refused.
     prefillable = False
@@ -229,6 +233,18 @@ class ManifestSpec:
         errors.sort(key=lambda e: e["row"])
         return InvalidInput(f"导入文件有 {len({e['row'] for e in errors})} 行数据有误，"
                             "未导入任何数据，请修改后重新上传", errors)
+
+
+def chosen_rows(rows: list, data: dict) -> list:
+    """The rows a submission applies to: every row, less those its page listed and the
+    unit left unticked; or, from the API, exactly the ids in `rows` when it is given."""
+    ticked = set(data.get("rows") or [])
+    if data.get("shown_rows"):
+        unticked = set(data["shown_rows"]) - ticked
+        return [r for r in rows if r.id not in unticked]
+    if data.get("rows") is not None:
+        return [r for r in rows if r.id in ticked]
+    return rows
 
 
 def required(values: dict, name: str, header: str, problems: dict) -> str:

@@ -12,7 +12,7 @@ from services.manifest_rows import NewRow
 from services.persons import PersonRef, refs_by_account
 
 from . import FieldSpec, TaskForm, register, register_manifest
-from .fields import HallSchema, Str
+from .fields import HallSchema, IdList, Str
 from .manifest_spec import ChangeType, Column, Context, ManifestSpec, Picker, RowError, code_of
 
 SEAL, UNSEAL = status_change.SEAL, status_change.UNSEAL
@@ -20,6 +20,9 @@ SEAL, UNSEAL = status_change.SEAL, status_change.UNSEAL
 
 class EditSchema(HallSchema):
     remark = Str(load_default="", validate=validate.Length(max=200, error="经办说明不能超过 200 字"))
+    #: The 清册 rows ticked, and those the page listed (ManifestSpec.selectable).
+    rows = IdList(load_default=None)
+    shown_rows = IdList(load_default=None)
 
 
 EDIT = register(TaskForm(
@@ -34,7 +37,7 @@ EDIT = register(TaskForm(
     ),
     panel="manifest",
     submit_label="确定封存/启封",
-    confirm="确定为清册中的职工办理封存/启封吗？办理后立即生效。",
+    confirm="确定为清册中勾选的职工办理封存/启封吗？办理后立即生效，未勾选的行不办理。",
 ))
 
 
@@ -66,6 +69,7 @@ class StatusChangeManifest(ManifestSpec):
                    picker_params=(("status", "02"),)),
     )
     change_type_field = "change"
+    selectable = True
     display = (
         ("person_account", "个人账号", "text"), ("name", "姓名", "text"),
         ("id_number", "证件号码", "text"), ("change_name", "变更类型", "text"),

@@ -3,7 +3,7 @@ row check, services.status_change) and applies them all in the same transaction.
 
 from __future__ import annotations
 
-from forms.manifest_spec import build_context
+from forms.manifest_spec import build_context, chosen_rows
 from forms.status_change import MANIFEST
 from services import clock, manifest_rows, persons, status_change
 from services.changes import Who
@@ -32,12 +32,16 @@ BUSINESS = register_business(Business(key=KEY, name="缴存人状态变更", sin
 
 @handler("status_change.apply")
 def apply(ctx: HandlerContext, data: dict) -> dict:
-    """确定封存 / 确定启封: every row still allowed, then every change at once."""
+    """确定封存 / 确定启封: the ticked rows (all, unless the unit unticked some), each
+    still allowed, then every change at once."""
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=clock.today())
     month = check.extra["month"]
     rows = list(manifest_rows.stream(ctx.instance_id))
     if not rows:
         raise BusinessRuleViolation("清册为空，请先录入需要封存或启封的职工")
+    rows = chosen_rows(rows, data)
+    if not rows:
+        raise BusinessRuleViolation("请在清册中勾选需要办理封存或启封的职工")
     accounts = persons.refs_by_ids([r.person_account_id for r in rows])
     changed = status_change.changed_in(list(accounts), month)
     errors = []

@@ -218,3 +218,20 @@ def test_import_both_tabs_and_delete(app, make_api, demo):
                reason="02").status_code == 201
     assert confirm(unit, task_id).status_code == 200
     assert [status_of(app, n) for n in (active[0], active[1], sealed[0])] == ["01", "02", "01"]
+
+
+def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
+    """Manual: 在清册中选择需封存的职工，点击【确定封存】. From the API, `rows` names them."""
+    unit = make_api().login_operator()
+    first, second = numbers(app, demo, "01")[:2]
+    instance_id, task_id = start(unit)
+    for number in (first, second):
+        assert add(unit, instance_id, person_account=number, change="seal",
+                   reason="01").status_code == 201
+    rows = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    none = unit.post(f"{API}/tasks/{task_id}/complete", {"data": {"rows": []}})
+    assert none.status_code == 422 and "请在清册中勾选" in none.json["message"]
+    chosen = unit.post(f"{API}/tasks/{task_id}/complete",
+                       {"data": {"rows": [rows[1]["row_id"]]}})
+    assert chosen.status_code == 200, chosen.json
+    assert (status_of(app, first), status_of(app, second)) == ("01", "02")
