@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from services import clock, persons
 from services.errors import InvalidInput
+from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
 from services.months import YearMonth
 from services.policy import Policy
@@ -155,6 +156,24 @@ class ManifestSpec:
         return []
 
     # -- generic ------------------------------------------------------------------------
+
+    def own_account(self, ctx: Context, values: dict, problems: dict):
+        """The unit's person account a row names by 个人账号 (as `lookup` found it), with
+        the check digit and an optional cross-checked 姓名 verified; None, the problem
+        noted by field, otherwise."""
+        number = required(values, "person_account", "个人账号", problems)
+        if not number:
+            return None
+        account = ctx.subjects.get(number)
+        if not is_valid_person_account(number):
+            problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
+        elif account is None:
+            problems["person_account"] = "本单位没有该个人账号"
+        elif (name := values.get("name") or "") and name != account.name:
+            problems["name"] = f"姓名与个人账号不符（该账号的职工为 {account.name}）"
+        else:
+            return account
+        return None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from marshmallow import validate
 
 from services import remittance, status_change
-from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
-from services.persons import PersonRef, refs_by_account
+from services.persons import refs_by_account
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .fields import HallSchema, IdList, Str
@@ -106,7 +105,7 @@ class StatusChangeManifest(ManifestSpec):
             if reason is None:
                 problems[column] = f"{self.column(column).header}须为：" + "、".join(
                     f"{code} {label}" for code, label in options)
-        account = self._account(ctx, values, problems)
+        account = self.own_account(ctx, values, problems)
         if account is not None:
             found = status_change.problem(change, account.status, ctx.unit_status,
                                           ctx.extra["month"], account.id in ctx.extra["changed"])
@@ -120,23 +119,6 @@ class StatusChangeManifest(ManifestSpec):
             "reason": reason, "reason_name": status_change.reason_label(change, reason, ctx.policy),
             "month": str(ctx.extra["month"]),
         })
-
-    @staticmethod
-    def _account(ctx: Context, values: dict, problems: dict) -> PersonRef | None:
-        number = values.get("person_account") or ""
-        if not number:
-            problems["person_account"] = "个人账号为必填项"
-            return None
-        account = ctx.subjects.get(number)
-        if not is_valid_person_account(number):
-            problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
-        elif account is None:
-            problems["person_account"] = "本单位没有该个人账号"
-        elif (name := values.get("name") or "") and name != account.name:
-            problems["name"] = f"姓名与个人账号不符（该账号的职工为 {account.name}）"
-        else:
-            return account
-        return None
 
 
 MANIFEST = register_manifest(StatusChangeManifest())
