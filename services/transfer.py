@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select, update
 
-from . import ledger, messages, remittance
+from . import changes, ledger, messages, remittance
 from .changes import Who
 from .clock import today
 from .contribution import split_amounts
@@ -119,7 +119,7 @@ def approve(to_unit_id: int, moves: list[Move], who: Who) -> dict:
     in_month = remittance.next_month(to_unit_id)
     day = today()
     serial = ledger.new_serial_no(day)
-    rows, per_unit = [], {}
+    rows, records, per_unit = [], [], {}
     for move in moves:
         account = db.session.get(PersonAccount, move.person_account_id)
         person = db.session.get(Person, account.person_id)
@@ -138,6 +138,12 @@ def approve(to_unit_id: int, moves: list[Move], who: Who) -> dict:
             .execution_options(synchronize_session=False)).rowcount
         if not moved:
             raise BusinessRuleViolation("刚刚有其他业务改变了该职工的账户，请刷新后重试")
+        records += changes.change_rows(
+            unit_id=to_unit_id, subject="person", person_account_id=account.id, who=who,
+            changes=[("status", "个人账户状态", "封存", "正常"),
+                     ("person_rate", "个人缴存比例", account.person_rate, to_account.person_rate),
+                     ("unit_amount", "单位月缴存额", account.unit_amount, unit_amount),
+                     ("person_amount", "个人月缴存额", account.person_amount, person_amount)])
         db.session.add(BasePeriod(person_account_id=account.id, from_month=in_month,
                                   base=account.base, unit_rate=to_account.unit_rate,
                                   person_rate=to_account.person_rate, unit_amount=unit_amount,
@@ -160,11 +166,13 @@ def approve(to_unit_id: int, moves: list[Move], who: Who) -> dict:
         messages.push(move.from_unit_id, BUSINESS_NAME,
                       f"您单位封存职工 {person.name}（个人账号 {account.account_no}）已调整至其他单位，"
                       f"账户余额 {fmt(balance)} 元随之转出。", instance_id=None)
+        db.session.expire(account)  # moved by the UPDATE above, not through this object
     for unit_id, (count, total) in per_unit.items():
         rows.append(ledger.entry(
             serial_no=serial, unit_id=unit_id, kind=ledger.MEMO, biz_type="transfer",
             summary=f"缴存人单位调整{'转入' if unit_id == to_unit_id else '转出'} {count} 人",
             amount=total, booked_on=day, head_count=count, instance_id=who.instance_id))
     ledger.post(rows)
+    changes.record(records)
     return {"persons": len(moves), "amount": fmt(per_unit.get(to_unit_id, (0, ZERO))[1]),
             "serial_no": serial}

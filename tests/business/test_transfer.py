@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from services import ledger
 from services.db import db
-from services.models import AccountEvent, Message, PersonAccount
+from services.models import AccountEvent, ChangeRecord, Message, PersonAccount
 from tests.money_helpers import check_books, unit_id_of
 
 from .helpers import decide
@@ -87,6 +87,9 @@ def test_the_receiving_unit_asks_the_reviewer_approves_and_the_balance_moves(app
         events = db.session.execute(select(AccountEvent.unit_id, AccountEvent.change).where(
             AccountEvent.instance_id == instance_id).order_by(AccountEvent.id)).all()
         assert events == [(out_id, "transfer_out"), (in_id, "transfer_in")]
+        records = db.session.execute(select(ChangeRecord.unit_id, ChangeRecord.field).where(
+            ChangeRecord.instance_id == instance_id)).all()
+        assert {u for u, _ in records} == {in_id} and ("status" in {f for _, f in records})
         told = dict(db.session.execute(select(Message.unit_id, Message.content).where(
             Message.business == "缴存人单位调整")).all())
         assert sealed[0] in told[out_id] and "随之转出" in told[out_id]
