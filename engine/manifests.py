@@ -123,6 +123,9 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
             today: date | None = None) -> Added:
     """录入清册: one row by hand; errors come back by field."""
     with editing(instance_id, actor) as edit:
+        if edit.spec.change_type_field:
+            values = dict(values)
+            change_type = change_type or values.pop(edit.spec.change_type_field, None)
         kind = edit.spec.change_type(change_type)
         context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
         row = edit.spec.check_one(context, values, kind)

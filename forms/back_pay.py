@@ -6,10 +6,9 @@ from __future__ import annotations
 from marshmallow import validate
 
 from services import back_pay
-from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
 from services.months import YearMonth
-from services.persons import PersonRef, refs_by_account
+from services.persons import refs_by_account
 from services.units import get_unit
 
 from . import FieldSpec, TaskForm, register, register_manifest
@@ -119,7 +118,7 @@ class BackPayManifest(ManifestSpec):
 
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
         problems: dict[str, str] = {}
-        account = self._account(ctx, values, problems)
+        account = self.own_account(ctx, values, problems)
         reason = None
         if text := required(values, "reason", "补缴原因", problems):
             reason = code_of(_reasons(ctx), text)
@@ -143,24 +142,6 @@ class BackPayManifest(ManifestSpec):
             "id_number": account.id_number, "month": str(month), "reason": reason,
             "reason_name": back_pay.reason_label(reason, ctx.policy), "amount": str(amount),
         }, amount)
-
-    @staticmethod
-    def _account(ctx: Context, values: dict, problems: dict) -> PersonRef | None:
-        number = required(values, "person_account", "个人账号", problems)
-        if not number:
-            return None
-        account = ctx.subjects.get(number)
-        if not is_valid_person_account(number):
-            problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
-        elif account is None:
-            problems["person_account"] = "本单位没有该个人账号"
-        else:
-            name = values.get("name") or ""
-            if name and name != account.name:
-                problems["name"] = f"姓名与个人账号不符（该账号的职工为 {account.name}）"
-                return None
-            return account
-        return None
 
 
 MANIFEST = register_manifest(BackPayManifest())

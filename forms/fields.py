@@ -47,6 +47,20 @@ class Month(fields.Field):
         return None if value is None else str(value)
 
 
+class IdList(fields.Field):
+    """Row ids chosen on a page: a list, one id, or none (an HTML form sends a checkbox
+    ticked once as a single value)."""
+
+    default_error_messages = {**_COMMON, "invalid": "须为行号列表"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = value if isinstance(value, list) else [value]
+        try:
+            return sorted({int(str(item)) for item in items if str(item).strip()})
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+
 def flatten_messages(messages: object, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested messages as {"a.b": [messages]} (list items by index)."""
     flat: dict[str, list[str]] = {}

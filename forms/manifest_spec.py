@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from services import clock, persons
 from services.errors import InvalidInput
+from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
 from services.months import YearMonth
 from services.policy import Policy
@@ -56,6 +57,9 @@ class ChangeType:
     key: str
     label: str
     columns: tuple[str, ...]
+    #: The picker's filters while this type is chosen, when they differ from the
+    #: picker's own (e.g. 启封 picks sealed persons, 封存 active ones).
+    picker_params: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class Picker:
         ("name", "姓名", "text"), ("id_number", "证件号码", "text"))
     empty: str = "没有找到符合条件的职工"
     placeholder: str = "输入个人账号、姓名或证件号码"
+    #: The endpoint searched (a JSON list of persons, as the persons API answers).
+    source: str = "api_units.list_persons"
+    #: Other single-entry inputs whose values the search sends along (by name).
+    with_fields: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +120,8 @@ class ManifestSpec:
     display: tuple[tuple[str, str, str], ...]
     #: The input that says who a row is about; a file's rows are looked up by it.
     key_column = "person_account"
+    #: A row field that may name the change type instead of `change_type` (API rows).
+    change_type_field: str | None = None
     picker: Picker | None = Picker()
     #: Texts users read: after a single entry ({name} etc. from the row's values), when
     #: the 清册 is empty, and the same person twice.
@@ -121,6 +131,10 @@ class ManifestSpec:
     in_other_application = "该职工已在另一笔未办结的同类业务中，请先办结或结束该业务"
     #: The template's sheet of instructions, after the common lines.
     notes: tuple[str, ...] = ()
+    #: Whether the unit ticks the rows its submission applies to (manual: 在清册中选择…
+    #: 点击【确定】): the task's data then carries `rows` (ticked) and `shown_rows` (the
+    #: rows its page listed); rows not listed count as ticked. See `chosen_rows`.
+    selectable = False
     #: Whether a template can come prefilled with the unit's persons (`prefill`); rows of
     #: it left unfilled are then skipped on import, not refused.
     prefillable = False
@@ -142,6 +156,24 @@ class ManifestSpec:
         return []
 
     # -- generic ------------------------------------------------------------------------
+
+    def own_account(self, ctx: Context, values: dict, problems: dict):
+        """The unit's person account a row names by 个人账号 (as `lookup` found it), with
+        the check digit and an optional cross-checked 姓名 verified; None, the problem
+        noted by field, otherwise."""
+        number = required(values, "person_account", "个人账号", problems)
+        if not number:
+            return None
+        account = ctx.subjects.get(number)
+        if not is_valid_person_account(number):
+            problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
+        elif account is None:
+            problems["person_account"] = "本单位没有该个人账号"
+        elif (name := values.get("name") or "") and name != account.name:
+            problems["name"] = f"姓名与个人账号不符（该账号的职工为 {account.name}）"
+        else:
+            return account
+        return None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -220,6 +252,18 @@ class ManifestSpec:
         errors.sort(key=lambda e: e["row"])
         return InvalidInput(f"导入文件有 {len({e['row'] for e in errors})} 行数据有误，"
                             "未导入任何数据，请修改后重新上传", errors)
+
+
+def chosen_rows(rows: list, data: dict) -> list:
+    """The rows a submission applies to: every row, less those its page listed and the
+    unit left unticked; or, from the API, exactly the ids in `rows` when it is given."""
+    ticked = set(data.get("rows") or [])
+    if data.get("shown_rows"):
+        unticked = set(data["shown_rows"]) - ticked
+        return [r for r in rows if r.id not in unticked]
+    if data.get("rows") is not None:
+        return [r for r in rows if r.id in ticked]
+    return rows
 
 
 def required(values: dict, name: str, header: str, problems: dict) -> str:

@@ -26,7 +26,8 @@ from .models.ledger import MEMO, PERSON, UNALLOCATED
 from .money import ZERO, fmt
 from .months import YearMonth
 
-__all__ = ["MEMO", "PERSON", "UNALLOCATED", "Balances", "allocate_rows", "cents_sum", "entry",
+__all__ = ["MEMO", "PERSON", "UNALLOCATED", "Balances", "allocate_rows", "balance_in_unit",
+           "cents_sum", "entry",
            "move", "new_serial_no", "person_balances", "post", "post_select", "totals",
            "unallocated_balance", "unit_balance", "unit_person_balances", "yuan"]
 
@@ -168,6 +169,16 @@ def person_balances(person_account_ids: list[int]) -> dict[int, Decimal]:
         return {}
     found = _balances_by_account(LedgerEntry.person_account_id.in_(person_account_ids))
     return {pid: found.get(pid, ZERO) for pid in person_account_ids}
+
+
+def balance_in_unit(person_account_id: int, unit_id: int) -> Decimal:
+    """A person's balance held in one unit (amount + interest of their rows booked there):
+    what leaves that unit when the person is transferred out."""
+    amount, interest = db.session.execute(
+        select(func.sum(LedgerEntry.amount), func.sum(LedgerEntry.interest)).where(
+            LedgerEntry.person_account_id == person_account_id, LedgerEntry.unit_id == unit_id,
+            LedgerEntry.account_kind == PERSON)).one()
+    return (amount or ZERO) + (interest or ZERO)
 
 
 def unit_person_balances(unit_id: int) -> dict[int, Decimal]:

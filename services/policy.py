@@ -37,6 +37,12 @@ class Policy:
     #: 补缴原因 (code, label).
     back_pay_reasons: tuple[tuple[str, str], ...] = (
         ("01", "漏缴"), ("02", "少缴"), ("03", "基数调整补差"), ("04", "新入职补缴"), ("99", "其他"))
+    #: 封存原因 and 启封原因 (code, label).
+    seal_reasons: tuple[tuple[str, str], ...] = (
+        ("01", "离职/解除劳动关系"), ("02", "单位暂停缴存"), ("03", "退休"), ("04", "出境定居"),
+        ("05", "死亡"), ("99", "其他"))
+    unseal_reasons: tuple[tuple[str, str], ...] = (
+        ("01", "重新在职"), ("02", "恢复缴存"), ("99", "其他"))
     #: 缴款截止日: a verified month is due by this day of the month; unpaid after it, the
     #: unit is reminded.
     remittance_due_day: int = 15

@@ -147,8 +147,9 @@ def reconcile(month: YearMonth, current, prev_payable_id: int | None) -> Reconci
                 (cur.c.amount > prev.c.amount, literal("raised")),
                 (cur.c.amount < prev.c.amount, literal("lowered")), else_=literal("same"))
     cause = case(
-        (prev.c.person_account_id.is_(None), _latest_event(cur.c.person_account_id, True)),
-        (cur.c.person_account_id.is_(None), _latest_event(prev.c.person_account_id, False)))
+        (prev.c.person_account_id.is_(None), _latest_event(cur.c.person_account_id, True, month)),
+        (cur.c.person_account_id.is_(None),
+         _latest_event(prev.c.person_account_id, False, month)))
     both = (select(kind.label("kind"), cause.label("cause"), cur.c.amount.label("cur_amount"),
                    prev.c.amount.label("prev_amount"), cur.c.unit_amount, cur.c.person_amount)
             .select_from(cur.outerjoin(prev, prev.c.person_account_id == cur.c.person_account_id,
@@ -180,13 +181,16 @@ def reconcile(month: YearMonth, current, prev_payable_id: int | None) -> Reconci
     return result
 
 
-def _latest_event(account_id, joined: bool):
-    """The change of the latest account event that made the account 正常 (joined) or
-    took it out of 正常 by 封存 / 转出 (left)."""
+def _latest_event(account_id, joined: bool, month: YearMonth):
+    """The change of the latest account event, effective by `month`, that made the account
+    正常 (joined) or took it out of 正常 by 封存 / 转出 (left). Only events effective by
+    then: a person transferred in carries events of the old unit, whose months run on
+    that unit's calendar and may lie after this unit's month."""
     events = AccountEvent.__table__
     condition = events.c.to_status == ACTIVE if joined else and_(
         events.c.from_status == ACTIVE, events.c.change.in_(list(LEAVE_CAUSES)))
-    return (select(events.c.change).where(events.c.person_account_id == account_id, condition)
+    return (select(events.c.change).where(events.c.person_account_id == account_id, condition,
+                                          events.c.month <= month)
             .order_by(events.c.month.desc(), events.c.id.desc()).limit(1).scalar_subquery())
 
 

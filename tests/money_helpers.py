@@ -124,17 +124,13 @@ def register_person(unit_id: int, month, base: str, name: str = "新职工") -> 
 
 
 def change_status(account_id: int, change: str, month) -> None:
-    """封存 (seal) or 启封 (unseal) of one account from `month`, with its event."""
-    from services.models import AccountEvent, PersonAccount
+    """封存 (seal) or 启封 (unseal) of one account from `month`, with its event: the
+    缴存人状态变更 business's own service (services.status_change)."""
+    from services import status_change
+    from services.changes import Who
 
-    row = db.session.get(PersonAccount, account_id)
-    old, new = ("01", "02") if change == "seal" else ("02", "01")
-    assert row.status == old
-    row.status = new
-    db.session.add(AccountEvent(unit_id=row.unit_id, person_account_id=row.id, change=change,
-                                reason="01", from_status=old, to_status=new, month=month,
-                                **_who()))
-    db.session.flush()
+    status_change.change_one(account_id, change, month, "01",
+                             Who(**_who(), business="缴存人状态变更"))
 
 
 def new_base(account_id: int, month, base: str) -> Decimal:

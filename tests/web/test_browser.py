@@ -209,7 +209,10 @@ def test_terminate_after_confirmation(browser, live, demo):
 def test_unbuilt_tiles_say_so(browser, live, demo):
     page = new_page(browser)
     operator_login(page, live, demo)
-    page.click("button.tile[data-key=transfer]")
+    unbuilt = page.locator("button.tile")  # built tiles are links
+    if unbuilt.count() == 0:
+        pytest.skip("every tile is built")
+    unbuilt.first.click()
     expect(page.locator("#toast")).to_contain_text("暂未开放")
 
 

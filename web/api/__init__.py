@@ -26,7 +26,8 @@ api = HallApi()
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, documents, instances, jobs, money, processes, studio, tasks, units
+    from . import auth, documents, instances, jobs, money, processes, studio, tasks, transfer, units
     api.init_app(app, spec_kwargs={"info": {"description": DESCRIPTION}})
-    for module in (auth, units, processes, tasks, instances, documents, jobs, money, studio):
+    for module in (auth, units, processes, tasks, instances, documents, jobs, money, studio,
+                   transfer):
         api.register_blueprint(module.blp, url_prefix=PREFIX + module.PREFIX)

@@ -158,6 +158,8 @@
       field.hidden = !on;
       field.querySelectorAll("input, select").forEach(function (i) { i.disabled = !on; });
     });
+    var pick = document.getElementById("person-picker");
+    if (pick && checked.dataset.pickerSource) pick.dataset.source = checked.dataset.pickerSource;
   }
   var entry = document.getElementById("entry-form");
   if (entry) {
@@ -171,7 +173,7 @@
       var link = document.getElementById("template-link");
       var full = document.getElementById("template-prefill-link");
       link.href = link.dataset.base + "?change_type=" + radio.value;
-      full.href = link.dataset.base + "?change_type=" + radio.value + "&prefill=true";
+      if (full) full.href = link.dataset.base + "?change_type=" + radio.value + "&prefill=true";
     });
   });
 
@@ -232,7 +234,12 @@
       if (q === lastQuery && !list.hidden) return;
       lastQuery = q;
       var sep = picker.dataset.source.indexOf("?") >= 0 ? "&" : "?";
-      fetch(picker.dataset.source + sep + "per_page=10&q=" + encodeURIComponent(q))
+      var extra = "";
+      (picker.dataset.with ? picker.dataset.with.split(" ") : []).forEach(function (name) {
+        var input = picker.form.elements[name];
+        extra += "&" + name + "=" + encodeURIComponent(input ? input.value.trim() : "");
+      });
+      fetch(picker.dataset.source + sep + "per_page=10&q=" + encodeURIComponent(q) + extra)
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (q !== lastQuery) return;

@@ -47,7 +47,8 @@ def task_list():
 def task_detail(task_id: str):
     actor = auth.current_actor()
     if request.method == "POST":
-        data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        data = {k: (values if len(values := request.form.getlist(k)) > 1 else values[0])
+                for k in request.form if k != "csrf_token"}
         asks = actor.is_operator and printing.asks_when_done(task_id)
         try:
             instance = runner.complete(task_id, actor, data)

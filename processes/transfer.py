@@ -1,0 +1,69 @@
+"""缴存人单位调整 handlers: 【提交审批】 checks every 清册 row again (the rules of the row
+check, services.transfer); on approval the accounts and their balances move."""
+
+from __future__ import annotations
+
+from forms.manifest_spec import build_context
+from forms.transfer import MANIFEST
+from services import manifest_rows, persons, transfer
+from services.changes import Who
+from services.errors import BusinessRuleViolation
+from services.units import get_unit
+
+from . import Business, handler, register_business
+from .context import HandlerContext
+
+KEY = "transfer"
+
+
+def initial_data(ctx: HandlerContext) -> dict:
+    unit = get_unit(ctx.unit_id)
+    return {"unit_account": unit.account.account_no, "unit_name": unit.name}
+
+
+def summary(totals: manifest_rows.Totals) -> dict:
+    return {"rows": totals.count}
+
+
+BUSINESS = register_business(Business(key=KEY, name="缴存人单位调整", initial_data=initial_data,
+                                      summary=summary))
+
+
+def _checked_rows(ctx: HandlerContext) -> list[manifest_rows.Row]:
+    """Every row, each still allowed; any that is not refuses the whole 清册."""
+    rows = list(manifest_rows.stream(ctx.instance_id))
+    if not rows:
+        raise BusinessRuleViolation("清册为空，请先录入需要调入本单位的职工")
+    check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id)
+    accounts = persons.refs_by_ids([r.person_account_id for r in rows])
+    active = transfer.active_elsewhere([a.person_id for a in accounts.values()])
+    units: dict = {}
+    errors = []
+    for row in rows:
+        number = row.values["from_unit_account"]
+        if number not in units:
+            units[number] = transfer.find_unit(number)
+        problem = transfer.unit_problem(units[number], check.unit_id) or transfer.person_problem(
+            accounts.get(row.person_account_id), units[number], active)
+        if problem:
+            errors.append({"row": row.position, "column": "个人账号",
+                           "message": f"{row.values['name']}：{problem}"})
+    if errors:
+        raise BusinessRuleViolation(f"清册中有 {len(errors)} 行已不能调整单位，请删除后再提交", errors)
+    return rows
+
+
+@handler("transfer.validate_manifest")
+def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
+    return {"rows": len(_checked_rows(ctx))}
+
+
+@handler("transfer.approve")
+def approve(ctx: HandlerContext, data: dict) -> dict:
+    """审批通过: the checks again, then every account moves with its balance."""
+    rows = _checked_rows(ctx)
+    units = {r.values["from_unit_account"]: None for r in rows}
+    ids = {number: transfer.find_unit(number).id for number in units}
+    who = Who(ctx.initiator, ctx.initiator_name, "缴存人单位调整", ctx.instance_id)
+    return transfer.approve(ctx.unit_id, [
+        transfer.Move(r.person_account_id, ids[r.values["from_unit_account"]]) for r in rows], who)
