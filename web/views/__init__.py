@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         auth,
         business,
         centre,
+        change_query,
         documents,
         finance,
         hall,
@@ -61,7 +62,6 @@ def init_app(app: Flask) -> None:
         studio,
         tasks,
         unit_query,
-        change_query,  # after unit_query: its tab of 单位信息查询 comes after the others
     )
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
