@@ -52,7 +52,7 @@ class PersonInfoChangeManifest(ManifestSpec):
     title = "待变更清册"
     columns = (Column("person_account", "个人账号", kind="code", required=True, width=18,
                       note="12 位数字，末位为校验位"),
-               *(Column(f.name, f.label, codes=_codes(f), blank="（空）", width=16)
+               *(Column(f.name, f.label, codes=_codes(f), blank="（不变更）", width=16)
                  for f in PERSON_FIELDS))
     change_types = (ChangeType("info", "缴存人信息变更", tuple(c.name for c in columns)),)
     display = (("person_account", "个人账号", "text"), ("name", "姓名", "text"),

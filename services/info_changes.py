@@ -199,7 +199,8 @@ def diff(fields: dict[str, InfoField], current: dict[str, str], values: dict, lo
          policy: Policy) -> tuple[list[Change], dict[str, str]]:
     """The changes `values` ask for, and problems by field name. A value sent for a
     field means "make it this"; a field not sent stays. `{"field", "new_value"}` names
-    one field (the API's row). A greyed field sent with another value is refused."""
+    one field (the API's row). A blank optional field stays as it is (a file's empty cell).
+    A greyed field sent with another value is refused."""
     values = dict(values)
     problems: dict[str, str] = {}
     if "field" in values:
@@ -220,6 +221,8 @@ def diff(fields: dict[str, InfoField], current: dict[str, str], values: dict, lo
         if name in locked or name not in values:
             continue
         text = values[name]
+        if not _text(text).strip() and not field.required:
+            continue  # a blank optional field (an empty cell of a file) stays as it is
         try:
             new = field.check(_text(text), policy)
         except ValueError as exc:

@@ -170,3 +170,22 @@ def test_two_operators_change_one_field_at_once(app, make_api, demo):
     counts = [operators[i].get(f"{API}/instances/{started[i]}/manifest").json["count"]
               for i in (0, 1)]
     assert sorted(counts) == [0, 1]
+
+
+def test_a_filled_template_imports_a_row_per_changed_field(app, make_api, demo):
+    from .helpers import fill_template
+
+    operator = make_api().login_operator()
+    first = accounts(app, demo, count=1)[0]
+    instance_id, _ = start(operator, KEY)
+    template = operator.get(f"{API}/processes/{KEY}/template.xlsx")
+    assert template.status_code == 200
+    content = fill_template(template.data, [{"个人账号": first.account_no, "学历": "30 大学专科",
+                                             "职称": "中级"}])
+    imported = operator.client.post(
+        f"{API}/instances/{instance_id}/manifest/import",
+        data={"file": (io.BytesIO(content), "变更.xlsx")},
+        headers={"X-CSRF-Token": operator.csrf()}, content_type="multipart/form-data")
+    assert imported.status_code == 200, imported.json
+    rows = operator.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    assert [(r["field_label"], r["new_text"]) for r in rows] == [("学历", "大学专科"), ("职称", "中级")]
