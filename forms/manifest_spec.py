@@ -132,6 +132,8 @@ class ManifestSpec:
     prefillable = False
     #: The single-entry button.
     entry_label = "录入清册"
+    #: What the 清册's count counts (共 N 人; 共 N 项 for field changes).
+    count_unit = "人"
 
     # -- what a business implements ------------------------------------------------------
 

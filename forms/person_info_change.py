@@ -63,6 +63,7 @@ class PersonInfoChangeManifest(ManifestSpec):
         ("id_number", "证件号码", "text"), ("birth_date", "出生日期", "text"),
         ("status_name", "账户状态", "text")), empty="本单位没有符合条件的职工", fills=True)
     entry_label = "确定"
+    count_unit = "项"
     added_text = "已放入待变更清册：{name} {count} 项"
     empty_text = "待变更清册为空：请选择职工，修改其信息后点击【确定】"
     in_this_manifest = "该职工的该项目已在待变更清册中，如需修改请先删除原记录"

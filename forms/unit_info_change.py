@@ -52,6 +52,7 @@ class UnitInfoChangeManifest(ManifestSpec):
     key_column = "name"
     picker = None
     entry_label = "确定"
+    count_unit = "项"
     added_text = "已放入待变更清册：{count} 项"
     empty_text = "待变更清册为空：请修改上方的单位信息后点击【确定】"
     in_this_manifest = "该项目已在待变更清册中，如需修改请先删除原记录"
