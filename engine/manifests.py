@@ -97,7 +97,8 @@ def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow],
         return
     spec, own = edit.spec, edit.instance.id
     if row_numbers is None:
-        message = spec.in_this_manifest if holders[rows[0].key] == own \
+        held = next(r.key for r in rows if r.key in holders)
+        message = spec.in_this_manifest if holders[held] == own \
             else spec.in_other_application
         raise InvalidInput(f"录入的数据有误：{message}", {spec.key_column: [message]})
     header = spec.column(spec.key_column).header
@@ -109,9 +110,11 @@ def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow],
 
 
 class Added(NamedTuple):
+    #: The (first) row stored; an entry may make several (`count`).
     row: manifest_rows.Row
     #: What the unit reads: the business's text (录入清册成功：张三) with the row's values.
     message: str
+    count: int = 1
 
 
 class _Blank(dict):
@@ -128,11 +131,15 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
             change_type = change_type or values.pop(edit.spec.change_type_field, None)
         kind = edit.spec.change_type(change_type)
         context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
-        row = edit.spec.check_one(context, values, kind)
-        _refuse_clashes(edit, [row])
-        edit.totals = edit.totals.plus([row])
-        stored = manifest_rows.add_row(instance_id, edit.spec.business, row, edit.totals.count)
-        return Added(stored, edit.spec.added_text.format_map(_Blank(stored.values)))
+        rows = edit.spec.check_one(context, values, kind)
+        _refuse_clashes(edit, rows)
+        stored = []
+        for row in rows:
+            edit.totals = edit.totals.plus([row])
+            stored.append(manifest_rows.add_row(instance_id, edit.spec.business, row,
+                                                edit.totals.count))
+        text = edit.spec.added_text.format_map(_Blank(stored[0].values, count=len(stored)))
+        return Added(stored[0], text, len(stored))
 
 
 def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str | None = None,
@@ -147,7 +154,7 @@ def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str
                 progress(0, len(parsed))
             context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
             checked = edit.spec.check_many(context, parsed, kind, problems)
-            _refuse_clashes(edit, checked, [number for number, _ in parsed])
+            _refuse_clashes(edit, checked, [row.source_row for row in checked])
             manifest_rows.add_rows(instance_id, edit.spec.business, checked)
             edit.totals = edit.totals.plus(checked)
             if progress:

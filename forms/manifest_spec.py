@@ -3,7 +3,8 @@
 read) and the checks every entry goes through, one row or a file of them.
 
 A business subclasses `ManifestSpec`, declares its columns and implements `check_row`
-(and `lookup` when its rows are not about this unit's existing accounts). Everything
+(and `lookup` when its rows are not about this unit's existing accounts; `check_rows`
+when one entry makes several rows). Everything
 else here, in forms/manifest_file.py, engine/manifests.py and the 清册 panel, is generic:
 it names no business and no business's field.
 """
@@ -42,6 +43,8 @@ class Column:
     #: Read only to cross-check the row (e.g. 姓名 against 个人账号); a row whose other
     #: inputs are all blank is skipped even if this is filled (prefilled templates).
     cross_check: bool = False
+    #: The empty choice of an optional code list in single entry (default: “默认（…）”).
+    blank: str = ""
 
     @property
     def is_input(self) -> bool:
@@ -79,6 +82,9 @@ class Picker:
     source: str = "api_units.list_persons"
     #: Other single-entry inputs whose values the search sends along (by name).
     with_fields: tuple[str, ...] = ()
+    #: Fill the single-entry inputs with the picked person's values of the same name (a
+    #: change of registered information starts from what is registered).
+    fills: bool = False
 
 
 @dataclass
@@ -138,6 +144,10 @@ class ManifestSpec:
     #: Whether a template can come prefilled with the unit's persons (`prefill`); rows of
     #: it left unfilled are then skipped on import, not refused.
     prefillable = False
+    #: The single-entry button.
+    entry_label = "录入清册"
+    #: What the 清册's count counts (共 N 人; 共 N 项 for field changes).
+    count_unit = "人"
 
     # -- what a business implements ------------------------------------------------------
 
@@ -154,6 +164,20 @@ class ManifestSpec:
     def prefill(self, ctx: Context) -> list[dict]:
         """Rows of a prefilled template, by column name (none by default)."""
         return []
+
+    def check_rows(self, ctx: Context, values: dict, change_type: ChangeType) -> list[NewRow]:
+        """The 清册 rows one entry makes: by default the one `check_row` makes; a change of
+        registered information makes one row per changed field."""
+        return [self.check_row(ctx, values, change_type)]
+
+    def locked(self, ctx: Context) -> set[str]:
+        """Columns single entry shows greyed (置灰) with their `entry_values`: never typed,
+        and refused by the checks if sent changed."""
+        return set()
+
+    def entry_values(self, ctx: Context) -> dict[str, str]:
+        """What single entry's inputs start with (by default nothing)."""
+        return {}
 
     # -- generic ------------------------------------------------------------------------
 
@@ -189,8 +213,10 @@ class ManifestSpec:
         """The single-entry inputs besides the picker, with the change types using each
         and the options of code-list columns."""
         skip = self.picker.field if self.picker else None
+        locked, start = self.locked(ctx), self.entry_values(ctx)
         return [{"name": c.name, "label": c.header, "kind": c.kind, "required": c.required,
                  "note": c.note, "options": c.codes(ctx) if c.codes else [],
+                 "blank": c.blank, "locked": c.name in locked, "value": start.get(c.name, ""),
                  "change_types": [t.key for t in self.change_types if c.name in t.columns]}
                 for c in self.columns if c.carries_change and c.name != skip]
 
@@ -208,12 +234,12 @@ class ManifestSpec:
             result[name] = text.upper() if column.kind == "id_number" else text
         return result
 
-    def check_one(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
+    def check_one(self, ctx: Context, values: dict, change_type: ChangeType) -> list[NewRow]:
         """Single entry (录入清册): errors come back by field name."""
         values = self.normalized(values)
         ctx.subjects = self.lookup(ctx, [values.get(self.key_column, "")])
         try:
-            return self.check_row(ctx, values, change_type)
+            return self.check_rows(ctx, values, change_type)
         except RowError as exc:  # each message names its field
             raise InvalidInput("录入的数据有误：" + "；".join(exc.problems.values()),
                                {k: [m] for k, m in exc.problems.items()}) from None
@@ -231,11 +257,14 @@ class ManifestSpec:
         seen: dict[str, int] = {}
         for row_no, values in rows:
             try:
-                row = self.check_row(ctx, values, change_type)
-                if row.key in seen:
-                    raise RowError({self.key_column: f"与第 {seen[row.key]} 行重复"})
-                seen[row.key] = row_no
-                checked.append(row)
+                rows = self.check_rows(ctx, values, change_type)
+                for row in rows:
+                    if row.key in seen:
+                        raise RowError({self.key_column: f"与第 {seen[row.key]} 行重复"})
+                for row in rows:
+                    seen[row.key] = row_no
+                    row.source_row = row_no
+                checked.extend(rows)
             except RowError as exc:
                 errors.extend(e for e in self.row_errors(row_no, exc.problems)
                               if (e["row"], e["column"]) not in read_badly)
@@ -244,7 +273,8 @@ class ManifestSpec:
         return checked
 
     def row_errors(self, row_no: int, problems: dict[str, str]) -> list[dict]:
-        return [{"row": row_no, "column": self.column(name).header, "message": message}
+        headers = {c.name: c.header for c in self.columns}
+        return [{"row": row_no, "column": headers.get(name, name), "message": message}
                 for name, message in problems.items()]
 
     @staticmethod

@@ -36,6 +36,8 @@ class NewRow:
     values: dict
     amount: Decimal = ZERO
     amount_before: Decimal | None = None
+    #: The file row it came from (an entry may make several rows).
+    source_row: int = 0
 
 
 @dataclass

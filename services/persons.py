@@ -107,6 +107,11 @@ def person_row(account: PersonAccount) -> dict:
         "person_amount": str(account.person_amount),
         "monthly_amount": str(account.monthly_amount),
         "paid_through": str(account.paid_through) if account.paid_through else None,
+        # 客户信息 shown back and changed by 缴存人信息变更
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        **{name: "" if getattr(person, name) is None else str(getattr(person, name))
+           for name in ("education", "phone", "postcode", "position", "occupation", "title",
+                        "marital_status", "address", "family_income")},
     }
 
 

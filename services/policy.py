@@ -43,6 +43,14 @@ class Policy:
         ("05", "死亡"), ("99", "其他"))
     unseal_reasons: tuple[tuple[str, str], ...] = (
         ("01", "重新在职"), ("02", "恢复缴存"), ("99", "其他"))
+    #: 单位信息变更: fields greyed (置灰) beside the account's own (单位账号, 开户日期,
+    #: 单位账户状态, 缴至年月), e.g. ("uscc",) to keep the USCC fixed.
+    unit_info_locked: tuple[str, ...] = ()
+    #: 职务 and 职称 code lists (code, label) of 缴存人信息变更.
+    position_codes: tuple[tuple[str, str], ...] = (
+        ("1", "高级领导"), ("2", "中级领导"), ("3", "一般员工"), ("9", "其他"))
+    title_codes: tuple[tuple[str, str], ...] = (("1", "高级"), ("2", "中级"), ("3", "初级"),
+                                                ("9", "无"))
     #: 缴款截止日: a verified month is due by this day of the month; unpaid after it, the
     #: unit is reminded.
     remittance_due_day: int = 15

@@ -108,3 +108,20 @@ def base_adjustment_notice(unit_id: int, instance_id: int, *, initiator: str,
                      fields=fields, rows=rows, instance_id=instance_id, totals={
                          "count": len(rows), "old_total": old_total, "new_total": new_total,
                          "difference": new_total - old_total})
+
+
+def unit_changes(unit_id: int, day: date, since: date | None = None, until: date | None = None,
+                 instance_id: int | None = None) -> Document:
+    """8.1 单位信息变更 records as queried, or those one application made (ch.3 “完成办理，
+    是否打印？”)."""
+    from ..change_query import unit_changes as query
+
+    rows, _ = query(unit_id, since, until, per_page=0, instance_id=instance_id)
+    if instance_id is not None:
+        condition = f"申请号 {instance_id}" + ("" if rows else "（变更尚未生效）")
+    elif since or until:
+        condition = f"变更日期：{since or '不限'} 至 {until or '不限'}"
+    else:
+        condition = "全部"
+    return _document("unit_changes", unit_id, day, fields={"filters": condition}, rows=rows,
+                     totals={"count": len(rows)}, instance_id=instance_id)

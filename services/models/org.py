@@ -46,6 +46,11 @@ class Unit(Base):
     contact_name: Mapped[str] = mapped_column(String(40), default="")
     contact_phone: Mapped[str] = mapped_column(String(20), default="")
     bank_name: Mapped[str] = mapped_column(String(60), default="")
+    #: 隶属关系, 经济类型, 行业, 发薪日 (day of the month, 1-31, as text).
+    affiliation: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    economic_type: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    industry: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    pay_day: Mapped[str] = mapped_column(String(2), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     city: Mapped[City] = relationship()

@@ -224,6 +224,10 @@
       var p = items[i];
       picker.value = p.person_account;
       close();
+      document.querySelectorAll("[data-fill]").forEach(function (el) {
+        var v = p[el.dataset.fill];
+        el.value = v === null || v === undefined ? "" : v;
+      });
       if (!showback) return;
       showback.hidden = false;
       showback.querySelectorAll("[data-show]").forEach(function (el) {

@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
         auth,
         business,
         centre,
+        change_query,
         documents,
         finance,
         hall,
