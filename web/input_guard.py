@@ -77,7 +77,9 @@ def _check_value(value) -> None:
             _check_text(item, path or "_body")
 
 
-def _check_text(text: str, where: str) -> None:
+def _check_text(text: str | None, where: str) -> None:
+    if text is None:  # a multipart part without a name: werkzeug keys it None
+        return
     if "\x00" in text:
         raise _refuse(where, "不能含有 NUL 字符（\\u0000）")
     try:

@@ -441,3 +441,11 @@ BODIES = {
                        "idempotency_key": {"type": "string",
                                            "description": "8-80 个可见 ASCII 字符"}}}}}},
 }
+
+
+class SealedPersons(Doc):
+    """The transferring-out unit's sealed persons: 个人账号, 姓名, masked ID only."""
+
+    items = fields.List(fields.Dict(), required=True)
+    total = fields.Integer(required=True)
+    from_unit_name = Text()

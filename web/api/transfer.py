@@ -11,6 +11,7 @@ from forms.fields import HallSchema, Str
 from services import transfer
 
 from ..auth import require_actor
+from . import responses as R
 
 PREFIX = "/transfer"
 blp = Blueprint("api_transfer", __name__, description="缴存人单位调整：查找转出单位及其封存职工")
@@ -29,6 +30,7 @@ class SealedArgs(HallSchema):
 
 @blp.get("/units")
 @blp.arguments(UnitArgs, location="query")
+@blp.alt_response(200, schema=R.Items, success=True)
 def find_units(args):
     """按单位账号或单位名称（至少 2 个字）查找转出单位，最多 10 个。"""
     require_actor(OPERATOR)
@@ -38,6 +40,7 @@ def find_units(args):
 
 @blp.get("/sealed-persons")
 @blp.arguments(SealedArgs, location="query")
+@blp.alt_response(200, schema=R.SealedPersons, success=True)
 def sealed_persons(args):
     """转出单位中状态为封存的职工：个人账号、姓名、证件号码（部分隐藏）。"""
     actor = require_actor(OPERATOR)
