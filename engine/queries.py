@@ -14,7 +14,7 @@ from services.errors import NotFound
 from services.models import Unit, UnitAccount
 
 from . import access, history, registry, store
-from .actors import ROLES, Actor
+from .actors import EMPLOYER_LANE, ROLES, Actor
 from .models import READY, STATUS_NAMES, HumanTask, ProcessDefinition, ProcessInstance
 from .script_engine import SCRIPT_ENGINE
 from .serializer import load_workflow
@@ -123,6 +123,17 @@ def task_view(task_id: str, actor: Actor) -> dict:
                               **json.loads(row.values_json or "{}")})
     return {**task_dict(row, instance.title), "form": form.describe(),
             "values": values, "instance": instance_detail(instance)}
+
+
+def employer_task_data(instance_id: int) -> dict:
+    """The data of the application's ready employer task (what it was started with and
+    has gathered since); empty when none is ready."""
+    task_id = db.session.execute(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == READY,
+        HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
+    if task_id is None:
+        return {}
+    return task_data(db.session.get(ProcessInstance, instance_id), task_id)
 
 
 def task_data(instance: ProcessInstance, task_id: str) -> dict:

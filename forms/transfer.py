@@ -69,10 +69,19 @@ class TransferManifest(ManifestSpec):
         ctx.extra.setdefault("units", {})
         return found
 
+    def start_unit(self, ctx: Context) -> str:
+        """The 转出单位账号 the application was started with (its start data), for rows that
+        do not name one; read from the application only when such a row comes."""
+        if "start_unit" not in ctx.extra:
+            from engine.queries import employer_task_data  # engine imports forms: not at load
+            data = employer_task_data(ctx.instance_id) if ctx.instance_id else {}
+            ctx.extra["start_unit"] = data.get("from_unit_account") or ""
+        return ctx.extra["start_unit"]
+
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
         problems: dict[str, str] = {}
         from_unit = None
-        unit_no = values.get("from_unit_account") or ""
+        unit_no = values.get("from_unit_account") or self.start_unit(ctx)
         if not unit_no:
             problems["from_unit_account"] = "转出单位账号为必填项"
         else:

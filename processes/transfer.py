@@ -7,7 +7,7 @@ from forms.manifest_spec import build_context
 from forms.transfer import MANIFEST
 from services import manifest_rows, persons, transfer
 from services.changes import Who
-from services.errors import BusinessRuleViolation
+from services.errors import BusinessRuleViolation, InvalidInput
 from services.units import get_unit
 
 from . import Business, handler, register_business
@@ -25,8 +25,24 @@ def summary(totals: manifest_rows.Totals) -> dict:
     return {"rows": totals.count}
 
 
+def start_data(ctx: HandlerContext, data: dict) -> dict:
+    """INTERFACES: a start may name the transferring-out unit, `{"from_unit_account"}`;
+    rows added without their own 转出单位账号 are then about that unit."""
+    unknown = set(data) - {"from_unit_account"}
+    if unknown:
+        raise InvalidInput("发起时只能指定转出单位账号",
+                           {k: ["不允许的字段"] for k in sorted(unknown)})
+    number = str(data.get("from_unit_account") or "").strip()
+    if not number:
+        return {}
+    unit = transfer.find_unit(number)
+    if problem := transfer.unit_problem(unit, ctx.unit_id):
+        raise InvalidInput(problem, {"from_unit_account": [problem]})
+    return {"from_unit_account": unit.account_no, "from_unit_name": unit.name}
+
+
 BUSINESS = register_business(Business(key=KEY, name="缴存人单位调整", initial_data=initial_data,
-                                      summary=summary))
+                                      summary=summary, start_data=start_data))
 
 
 def _checked_rows(ctx: HandlerContext) -> list[manifest_rows.Row]:

@@ -180,3 +180,23 @@ def test_the_out_unit_changing_the_person_before_approval_is_caught(app, make_ap
                             {"data": {"decision": "approve", "opinion": "同意"}})
     assert refused.status_code == 422
     assert "只有状态封存的职工才可调整单位" in refused.json["errors"][0]["message"]
+
+
+def test_the_start_may_name_the_out_unit_for_rows_that_do_not(app, make_api, demo):
+    """INTERFACES: transfer's start data is {"from_unit_account"}; rows then name only the
+    person. The same unit, an unknown unit or another field is refused at start."""
+    in_unit = make_api().login_operator(unit=1)
+    out_no, own_no = demo["units"][0]["unit_account"], demo["units"][1]["unit_account"]
+    url = f"{API}/processes/transfer/instances"
+    for data, problem in (({"from_unit_account": own_no}, "不能相同"),
+                          ({"from_unit_account": "9999999999"}, "没有该单位账号"),
+                          ({"to": out_no}, "不允许")):
+        refused = in_unit.post(url, {"data": data})
+        assert refused.status_code == 422, refused.json
+        assert any(problem in m for ms in refused.json["errors"].values() for m in ms)
+    started = in_unit.post(url, {"data": {"from_unit_account": out_no}})
+    assert started.status_code == 201, started.json
+    sealed = numbers(app, demo, "02")[0]
+    added = add(in_unit, started.json["instance_id"], person_account=sealed)
+    assert added.status_code == 201, added.json
+    assert added.json["from_unit_account"] == out_no
