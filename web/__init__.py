@@ -5,15 +5,26 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from services.db import db
 
 from . import config
 
 
+class RowId(IntegerConverter):
+    """`<int:…>` in a URL is a row id: one beyond the databases' integer range is simply
+    not there (404), not an error from the database (PostgreSQL's integer is 32-bit)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=config.instance_dir().as_posix()
                 if not overrides or "INSTANCE_DIR" not in overrides else overrides["INSTANCE_DIR"])
+    app.url_map.converters["int"] = RowId
     app.config.from_mapping(config.load(overrides))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})

@@ -101,3 +101,10 @@ def test_generated_requests_get_documented_answers(api):
 
         run()
     assert not crashed, crashed
+
+
+def test_an_id_beyond_the_database_range_is_not_found(api):
+    """Found by the generated requests on PostgreSQL (a 32-bit integer column)."""
+    finance = api.login_finance()
+    assert finance.post("/api/v1/payables/10876213605255/pay").status_code == 404
+    assert api.get("/api/v1/instances/99999999999999999999").status_code == 404
