@@ -103,29 +103,53 @@ class RegistrationManifest(ManifestSpec):
             if problem := registration.holder_problem(holder, ctx.unit_id):
                 problems["id_number"] = problem
         mobile = checked(problems, "mobile", "手机号码", values, registration.check_mobile)
-        base = checked(problems, "base", "缴存基数", values, lambda v: check_base(v, ctx.policy))
-        rate = ctx.unit_person_rate
-        if values.get("person_rate"):
-            rate = checked(problems, "person_rate", "个人缴存比例", values,
-                           lambda v: check_rate(parse_rate(v), "个人缴存比例", ctx.policy))
-        amounts = None
-        if base is not None and rate is not None:
-            try:
-                amounts = split_amounts(base, ctx.unit_rate, rate, ctx.policy)
-            except ValueError as exc:
-                problems["person_rate"] = str(exc)
+        amounts = _amounts(ctx, values.get("base") or "", values.get("person_rate") or "")
+        problems.update(amounts[0])
         if problems:
             raise RowError(problems)
-        unit_amount, person_amount, total = amounts
+        _, base, rate, unit_amount, person_amount, total = amounts
         gender, birth = registration.derived(id_type, number)
         return NewRow(f"{id_type}:{number}", None, {
             "name": name, "id_type": id_type, "id_type_name": registration.id_type_name(id_type),
             "id_number": number, "gender": gender,
             "gender_name": registration.GENDERS.get(gender, ""),
             "birth_date": birth.isoformat() if birth else "", "mobile": mobile,
-            "base": str(base), "person_rate": str(rate), "unit_amount": str(unit_amount),
-            "person_amount": str(person_amount), "monthly_amount": str(total),
+            "base": base, "person_rate": rate, "unit_amount": unit_amount,
+            "person_amount": person_amount, "monthly_amount": str(total),
         }, total)
+
+
+#: Distinct (base, rate) texts whose checked amounts a batch keeps (many rows share one).
+AMOUNTS_KEPT = 20_000
+
+
+def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
+    """(problems, base, rate, unit amount, person amount as text; total) of a row's 缴存基数
+    and 个人缴存比例 (blank: the unit's), worked out once per distinct pair in a batch."""
+    kept = ctx.extra.setdefault("amounts", {})
+    found = kept.get((base_text, rate_text))
+    if found is None:
+        found = _work_out(ctx, base_text, rate_text)
+        if len(kept) < AMOUNTS_KEPT:
+            kept[(base_text, rate_text)] = found
+    return found
+
+
+def _work_out(ctx: Context, base_text: str, rate_text: str) -> tuple:
+    problems: dict[str, str] = {}
+    values = {"base": base_text, "person_rate": rate_text}
+    base = checked(problems, "base", "缴存基数", values, lambda v: check_base(v, ctx.policy))
+    rate = ctx.unit_person_rate
+    if rate_text:
+        rate = checked(problems, "person_rate", "个人缴存比例", values,
+                       lambda v: check_rate(parse_rate(v), "个人缴存比例", ctx.policy))
+    if problems:
+        return problems, None, None, None, None, None
+    try:
+        unit_amount, person_amount, total = split_amounts(base, ctx.unit_rate, rate, ctx.policy)
+    except ValueError as exc:
+        return {"person_rate": str(exc)}, None, None, None, None, None
+    return {}, str(base), str(rate), str(unit_amount), str(person_amount), total
 
 
 def new_account(values: dict) -> registration.NewAccount:

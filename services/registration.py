@@ -21,7 +21,13 @@ from .changes import Who
 from .db import db, utcnow
 from .direct_sql import insert_rows
 from .errors import Conflict
-from .identifiers import ID_TYPES, is_valid_mobile, is_valid_resident_id, resident_id_birth_date
+from .identifiers import (
+    ID_TYPES,
+    is_valid_id_number,
+    is_valid_mobile,
+    is_valid_resident_id,
+    resident_id_birth_date,
+)
 from .models import AccountEvent, BasePeriod, Person, PersonAccount
 from .models.person import ACTIVE, CLOSED_STATUSES, PERSON_STATUSES
 from .months import YearMonth
@@ -31,7 +37,6 @@ CHUNK = 900
 RESIDENT_ID = "01"
 GENDERS = {"1": "男", "2": "女"}
 NAME_LIMIT = 40
-OTHER_ID_LIMIT = 30
 RACE = "刚刚有其他业务为同一缴存人开户，本次未开户任何账户，请刷新后重试"
 
 
@@ -79,8 +84,8 @@ def check_id_number(id_type: str, number: str) -> str:
         if not is_valid_resident_id(number):
             raise ValueError(f"证件号码「{number[:30]}」不是有效的居民身份证号码"
                              "（18 位，出生日期和校验位须正确）")
-    elif not (number.isascii() and number.isalnum() and len(number) <= OTHER_ID_LIMIT):
-        raise ValueError(f"证件号码须为不超过 {OTHER_ID_LIMIT} 位的字母或数字")
+    elif not is_valid_id_number(id_type, number):
+        raise ValueError("证件号码须为 5 至 30 位字母或数字")
     return number
 
 
