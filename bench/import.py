@@ -46,7 +46,7 @@ def write_file(path: Path, rows: int) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("开户清册")
     sheet.append(HEADERS)
-    for serial in range(rows):
+    for serial in range(rows, 2 * rows):  # each size its own people
         sheet.append([f"职工{serial}", "01", resident_id(serial), mobile(serial),
                       f"{3000 + serial % 20000}.00", "12%" if serial % 3 else ""])
     book.save(path)

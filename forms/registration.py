@@ -4,6 +4,7 @@ there is no account to pick, so single entry types every field."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from marshmallow import validate
@@ -119,6 +120,8 @@ class RegistrationManifest(ManifestSpec):
         }, total)
 
 
+#: An amount as most cells hold it, read without the general parser's checks.
+_PLAIN_MONEY = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?")
 #: Distinct (base, rate) texts whose checked amounts a batch keeps (many rows share one).
 AMOUNTS_KEPT = 20_000
 
@@ -138,7 +141,8 @@ def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
 def _work_out(ctx: Context, base_text: str, rate_text: str) -> tuple:
     problems: dict[str, str] = {}
     values = {"base": base_text, "person_rate": rate_text}
-    base = checked(problems, "base", "缴存基数", values, lambda v: check_base(v, ctx.policy))
+    base = checked(problems, "base", "缴存基数", values, lambda v: check_base(
+        Decimal(v) if _PLAIN_MONEY.fullmatch(v) else v, ctx.policy))
     rate = ctx.unit_person_rate
     if rate_text:
         rate = checked(problems, "person_rate", "个人缴存比例", values,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import mul
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
@@ -48,8 +49,7 @@ _RESIDENT_CHECKS = "10X98765432"
 
 def _resident_check(number: str) -> str:
     """GB 11643's check character of an ID's first 17 digits."""
-    body = number[:17]
-    return _RESIDENT_CHECKS[sum(int(d) * w for d, w in zip(body, _RESIDENT_WEIGHTS, strict=True)) % 11]
+    return _RESIDENT_CHECKS[sum(map(mul, map(int, number[:17]), _RESIDENT_WEIGHTS)) % 11]
 
 
 def is_valid_resident_id(text: object) -> bool:
