@@ -122,31 +122,20 @@ class RegistrationManifest(ManifestSpec):
 
 #: An amount as most cells hold it, read without the general parser's checks.
 _PLAIN_MONEY = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?")
-#: Distinct (base, rate) texts whose checked amounts a batch keeps (many rows share one).
-AMOUNTS_KEPT = 20_000
+CENT = Decimal("0.01")
 
 
 def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
     """(problems, base, rate, unit amount, person amount as text; total) of a row's 缴存基数
-    and 个人缴存比例 (blank: the unit's), worked out once per distinct pair in a batch."""
-    kept = ctx.extra.setdefault("amounts", {})
-    found = kept.get((base_text, rate_text))
-    if found is None:
-        found = _work_out(ctx, base_text, rate_text)
-        if len(kept) < AMOUNTS_KEPT:
-            kept[(base_text, rate_text)] = found
-    return found
-
-
-def _work_out(ctx: Context, base_text: str, rate_text: str) -> tuple:
+    and 个人缴存比例 (blank: the unit's). A file's rates are few: each is read once."""
     problems: dict[str, str] = {}
-    values = {"base": base_text, "person_rate": rate_text}
-    base = checked(problems, "base", "缴存基数", values, lambda v: check_base(
-        Decimal(v) if _PLAIN_MONEY.fullmatch(v) else v, ctx.policy))
-    rate = ctx.unit_person_rate
-    if rate_text:
-        rate = checked(problems, "person_rate", "个人缴存比例", values,
-                       lambda v: check_rate(parse_rate(v), "个人缴存比例", ctx.policy))
+    base = _base(ctx, base_text, problems)
+    rates = ctx.extra.setdefault("rates", {})
+    if rate_text not in rates:
+        rates[rate_text] = _rate(ctx, rate_text)
+    problem, rate = rates[rate_text]
+    if problem:
+        problems["person_rate"] = problem
     if problems:
         return problems, None, None, None, None, None
     try:
@@ -154,6 +143,24 @@ def _work_out(ctx: Context, base_text: str, rate_text: str) -> tuple:
     except ValueError as exc:
         return {"person_rate": str(exc)}, None, None, None, None, None
     return {}, str(base), str(rate), str(unit_amount), str(person_amount), total
+
+
+def _base(ctx: Context, text: str, problems: dict) -> Decimal | None:
+    if _PLAIN_MONEY.fullmatch(text):
+        value = Decimal(text)
+        if ctx.policy.base_floor <= value <= ctx.policy.base_ceiling:
+            return value.quantize(CENT)
+    return checked(problems, "base", "缴存基数", {"base": text},
+                   lambda v: check_base(v, ctx.policy))
+
+
+def _rate(ctx: Context, text: str) -> tuple[str | None, Decimal | None]:
+    if not text:
+        return None, ctx.unit_person_rate
+    try:
+        return None, check_rate(parse_rate(text), "个人缴存比例", ctx.policy)
+    except ValueError as exc:
+        return str(exc), None
 
 
 def new_account(values: dict) -> registration.NewAccount:
