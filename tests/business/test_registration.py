@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from services.months import YearMonth
 from tests.money_helpers import unit_id_of
 from tests.people import mobile, resident_id
 
-from .helpers import fill_template
+from .helpers import decide, fill_template
 
 API = "/api/v1"
 
@@ -238,3 +239,51 @@ def test_the_database_refuses_a_second_open_account(ctx, demo):
         registration.open_accounts(unit_id, Decimal("0.10"), [row], YearMonth(2026, 12), who,
                                    date.today())
     db.session.rollback()
+
+
+def with_review(xml: str) -> bytes:
+    """registration.bpmn as an analyst would change it in the studio: a review task in
+    the 中心审核 lane between 校验开户清册 and 开立个人账户, a rejection ending the application."""
+    xml = xml.replace('<bpmn:lane id="centre_reviewer" name="中心审核" />',
+                      '<bpmn:lane id="centre_reviewer" name="中心审核">'
+                      '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+                      '<bpmn:flowNodeRef>Gateway_decision</bpmn:flowNodeRef>'
+                      '<bpmn:flowNodeRef>EndEvent_rejected</bpmn:flowNodeRef></bpmn:lane>')
+    xml = xml.replace('<bpmn:outgoing>Flow_to_open</bpmn:outgoing>',
+                      '<bpmn:outgoing>Flow_to_review</bpmn:outgoing>', 1)
+    xml = xml.replace(
+        '<bpmn:sequenceFlow id="Flow_to_open" sourceRef="validate_manifest" targetRef="open_accounts" />',
+        '<bpmn:userTask id="review" name="中心审核"><bpmn:extensionElements>'
+        '<spiffworkflow:properties><spiffworkflow:property name="form" value="review" />'
+        '</spiffworkflow:properties></bpmn:extensionElements>'
+        '<bpmn:incoming>Flow_to_review</bpmn:incoming><bpmn:outgoing>Flow_decided</bpmn:outgoing>'
+        '</bpmn:userTask>'
+        '<bpmn:exclusiveGateway id="Gateway_decision" default="Flow_reject">'
+        '<bpmn:incoming>Flow_decided</bpmn:incoming><bpmn:outgoing>Flow_to_open</bpmn:outgoing>'
+        '<bpmn:outgoing>Flow_reject</bpmn:outgoing></bpmn:exclusiveGateway>'
+        '<bpmn:endEvent id="EndEvent_rejected"><bpmn:incoming>Flow_reject</bpmn:incoming>'
+        '</bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="Flow_to_review" sourceRef="validate_manifest" targetRef="review" />'
+        '<bpmn:sequenceFlow id="Flow_decided" sourceRef="review" targetRef="Gateway_decision" />'
+        '<bpmn:sequenceFlow id="Flow_reject" sourceRef="Gateway_decision" targetRef="EndEvent_rejected" />'
+        '<bpmn:sequenceFlow id="Flow_to_open" sourceRef="Gateway_decision" targetRef="open_accounts">'
+        '<bpmn:conditionExpression>decision == "approve"</bpmn:conditionExpression>'
+        '</bpmn:sequenceFlow>')
+    return xml.encode()
+
+
+def test_an_analyst_adds_a_review_without_code(app, make_api, demo):
+    from engine.deploy import deploy
+
+    with app.app_context():
+        diagram = (Path(__file__).parents[2] / "bpmn-diagrams" / "registration.bpmn").read_text()
+        deploy(with_review(diagram), "registration.bpmn", "test")
+        db.session.commit()
+    unit = make_api().login_operator()
+    instance_id, task_id = start(unit)
+    assert add(unit, instance_id, **person(50, name="审核后开户")).status_code == 201
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    assert unit.get(f"{API}/persons?q={resident_id(50)}").json["items"] == []  # not yet
+    decide(make_api().login_reviewer(), instance_id)
+    assert [p["name"] for p in unit.get(f"{API}/persons?q={resident_id(50)}").json["items"]] \
+        == ["审核后开户"]
