@@ -8,12 +8,13 @@ account in the city, the same person twice, a base outside the policy."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from engine.models import COMPLETED, ProcessInstance
@@ -287,3 +288,43 @@ def test_an_analyst_adds_a_review_without_code(app, make_api, demo):
     decide(make_api().login_reviewer(), instance_id)
     assert [p["name"] for p in unit.get(f"{API}/persons?q={resident_id(50)}").json["items"]] \
         == ["审核后开户"]
+
+
+def test_two_registrations_racing_for_one_person_open_one_account(app, demo, databases):
+    """A person whose account was closed (提取销户) is registered by two units at the same
+    moment, both past the row checks: the database lets exactly one account open."""
+    if not databases.is_postgres:
+        pytest.skip("real concurrent writers: PostgreSQL (SQLite serializes writers)")
+    closed = demo_person(app, demo, 1)
+    with app.app_context():
+        db.session.get(PersonAccount, closed.id).status = "05"
+        db.session.commit()
+    row = registration.NewAccount(closed.person.name, "01", closed.person.id_number,
+                                  mobile(60), Decimal("8000"), Decimal("0.10"),
+                                  Decimal("800.00"), Decimal("800.00"))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def register(unit: int) -> None:
+        with app.app_context():
+            unit_id = unit_id_of(app, demo, unit)
+            barrier.wait()
+            try:
+                registration.open_accounts(unit_id, Decimal("0.10"), [row], YearMonth(2026, 12),
+                                           Who("operator:test", "测试", "缴存人登记"), date.today())
+                db.session.commit()
+                outcomes.append("opened")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=register, args=(unit,)) for unit in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["opened", "refused"]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(PersonAccount).where(
+            PersonAccount.person_id == closed.person_id,
+            PersonAccount.status == "01")).scalar_one() == 1
