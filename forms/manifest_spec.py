@@ -38,6 +38,9 @@ class Column:
     codes: Callable[[Context], list[tuple[str, str]]] | None = None
     width: int = 18
     note: str = ""
+    #: What a blank optional value means, as single entry says it (“默认（12%）”); None:
+    #: the first option.
+    default: Callable[[Context], str] | None = None
     #: Read only to cross-check the row (e.g. 姓名 against 个人账号); a row whose other
     #: inputs are all blank is skipped even if this is filled (prefilled templates).
     cross_check: bool = False
@@ -159,6 +162,7 @@ class ManifestSpec:
         skip = self.picker.field if self.picker else None
         return [{"name": c.name, "label": c.header, "kind": c.kind, "required": c.required,
                  "note": c.note, "options": c.codes(ctx) if c.codes else [],
+                 "default": c.default(ctx) if c.default else None,
                  "change_types": [t.key for t in self.change_types if c.name in t.columns]}
                 for c in self.columns if c.carries_change and c.name != skip]
 

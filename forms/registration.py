@@ -13,6 +13,7 @@ from services import registration
 from services.contribution import check_base, check_rate, split_amounts
 from services.identifiers import ID_TYPES
 from services.manifest_rows import NewRow
+from services.money import percent
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .base_adjustment import parse_rate
@@ -50,6 +51,10 @@ def _rates(ctx: Context) -> list[tuple[str, str]]:
     return [(f"{p}%", f"{p}%") for p in range(low, high + 1)]
 
 
+def _unit_rate(ctx: Context) -> str:
+    return f"本单位 {percent(ctx.unit_person_rate)}"
+
+
 COLUMNS = ("name", "id_type", "id_number", "mobile", "base", "person_rate")
 
 
@@ -65,7 +70,7 @@ class RegistrationManifest(ManifestSpec):
         Column("mobile", "手机号码", kind="mobile", required=True, width=14),
         Column("base", "缴存基数", kind="money", required=True, width=14),
         Column("person_rate", "个人缴存比例", kind="rate", codes=_rates, width=14,
-               note="选填，默认为本单位的个人缴存比例"),
+               note="选填，默认为本单位的个人缴存比例", default=_unit_rate),
     )
     change_types = (ChangeType("open", "开户", COLUMNS),)
     display = (

@@ -45,7 +45,9 @@ def test_registration_through_the_browser(browser, live, demo, tmp_path):
     page.click("#start-button")
     expect(page.get_by_role("heading", name="开户清册", exact=True)).to_be_visible()
 
-    # single entry: every field typed, gender and birth date shown back
+    # single entry: every field typed, gender and birth date shown back; a blank rate is
+    # the unit's, and the form says so
+    expect(page.locator("#entry-person_rate option").first).to_contain_text("默认（本单位 ")
     page.fill("#entry-name", "浏览器甲")
     page.fill("#entry-id_number", resident_id(901))
     page.fill("#entry-mobile", mobile(901))
