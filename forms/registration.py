@@ -98,14 +98,15 @@ class RegistrationManifest(ManifestSpec):
         id_type = registration.RESIDENT_ID
         if text := values.get("id_type"):
             # 01 typed into a spreadsheet cell comes back as the number 1
-            id_type = code_of(_id_types(ctx), text.zfill(2) if text.isdigit() else text)
+            id_type = text if text in ID_TYPES else code_of(
+                _id_types(ctx), text.zfill(2) if text.isdigit() else text)
             if id_type is None:
                 problems["id_type"] = "证件类型须为：" + "、".join(
                     f"{code} {label}" for code, label in ID_TYPES.items())
         number = checked(problems, "id_number", "证件号码", values,
                          lambda v: registration.check_id_number(id_type or "", v))
-        if number and id_type:
-            holder = next((h for h in ctx.subjects.get(number, ()) if h.id_type == id_type), None)
+        if number and id_type and (held := ctx.subjects.get(number)):
+            holder = next((h for h in held if h.id_type == id_type), None)
             if problem := registration.holder_problem(holder, ctx.unit_id):
                 problems["id_number"] = problem
         mobile = checked(problems, "mobile", "手机号码", values, registration.check_mobile)

@@ -328,3 +328,16 @@ def test_two_registrations_racing_for_one_person_open_one_account(app, demo, dat
         assert db.session.execute(select(func.count()).select_from(PersonAccount).where(
             PersonAccount.person_id == closed.person_id,
             PersonAccount.status == "01")).scalar_one() == 1
+
+
+def test_a_passport_holder_is_registered_without_gender_or_birth_date(make_api):
+    unit = make_api().login_operator()
+    instance_id, _ = start(unit)
+    added = add(unit, instance_id, **person(70, name="Anna Müller", id_type="99",
+                                            id_number="e12345678"))
+    assert added.status_code == 201, added.json
+    assert (added.json["id_type"], added.json["id_type_name"], added.json["id_number"],
+            added.json["gender_name"], added.json["birth_date"]) == ("99", "护照", "E12345678", "", "")
+    short = add(unit, instance_id, **person(71, id_type="护照", id_number="E12"))
+    assert short.status_code == 422
+    assert short.json["errors"]["id_number"] == ["证件号码须为 5 至 30 位字母或数字"]
