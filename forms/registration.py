@@ -14,6 +14,7 @@ from services.contribution import check_base, check_rate, split_amounts
 from services.identifiers import ID_TYPES
 from services.manifest_rows import NewRow
 from services.money import percent
+from services.policy import Policy
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .base_adjustment import parse_rate
@@ -114,15 +115,15 @@ class RegistrationManifest(ManifestSpec):
         problems.update(amounts[0])
         if problems:
             raise RowError(problems)
-        _, base, rate, unit_amount, person_amount, total = amounts
+        _, base, rate, total = amounts
         gender, birth = registration.derived(id_type, number)
+        # Ten values: a dict of at most ten keys is half the size of one with more (a
+        # 100,000-row import holds them all); the amounts are worked out again on opening.
         return NewRow(f"{id_type}:{number}", None, {
             "name": name, "id_type": id_type, "id_type_name": registration.id_type_name(id_type),
-            "id_number": number, "gender": gender,
-            "gender_name": registration.GENDERS.get(gender, ""),
+            "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
             "birth_date": birth.isoformat() if birth else "", "mobile": mobile,
-            "base": base, "person_rate": rate, "unit_amount": unit_amount,
-            "person_amount": person_amount, "monthly_amount": str(total),
+            "base": base, "person_rate": rate, "monthly_amount": str(total),
         }, total)
 
 
@@ -132,7 +133,7 @@ CENT = Decimal("0.01")
 
 
 def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
-    """(problems, base, rate, unit amount, person amount as text; total) of a row's 缴存基数
+    """(problems, base and rate as text, 月缴存额) of a row's 缴存基数
     and 个人缴存比例 (blank: the unit's). A file's rates are few: each is read once."""
     problems: dict[str, str] = {}
     base = _base(ctx, base_text, problems)
@@ -143,12 +144,12 @@ def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
     if problem:
         problems["person_rate"] = problem
     if problems:
-        return problems, None, None, None, None, None
+        return problems, None, None, None
     try:
-        unit_amount, person_amount, total = split_amounts(base, ctx.unit_rate, rate, ctx.policy)
+        total = split_amounts(base, ctx.unit_rate, rate, ctx.policy)[2]
     except ValueError as exc:
-        return {"person_rate": str(exc)}, None, None, None, None, None
-    return {}, str(base), str(rate), str(unit_amount), str(person_amount), total
+        return {"person_rate": str(exc)}, None, None, None
+    return {}, str(base), str(rate), total
 
 
 def _base(ctx: Context, text: str, problems: dict) -> Decimal | None:
@@ -169,13 +170,14 @@ def _rate(ctx: Context, text: str) -> tuple[str | None, Decimal | None]:
         return str(exc), None
 
 
-def new_account(values: dict) -> registration.NewAccount:
-    """A stored 清册 row as the account it opens."""
+def new_account(values: dict, unit_rate: Decimal, policy: Policy) -> registration.NewAccount:
+    """A stored 清册 row as the account it opens, with the amounts of the unit's rate now."""
+    base, rate = Decimal(values["base"]), Decimal(values["person_rate"])
+    unit_amount, person_amount, _ = split_amounts(base, unit_rate, rate, policy)
     return registration.NewAccount(
         name=values["name"], id_type=values["id_type"], id_number=values["id_number"],
-        mobile=values["mobile"], base=Decimal(values["base"]),
-        person_rate=Decimal(values["person_rate"]), unit_amount=Decimal(values["unit_amount"]),
-        person_amount=Decimal(values["person_amount"]))
+        mobile=values["mobile"], base=base, person_rate=rate, unit_amount=unit_amount,
+        person_amount=person_amount)
 
 
 MANIFEST = register_manifest(RegistrationManifest())

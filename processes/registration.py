@@ -72,7 +72,8 @@ def open_accounts(ctx: HandlerContext, data: dict) -> dict:
     unit = get_unit(ctx.unit_id)
     month = unit.account.due_month
     who = Who(ctx.initiator, ctx.initiator_name, "缴存人登记", ctx.instance_id)
-    rows = [new_account(row.values) for batch in _chunks(ctx.instance_id) for row in batch]
+    rows = [new_account(row.values, unit.account.unit_rate, unit.policy)
+            for batch in _chunks(ctx.instance_id) for row in batch]
     defer(registration.open_accounts, ctx.unit_id, unit.account.unit_rate, rows,
           month, who, clock.today())
     return {"rows": len(rows), "first_month": str(month)}
