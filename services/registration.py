@@ -59,7 +59,10 @@ def holders(id_numbers: list[str]) -> dict[str, list[Holder]]:
             select(Person.id_type, Person.id_number, PersonAccount.account_no,
                    PersonAccount.unit_id, PersonAccount.status)
             .join(PersonAccount, PersonAccount.person_id == Person.id)
-            .where(Person.id_number.in_(unique[start:start + CHUNK]),
+            # Both columns of the (证件类型, 证件号码) unique index, so it is searched, not
+            # the whole city's persons.
+            .where(Person.id_type.in_(list(ID_TYPES)),
+                   Person.id_number.in_(unique[start:start + CHUNK]),
                    PersonAccount.status.not_in(CLOSED_STATUSES))).all()
         for row in rows:
             found.setdefault(row[1], []).append(Holder(*row))
