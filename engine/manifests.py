@@ -155,10 +155,12 @@ def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str
             context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
             checked = edit.spec.check_many(context, parsed, kind, problems)
             _refuse_clashes(edit, checked, [row.source_row for row in checked])
+            count = len(parsed)
+            del parsed  # the cells as read: free before the rows are stored
             manifest_rows.add_rows(instance_id, edit.spec.business, checked)
             edit.totals = edit.totals.plus(checked)
             if progress:
-                progress(len(parsed), len(parsed))
+                progress(count, count)
             return {"imported": len(checked), "skipped": skipped}
     finally:
         release_memory()

@@ -25,7 +25,7 @@ from services.text import half_width
 
 from .manifest_spec import ChangeType, Column, Context, ManifestSpec
 
-MAX_IMPORT_ROWS = 50_000
+MAX_IMPORT_ROWS = 100_000
 TEMPLATE_ROWS = 1000
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 INFO_FILL = PatternFill("solid", fgColor="EDEDED")

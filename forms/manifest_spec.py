@@ -40,6 +40,9 @@ class Column:
     codes: Callable[[Context], list[tuple[str, str]]] | None = None
     width: int = 18
     note: str = ""
+    #: What a blank optional value means, as single entry says it (“默认（12%）”); None:
+    #: the first option.
+    default: Callable[[Context], str] | None = None
     #: Read only to cross-check the row (e.g. 姓名 against 个人账号); a row whose other
     #: inputs are all blank is skipped even if this is filled (prefilled templates).
     cross_check: bool = False
@@ -217,6 +220,7 @@ class ManifestSpec:
         return [{"name": c.name, "label": c.header, "kind": c.kind, "required": c.required,
                  "note": c.note, "options": c.codes(ctx) if c.codes else [],
                  "blank": c.blank, "locked": c.name in locked, "value": start.get(c.name, ""),
+                 "default": c.default(ctx) if c.default else None,
                  "change_types": [t.key for t in self.change_types if c.name in t.columns]}
                 for c in self.columns if c.carries_change and c.name != skip]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import mul
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
@@ -31,11 +32,24 @@ def _clean(text: object) -> str | None:
 
 
 def resident_id_birth_date(text: str) -> date | None:
-    """The birth date of a well-formed resident ID, or None when it is not a real date."""
+    """The birth date of a well-formed resident ID, or None when it is not a real date.
+    An 18-character ID is read directly (an import checks this for every row; stdnum's
+    cleaning took most of a 10,000-row registration import's time)."""
     try:
+        if len(text) == 18 and text[6:14].isdigit():
+            return date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
         return ric.get_birth_date(text)
     except (ValidationError, ValueError):
         return None
+
+
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECKS = "10X98765432"
+
+
+def _resident_check(number: str) -> str:
+    """GB 11643's check character of an ID's first 17 digits."""
+    return _RESIDENT_CHECKS[sum(map(mul, map(int, number[:17]), _RESIDENT_WEIGHTS)) % 11]
 
 
 def is_valid_resident_id(text: object) -> bool:
@@ -46,7 +60,7 @@ def is_valid_resident_id(text: object) -> bool:
     birth = resident_id_birth_date(number)
     if birth is None or birth > date.today() or birth.year < 1900:
         return False
-    return ric.calc_check_digit(number) == number[-1]
+    return _resident_check(number) == number[-1]
 
 
 def is_valid_uscc(text: object) -> bool:

@@ -28,8 +28,8 @@ from openpyxl.styles import Font
 from .errors import InvalidInput
 
 #: Rows and columns a sheet may reach at all (blank ones included), and how big a zip
-#: may unpack: a 50,000-row 清册 unpacks to about 10 MB, compressing about 10:1.
-MAX_ROWS = 60_000
+#: may unpack: a 100,000-row 清册 unpacks to about 20 MB, compressing about 10:1.
+MAX_ROWS = 110_000
 MAX_COLUMNS = 100
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
@@ -40,8 +40,9 @@ CHILD_SECONDS = 60
 
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: Cheap looks at an .xlsx sheet's XML (see `_check_extents`).
-_FAR = re.compile(rb'r="(?:[A-Z]{3}|[D-Z][A-Z]|C[W-Z])|r="[A-Z]*[0-9]{6}')
-_MAYBE_FAR_ROW = re.compile(rb'r="[A-Z]*[6-9][0-9]{4}"')
+_FAR = re.compile(rb'r="(?:[A-Z]{3}|[D-Z][A-Z]|C[W-Z])|r="[A-Z]*[0-9]{7}')
+#: A row at or past 110000 (MAX_ROWS): six digits from 11xxxx on.
+_MAYBE_FAR_ROW = re.compile(rb'r="[A-Z]*(?:1[1-9]|[2-9][0-9])[0-9]{4}"')
 _CELL_OPEN = re.compile(rb"<c[\s>/]")
 _ROW_OPEN = re.compile(rb"<row[\s>/]")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row)[\s>/]")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, func, select, type_coerce
 
 from services import clock
+from services.changes import Who
 from services.db import db
 from services.models import LedgerEntry, UnitAccount, UnitBalance
 from services.models.ledger import PERSON, UNALLOCATED
@@ -94,33 +95,33 @@ def _who():
 
 
 def register_person(unit_id: int, month, base: str, name: str = "新职工") -> int:
-    """缴存人登记 as it leaves the tables: an account in 正常 from `month`, its base period
-    and an 开户 account event. Returns the account id (call inside an app context)."""
+    """缴存人登记 through the real service (services.registration.open_accounts): an
+    account in 正常 from `month`, its base period and an 开户 account event, for a made-up
+    person. Returns the account id (call inside an app context)."""
     from services.contribution import monthly_amounts
-    from services.models import AccountEvent, BasePeriod, Person, PersonAccount, UnitAccount
-    from services.numbers import new_person_accounts
+    from services.models import Person, UnitAccount
+    from services.registration import NewAccount, open_accounts
+    from tests.people import mobile, resident_id
 
+    global _registered
     account = db.session.execute(select(UnitAccount).where(UnitAccount.unit_id == unit_id)
                                  ).scalar_one()
     unit_amount, person_amount, _ = monthly_amounts(Decimal(base), account.unit_rate,
                                                     account.person_rate)
-    number = new_person_accounts(1)[0]
-    person = Person(id_type="01", id_number=f"T{number}", name=name)
-    db.session.add(person)
-    db.session.flush()
-    row = PersonAccount(account_no=number, person_id=person.id, unit_id=unit_id, status="01",
-                        base=Decimal(base), person_rate=account.person_rate,
-                        unit_amount=unit_amount, person_amount=person_amount,
-                        opened_on=clock.today(), first_month=month)
-    db.session.add(row)
-    db.session.flush()
-    db.session.add(BasePeriod(person_account_id=row.id, from_month=month, base=Decimal(base),
-                              unit_rate=account.unit_rate, person_rate=account.person_rate,
-                              unit_amount=unit_amount, person_amount=person_amount))
-    db.session.add(AccountEvent(unit_id=unit_id, person_account_id=row.id, change="open",
-                                from_status=None, to_status="01", month=month, **_who()))
-    db.session.flush()
-    return row.id
+    while True:
+        _registered += 1
+        number = resident_id(_registered, region="110108")
+        if db.session.execute(select(Person.id).where(Person.id_number == number)).first() is None:
+            break
+    row = NewAccount(name, "01", number, mobile(_registered), Decimal(base), account.person_rate,
+                     unit_amount, person_amount)
+    who = _who()
+    opened = open_accounts(unit_id, account.unit_rate, [row], month,
+                           Who(who["actor"], who["actor_name"], "缴存人登记"), clock.today())
+    return opened[0].account_id
+
+
+_registered = 0
 
 
 def change_status(account_id: int, change: str, month) -> None:

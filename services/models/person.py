@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, Money, Rate, YearMonthType, utcnow
@@ -17,6 +17,9 @@ PERSON_STATUSES = {"01": "正常", "02": "封存", "03": "合并销户", "04": "
                    "05": "提取销户", "06": "冻结", "99": "其他"}
 ACTIVE = "01"
 SEALED = "02"
+#: 销户 statuses: an account in any other status is the person's one account in the city.
+CLOSED_STATUSES = ("03", "04", "05")
+_NOT_CLOSED = "status NOT IN ('03', '04', '05')"
 
 
 class Person(Base):
@@ -47,7 +50,13 @@ class PersonAccount(Base):
     """个人账户: a person's account in one unit, with the current base and monthly amounts."""
 
     __tablename__ = "person_account"
-    __table_args__ = (Index("ix_person_account_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_person_account_unit_status", "unit_id", "status"),
+        # One account not closed per person in the city (DOMAIN.md), enforced here so
+        # that two registrations racing for one person cannot both open one.
+        Index("ux_person_account_one_open", "person_id", unique=True,
+              sqlite_where=text(_NOT_CLOSED), postgresql_where=text(_NOT_CLOSED)),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_no: Mapped[str] = mapped_column(String(12), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)

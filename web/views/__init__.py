@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
         processes,
         queries,
         remittance,
+        status_query,
         studio,
         tasks,
         unit_query,

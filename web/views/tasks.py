@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from engine import access, manifests, runner
 from engine.deploy import latest_versions
-from engine.models import READY, RUNNING, HumanTask
+from engine.models import COMPLETED, READY, RUNNING, HumanTask
 from engine.queries import instance_detail, instance_for, task_view, trail
 from engine.tasks import Filters, list_tasks
 from forms.manifest_spec import build_context
@@ -59,8 +59,12 @@ def task_detail(task_id: str):
                                submitted=request.form)
         if asks:  # e.g. “提交审批完成，是否打印凭条？”, asked on the application's page
             return redirect(url_for("views.instance_page", instance_id=instance.id, done=1))
-        flash("已提交审批，可在「我发起的」中查看进度" if actor.is_operator else "审批结果已提交",
-              "success")
+        if not actor.is_operator:
+            flash("审批结果已提交", "success")
+        elif instance.status == COMPLETED:  # a business without review (缴存人登记)
+            flash(f"{instance.title}已办结，可在「我发起的」中查看", "success")
+        else:
+            flash("已提交审批，可在「我发起的」中查看进度", "success")
         return redirect(url_for("views.home" if actor.is_operator else "views.centre_desk"))
     note = stash.take(actor.key, request.args.get("notice")) or {}
     field_errors = note.get("field_errors") or {}
