@@ -29,7 +29,8 @@ def postgres_answers() -> bool:
 
 def start(label: str, target: str, extra: list[str], log: Path) -> subprocess.Popen:
     print(f"===== 测试套件：{label} 开始（日志 {log}）=====", flush=True)
-    return subprocess.Popen([sys.executable, "-m", "pytest", *extra],
+    # The slowest tests are listed at the end of each log, to keep the suite's time in view.
+    return subprocess.Popen([sys.executable, "-m", "pytest", "--durations=30", *extra],
                             env={**os.environ, "HPF_TEST_DB": target},
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
 

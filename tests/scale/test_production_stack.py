@@ -302,7 +302,8 @@ def _stuck_on_lock(engine) -> bool:
     with engine.connect() as connection:
         return bool(connection.execute(sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO manifest_row%'")).scalar())
+            "AND wait_event_type = 'Lock' AND (query ILIKE 'INSERT INTO manifest_row%' "
+            "OR query ILIKE 'COPY manifest_row%')")).scalar())  # many rows go by COPY
 
 
 def _wait(condition, message: str, seconds: float = 20, log=None) -> None:

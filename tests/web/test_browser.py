@@ -206,14 +206,20 @@ def test_terminate_after_confirmation(browser, live, demo):
     expect(page.locator("#panel-initiated tbody tr").first).to_contain_text("已结束")
 
 
-def test_unbuilt_tiles_say_so(browser, live, demo):
+def test_every_home_tile_opens_its_business_or_query(browser, live, demo):
+    """Manual 1.2's ten modules: each tile is a link to a working page (none 暂未开放)."""
     page = new_page(browser)
     operator_login(page, live, demo)
-    unbuilt = page.locator("button.tile")  # built tiles are links
-    if unbuilt.count() == 0:
-        pytest.skip("every tile is built")
-    unbuilt.first.click()
-    expect(page.locator("#toast")).to_contain_text("暂未开放")
+    tiles = page.locator("a.tile")
+    expect(tiles).to_have_count(10)
+    assert page.locator("button.tile").count() == 0
+    links = [(tiles.nth(i).get_attribute("data-key"), tiles.nth(i).get_attribute("href"))
+             for i in range(10)]
+    for key, href in links:
+        response = page.goto(live + href)
+        assert response is not None and response.ok, (key, href)
+        expect(page.locator("main h1").first).to_be_visible()
+        assert "暂未开放" not in page.content(), key
 
 
 @pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
