@@ -261,14 +261,14 @@ class ManifestSpec:
         seen: dict[str, int] = {}
         for row_no, values in rows:
             try:
-                rows = self.check_rows(ctx, values, change_type)
-                for row in rows:
+                made = self.check_rows(ctx, values, change_type)
+                for row in made:
                     if row.key in seen:
                         raise RowError({self.key_column: f"与第 {seen[row.key]} 行重复"})
-                for row in rows:
+                for row in made:
                     seen[row.key] = row_no
                     row.source_row = row_no
-                checked.extend(rows)
+                checked.extend(made)
             except RowError as exc:
                 errors.extend(e for e in self.row_errors(row_no, exc.problems)
                               if (e["row"], e["column"]) not in read_badly)
