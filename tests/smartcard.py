@@ -68,7 +68,7 @@ class SmartCardStack:
                 and not applet.locked and self.wait_for_card(2.0)):
             return
         self.insert_demo_card(demo, unit)
-        if self.wait_for_card():
+        if self.wait_for_card(4.0):  # read within a second when the swap took
             return
         # pcscd's vpcd reader can miss a quick swap and stay empty on a busy machine; a
         # new pcscd and agent start from a clean reader.
