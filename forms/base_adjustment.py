@@ -9,7 +9,6 @@ from marshmallow import validate
 
 from services.contribution import check_base, check_rate, split_amounts
 from services.eligibility import effective_month_problem, status_problem
-from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow
 from services.models.person import ACTIVE
 from services.money import parse_decimal
@@ -26,7 +25,6 @@ from .manifest_spec import (
     Picker,
     RowError,
     checked,
-    required,
 )
 
 
@@ -140,24 +138,12 @@ class BaseAdjustmentManifest(ManifestSpec):
             "new_monthly": str(total), "effective_month": str(month),
         }, total, account.monthly_amount)
 
-    @staticmethod
-    def _account(ctx: Context, values: dict, problems: dict) -> PersonRef | None:
-        number = required(values, "person_account", "个人账号", problems)
-        account = ctx.subjects.get(number)
-        if not number:
-            return None
-        if not is_valid_person_account(number):
-            problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
-        elif account is None:
-            problems["person_account"] = "本单位没有该个人账号"
-        elif problem := status_problem(account.status, ACTIVE, "基数调整"):
+    def _account(self, ctx: Context, values: dict, problems: dict) -> PersonRef | None:
+        account = self.own_account(ctx, values, problems)
+        if account is not None and (problem := status_problem(account.status, ACTIVE, "基数调整")):
             problems["person_account"] = problem
-        else:
-            name = values.get("name") or ""
-            if name and name != account.name:
-                problems["name"] = f"姓名与个人账号不符（该账号的职工为 {account.name}）"
-            return account
-        return None
+            return None
+        return account
 
     @staticmethod
     def _month(ctx: Context, values: dict, problems: dict) -> YearMonth | None:
