@@ -130,7 +130,7 @@ def done_prompt(detail: dict) -> dict | None:
             if kind in PRINT_POINTS else None}
 
 
-def _own_unit(actor: Actor, ref: str) -> int:
+def own_unit(actor: Actor, ref: str) -> int:
     if not actor.is_operator:
         raise Forbidden("该文件由缴存单位经办人打印")
     if ref != OWN_UNIT:
@@ -149,7 +149,7 @@ def _query_filters(args: Mapping[str, str]) -> person_query.Filters:
 @print_point("person_accounts")
 def person_accounts(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """7.1 【打印】 on 账户信息: the list as filtered."""
-    return builders.person_accounts(_own_unit(actor, ref), _query_filters(args), today())
+    return builders.person_accounts(own_unit(actor, ref), _query_filters(args), today())
 
 
 @print_point("person_statement")
@@ -163,7 +163,7 @@ def person_statement(actor: Actor, ref: str, args: Mapping[str, str]) -> documen
 @print_point("person_changes")
 def person_changes(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """7.2 【打印】 on 客户信息变更: the records as filtered."""
-    return builders.person_changes(_own_unit(actor, ref), _query_filters(args), today())
+    return builders.person_changes(own_unit(actor, ref), _query_filters(args), today())
 
 
 def _finished_base_adjustment(detail: dict) -> bool:

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import manifest_rows, person_query
+from .. import manifest_rows, person_query, status_query
 from ..db import db
 from ..errors import NotFound
 from ..models import BIZ_TYPES, LedgerEntry, PersonAccount, UnitAccount
+from ..models.account_event import CHANGES
 from ..models.ledger import PERSON
 from ..models.person import PERSON_STATUSES
 from ..money import ZERO
@@ -91,6 +92,29 @@ def person_changes(unit_id: int, filters: person_query.Filters, day: date) -> Do
         "person_changes", unit_id, day, fields={"filters": filters_text(filters, "变更日期")},
         rows=rows, totals={"count": len(rows),
                            "persons": len({r["person_account"] for r in rows})})
+
+
+def status_filters_text(filters: status_query.Filters) -> str:
+    """The 7.3 query's filters as the paper states them."""
+    parts = []
+    if filters.change:
+        parts.append(f"变更类型：{CHANGES[filters.change]}")
+    if filters.since or filters.until:
+        parts.append(f"变更日期：{filters.since or '不限'} 至 {filters.until or '不限'}")
+    if filters.q.strip():
+        parts.append(f"个人账号、姓名或证件号码含“{filters.q.strip()}”")
+    return "；".join(parts) or "全部"
+
+
+def person_status_changes(unit_id: int, filters: status_query.Filters, day: date) -> Document:
+    """7.3 账户状态变更 records matching the query page's filters, newest first."""
+    rows, _ = status_query.events(unit_id, filters, per_page=0)
+    return _document(
+        "person_status_changes", unit_id, day, fields={"filters": status_filters_text(filters)},
+        rows=rows, totals={
+            "count": len(rows),
+            "sealed": len({r["person_account"] for r in rows if r["change"] == "seal"}),
+            "unsealed": len({r["person_account"] for r in rows if r["change"] == "unseal"})})
 
 
 def base_adjustment_notice(unit_id: int, instance_id: int, *, initiator: str,

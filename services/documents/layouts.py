@@ -1,8 +1,7 @@
 """Every printed document of the manual, one layout per kind.
 
-A print point whose business is built has a data builder (builders.py) beside its
-layout; the others are laid out here already, so their business adds only the builder
-that fills a `Document` with these keys.
+Each layout has a data builder (builders.py or money.py) that fills a `Document` with
+these keys; a new kind of document adds its layout here first.
 """
 
 from __future__ import annotations
@@ -66,16 +65,18 @@ PERSON_CHANGES = _add(Layout(
              Column("business", "业务", width=0.9), Column("actor", "经办人", width=0.8)),
     totals=(Item("count", "记录数", "count", "条"), Item("persons", "涉及人数", "count", PERSONS))))
 
-# 7.3 账户状态变更 records (封存 / 启封): built with 缴存人状态变更.
+# 7.3 账户状态变更 records (开户, 封存, 启封, 转入, 转出) as filtered on the query page.
 PERSON_STATUS_CHANGES = _add(Layout(
     kind="person_status_changes", title="缴存人账户状态变更记录",
     fields=(UNIT_QUERY,),
-    columns=(Column("changed_on", "变更日期", "date", 1.0), *PERSON_COLUMNS,
-             Column("change", "变更类型", width=0.8), Column("old_status", "变更前状态", width=0.9),
-             Column("new_status", "变更后状态", width=0.9), Column("reason", "变更原因", width=1.3),
-             Column("actor", "经办人", width=0.8)),
+    columns=(Column("at", "变更时间", width=1.3), *PERSON_COLUMNS,
+             Column("change_name", "变更类型", width=0.7),
+             Column("from_status", "变更前状态", width=0.9),
+             Column("to_status", "变更后状态", width=0.9), Column("month", "生效年月", width=0.8),
+             Column("reason", "变更原因", width=0.75), Column("actor", "经办人", width=0.8)),
     totals=(Item("count", "记录数", "count", "条"), Item("sealed", "封存人数", "count", PERSONS),
-            Item("unsealed", "启封人数", "count", PERSONS))))
+            Item("unsealed", "启封人数", "count", PERSONS)),
+    landscape=True))
 
 # Ch.3 “完成办理，是否打印？” and 8.1: 单位信息变更 records.
 UNIT_CHANGES = _add(Layout(

@@ -1,18 +1,23 @@
 """账户状态变更查询 (manual 7.3) for unit operators: the unit's 开户, 封存, 启封, 转入 and
-转出 records, filtered by person, change type and date, with export. Nothing here changes
-data."""
+转出 records, filtered by person, change type and date, with export and print. Nothing
+here changes data (a print records its check code only)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from engine.actors import OPERATOR
-from services import status_query
+from engine.actors import OPERATOR, Actor
+from services import documents, status_query
 from services.clock import today
+from services.documents import builders
+from services.errors import BusinessRuleViolation, InvalidInput
 from services.models.account_event import CHANGES
 from services.spreadsheets import table_xlsx
 
 from .. import auth
+from ..printing import own_unit, print_point
 from ..query_args import page_number
 from ..xlsx import xlsx_response
 from . import bp
@@ -53,3 +58,19 @@ def status_query_export():
     rows, _ = status_query.events(unit_id, filters, per_page=0)
     return xlsx_response(table_xlsx("账户状态变更记录", EXPORT_COLUMNS, rows),
                          f"账户状态变更记录_{today():%Y%m%d}.xlsx")
+
+
+@print_point("person_status_changes")
+def status_changes_document(actor: Actor, ref: str, args: Mapping[str, str]
+                            ) -> documents.Document:
+    """7.3 【打印】: the unit's records as filtered (`ref` is “me”), up to ASYNC_ROWS like
+    the export, so one print stays a bounded amount of work."""
+    unit_id = own_unit(actor, ref)
+    filters, problems = status_query.Filters.parse(args)
+    if problems:
+        raise InvalidInput("查询条件有误：" + "；".join(problems.values()),
+                           {name: [message] for name, message in problems.items()})
+    limit = current_app.config["ASYNC_ROWS"]
+    if status_query.events(unit_id, filters, per_page=1)[1] > limit:
+        raise BusinessRuleViolation(f"符合条件的记录超过 {limit} 条，请缩小日期范围后分次打印")
+    return builders.person_status_changes(unit_id, filters, today())
