@@ -14,6 +14,13 @@ def pdf_text(pdf: bytes, layout: bool = True) -> str:
     return subprocess.run(args, input=pdf, capture_output=True, check=True).stdout.decode()
 
 
+def raw_text(pdf: bytes) -> str:
+    """The text in the order it was drawn (pdftotext -raw): a table cell that wraps onto
+    a second line stays within its row, unlike the -layout reading."""
+    return subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()
+
+
 def page_texts(pdf: bytes) -> list[str]:
     """The text of each page, in order (pdftotext separates pages with a form feed)."""
     return pdf_text(pdf).split("\f")[:-1]
