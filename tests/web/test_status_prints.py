@@ -143,3 +143,13 @@ def test_the_query_page_links_its_print_with_its_filters(app, demo):
     assert set(link.split("?")[1].split("&")) == {"q=%E6%9D%A8", "change=seal",
                                                  "since=2026-01-01"}
     assert client.get(link).status_code == 200
+
+
+def test_a_print_larger_than_the_export_limit_is_refused(app, demo, make_api):
+    app.config["ASYNC_ROWS"] = 1
+    operator = make_api().login_operator()
+    refused = operator.get(f"/api/v1{URL}")
+    assert refused.status_code == 422 and "请缩小日期范围后分次打印" in refused.json["message"]
+    first = unit_events(app, unit_id_of(app, demo))[0]
+    one = operator.get(f"/api/v1{URL}?q={first['account_no']}")
+    assert one.status_code == 200 and first["account_no"] in pdf_text(one.data)
