@@ -195,6 +195,10 @@ def test_terminate_after_confirmation(browser, live, demo):
     operator_login(page, live, demo)
     page.click("a.tile[data-key=base_adjustment]")
     page.click("#start-button")
+    # The task page, scripts and all, before its buttons are pressed (a click while the
+    # start's answer loads lands on the page being left).
+    expect(page.locator("#submit-task")).to_be_visible()
+    page.wait_for_load_state("load")
     page.click("#terminate")
     page.locator("#terminate-dialog").get_by_role("button", name="取消").click()
     expect(page.locator("#submit-task")).to_be_visible()
