@@ -211,3 +211,15 @@ def _smartcard_stack_stops():
     yield
     smartcard.stop()
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses no database (no `databases` fixture, directly or through `app`,
+    `demo`, `api`…) gives the same result whichever database the suite runs on: the
+    SQLite suite runs it, the PostgreSQL suite says so and moves on."""
+    if os.environ.get("HPF_TEST_DB", "sqlite") == "sqlite":
+        return
+    once = pytest.mark.skip(reason="uses no database: the SQLite suite runs it")
+    for item in items:
+        if "databases" not in getattr(item, "fixturenames", ()):
+            item.add_marker(once)
