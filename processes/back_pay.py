@@ -18,7 +18,6 @@ from .context import HandlerContext
 from .remittance import allocate_waiting
 
 KEY = "back_pay"
-CHUNK = 2000
 
 
 def initial_data(ctx: HandlerContext) -> dict:
@@ -36,16 +35,6 @@ BUSINESS = register_business(Business(key=KEY, name="补缴", single_open=True,
                                       initial_data=initial_data, summary=summary))
 
 
-def _rows(instance_id: int):
-    batch = []
-    for row in manifest_rows.stream(instance_id, CHUNK):
-        batch.append(row)
-        if len(batch) == CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
 
 @handler("back_pay.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
@@ -54,7 +43,7 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=clock.today())
     window = check.extra["window"]
     errors = []
-    for batch in _rows(ctx.instance_id):
+    for batch in manifest_rows.batches(ctx.instance_id):
         accounts = persons.refs_by_ids([r.person_account_id for r in batch])
         history = back_pay.histories(list(accounts))
         for row in batch:
@@ -83,7 +72,7 @@ def approve(ctx: HandlerContext, data: dict) -> dict:
     unit = get_unit(ctx.unit_id)
     lines = [back_pay.Line(row.person_account_id, YearMonth.parse(row.values["month"]),
                            row.values["reason"], Decimal(row.values["amount"]))
-             for batch in _rows(ctx.instance_id) for row in batch]
+             for row in manifest_rows.stream(ctx.instance_id)]
     defer(back_pay.create_payable, ctx.unit_id, ctx.instance_id, lines, unit.policy,
           ctx.initiator, ctx.initiator_name, clock.today())
     amount = sum((line.amount for line in lines), Decimal("0.00"))

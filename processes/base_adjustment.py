@@ -20,7 +20,6 @@ from .context import HandlerContext
 
 KEY = "base_adjustment"
 #: Rows read at a time while checking or applying a 清册 (memory stays flat).
-CHUNK = 2000
 
 
 def initial_data(ctx: HandlerContext) -> dict:
@@ -39,16 +38,6 @@ BUSINESS = register_business(Business(key=KEY, name="基数调整", single_open=
                                       initial_data=initial_data, summary=summary))
 
 
-def _chunks(instance_id: int):
-    batch = []
-    for row in manifest_rows.stream(instance_id, CHUNK):
-        batch.append(row)
-        if len(batch) == CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
 
 @handler("base_adjustment.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
@@ -56,7 +45,7 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     when it was entered: only 正常, 生效年月 within the window)."""
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=ctx.now.date())
     errors = []
-    for batch in _chunks(ctx.instance_id):
+    for batch in manifest_rows.batches(ctx.instance_id):
         accounts = persons.refs_by_ids([r.person_account_id for r in batch])
         for row in batch:
             account = accounts.get(row.person_account_id)
@@ -86,7 +75,7 @@ def apply(ctx: HandlerContext, data: dict) -> dict:
     unit_rate = get_unit(ctx.unit_id).account.unit_rate
     who = Who(ctx.initiator, ctx.initiator_name, "基数调整", ctx.instance_id)
     count, first_month = 0, None
-    for batch in _chunks(ctx.instance_id):
+    for batch in manifest_rows.batches(ctx.instance_id):
         new_bases = []
         for row in batch:
             values = row.values

@@ -15,7 +15,6 @@ from . import Business, handler, register_business
 from .context import HandlerContext
 
 KEY = "registration"
-CHUNK = 2000
 
 
 def initial_data(ctx: HandlerContext) -> dict:
@@ -32,23 +31,13 @@ BUSINESS = register_business(Business(key=KEY, name="缴存人登记", initial_d
                                       summary=summary))
 
 
-def _chunks(instance_id: int):
-    batch = []
-    for row in manifest_rows.stream(instance_id, CHUNK):
-        batch.append(row)
-        if len(batch) == CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
 
 @handler("registration.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     """【完成办理】: the 清册 holds rows, and nobody in it has been given an account since
     the row was entered (by another unit, or another registration)."""
     errors = []
-    for batch in _chunks(ctx.instance_id):
+    for batch in manifest_rows.batches(ctx.instance_id):
         found = registration.holders([r.values["id_number"] for r in batch])
         for row in batch:
             values = row.values
@@ -73,7 +62,7 @@ def open_accounts(ctx: HandlerContext, data: dict) -> dict:
     month = unit.account.due_month
     who = Who(ctx.initiator, ctx.initiator_name, "缴存人登记", ctx.instance_id)
     rows = [new_account(row.values, unit.account.unit_rate, unit.policy)
-            for batch in _chunks(ctx.instance_id) for row in batch]
+            for row in manifest_rows.stream(ctx.instance_id)]
     defer(registration.open_accounts, ctx.unit_id, unit.account.unit_rate, rows,
           month, who, clock.today())
     return {"rows": len(rows), "first_month": str(month)}

@@ -112,19 +112,26 @@ def page(instance_id: int, number: int = 1, per_page: int = 50) -> list[Row]:
     return [_row(values, offset + index) for index, values in enumerate(found, start=1)]
 
 
-def stream(instance_id: int, chunk: int = 2000) -> Iterator[Row]:
-    """Every row in entry order, read a chunk at a time (keyset, so memory stays flat)."""
+def batches(instance_id: int, size: int = 2000) -> Iterator[list[Row]]:
+    """Every row in entry order, a list of up to `size` at a time, each list one keyset
+    read (memory stays flat; handlers work a batch at a time)."""
     last, position = 0, 0
     while True:
         found = db.session.execute(select(*_COLUMNS).where(
             ManifestRow.instance_id == instance_id, ManifestRow.id > last)
-            .order_by(ManifestRow.id).limit(chunk)).all()
-        for values in found:
-            position += 1
-            yield _row(values, position)
-        if len(found) < chunk:
+            .order_by(ManifestRow.id).limit(size)).all()
+        if found:
+            yield [_row(values, position + index) for index, values in enumerate(found, 1)]
+            position += len(found)
+        if len(found) < size:
             return
         last = found[-1][0]
+
+
+def stream(instance_id: int, chunk: int = 2000) -> Iterator[Row]:
+    """Every row in entry order, read a chunk at a time (see `batches`)."""
+    for batch in batches(instance_id, chunk):
+        yield from batch
 
 
 def delete_row(instance_id: int, row_id: int) -> Row:
