@@ -1,4 +1,5 @@
-"""Shared steps for business tests: filling the hall's own .xlsx templates."""
+"""Shared steps for business tests: starting an application, 录入清册 through the API,
+filling the hall's own .xlsx templates, the demo units' persons by status."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import io
 from decimal import ROUND_CEILING, Decimal
 
 from openpyxl import load_workbook
+from sqlalchemy import select
+
+from services.db import db
+from services.models import PersonAccount
+from tests.money_helpers import unit_id_of
 
 
 def fill_template(content: bytes, rows: list[dict[str, str]]) -> bytes:
@@ -62,3 +68,25 @@ def resubmit(operator, instance_id: int) -> None:
     task_id = next(t["task_id"] for t in todo if t["instance_id"] == instance_id)
     done = operator.post(f"{API}/tasks/{task_id}/complete", {"data": {"remark": "已核实"}})
     assert done.status_code == 200, done.json
+
+
+def start(api, key: str) -> tuple[int, str]:
+    """A new application of the business `key`: (instance id, its first task's id)."""
+    response = api.post(f"/api/v1/processes/{key}/instances", {"data": {}})
+    assert response.status_code == 201, response.json
+    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
+
+
+def add(api, instance_id: int, **row):
+    """录入清册: one row through the API, the answer as it came."""
+    return api.post(f"/api/v1/instances/{instance_id}/manifest/rows", row)
+
+
+def numbers(app, demo, status: str, unit: int = 0) -> list[str]:
+    """The 个人账号 of a demo unit's persons in `status`, in order."""
+    with app.app_context():
+        found = list(db.session.execute(select(PersonAccount.account_no).where(
+            PersonAccount.unit_id == unit_id_of(app, demo, unit),
+            PersonAccount.status == status).order_by(PersonAccount.account_no)).scalars())
+        db.session.remove()
+        return found

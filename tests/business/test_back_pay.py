@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -19,15 +20,13 @@ from services.months import YearMonth
 from tests.money_helpers import check_books, unit_id_of
 from tests.pdf import pdf_text
 
-from .helpers import fill_template
+from . import helpers
+from .helpers import add, fill_template
 
 API = "/api/v1"
 
 
-def start(api):
-    response = api.post(f"{API}/processes/back_pay/instances", {"data": {}})
-    assert response.status_code == 201, response.json
-    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
+start = partial(helpers.start, key="back_pay")
 
 
 def latest_month(app, demo) -> YearMonth:
@@ -43,10 +42,6 @@ def persons(app, demo, status: str) -> list[PersonAccount]:
             .order_by(PersonAccount.account_no)).scalars().all()
         db.session.expunge_all()
         return rows
-
-
-def add(api, instance_id, **row):
-    return api.post(f"{API}/instances/{instance_id}/manifest/rows", row)
 
 
 def test_entries_are_checked_against_the_window_the_status_and_the_amount(app, make_api, demo):

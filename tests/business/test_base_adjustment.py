@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from decimal import Decimal
+from functools import partial
 from urllib.parse import unquote
 
 import pytest
@@ -20,6 +21,7 @@ from services.db import db
 from services.models import BasePeriod, ChangeRecord, PersonAccount
 from services.spreadsheets import MAX_ROWS as MAX_SHEET_ROWS
 
+from . import helpers
 from .helpers import fill_template
 
 API = "/api/v1"
@@ -29,10 +31,7 @@ def active_persons(api, count):
     return api.get(f"{API}/persons?status=01&per_page={count}").json["items"]
 
 
-def start(api):
-    response = api.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
-    assert response.status_code == 201, response.json
-    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
+start = partial(helpers.start, key="base_adjustment")
 
 
 def template(api, change_type="base", prefill=False):

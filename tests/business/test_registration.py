@@ -11,6 +11,7 @@ import io
 import threading
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -28,19 +29,13 @@ from services.months import YearMonth
 from tests.money_helpers import unit_id_of
 from tests.people import mobile, resident_id
 
-from .helpers import decide, fill_template
+from . import helpers
+from .helpers import add, decide, fill_template
 
 API = "/api/v1"
 
 
-def start(api) -> tuple[int, str]:
-    response = api.post(f"{API}/processes/registration/instances", {"data": {}})
-    assert response.status_code == 201, response.json
-    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
-
-
-def add(api, instance_id: int, **row):
-    return api.post(f"{API}/instances/{instance_id}/manifest/rows", row)
+start = partial(helpers.start, key="registration")
 
 
 def person(serial: int, **extra) -> dict:

@@ -7,6 +7,7 @@ person changes at most once a month. A sealed person leaves the next 汇缴核�
 from __future__ import annotations
 
 import io
+from functools import partial
 
 from sqlalchemy import select, update
 
@@ -14,24 +15,13 @@ from services.db import db
 from services.models import AccountEvent, ChangeRecord, Message, PersonAccount, UnitAccount
 from tests.money_helpers import unit_id_of
 
-from .helpers import fill_template
+from . import helpers
+from .helpers import add, fill_template, numbers
 
 API = "/api/v1"
 
 
-def start(api):
-    response = api.post(f"{API}/processes/status_change/instances", {"data": {}})
-    assert response.status_code == 201, response.json
-    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
-
-
-def numbers(app, demo, status: str, unit: int = 0) -> list[str]:
-    with app.app_context():
-        found = list(db.session.execute(select(PersonAccount.account_no).where(
-            PersonAccount.unit_id == unit_id_of(app, demo, unit),
-            PersonAccount.status == status).order_by(PersonAccount.account_no)).scalars())
-        db.session.remove()
-        return found
+start = partial(helpers.start, key="status_change")
 
 
 def status_of(app, number: str) -> str:
@@ -40,10 +30,6 @@ def status_of(app, number: str) -> str:
             PersonAccount.account_no == number)).scalar_one()
         db.session.remove()
         return found
-
-
-def add(api, instance_id, **row):
-    return api.post(f"{API}/instances/{instance_id}/manifest/rows", row)
 
 
 def confirm(api, task_id):

@@ -8,6 +8,7 @@ out unit, the same unit on both sides, a person already in another open transfer
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import select
 
@@ -16,28 +17,13 @@ from services.db import db
 from services.models import AccountEvent, ChangeRecord, Message, PersonAccount
 from tests.money_helpers import check_books, unit_id_of
 
-from .helpers import decide
+from . import helpers
+from .helpers import add, decide, numbers
 
 API = "/api/v1"
 
 
-def start(api):
-    response = api.post(f"{API}/processes/transfer/instances", {"data": {}})
-    assert response.status_code == 201, response.json
-    return response.json["instance_id"], response.json["tasks"][0]["task_id"]
-
-
-def numbers(app, demo, status: str, unit: int = 0) -> list[str]:
-    with app.app_context():
-        found = list(db.session.execute(select(PersonAccount.account_no).where(
-            PersonAccount.unit_id == unit_id_of(app, demo, unit),
-            PersonAccount.status == status).order_by(PersonAccount.account_no)).scalars())
-        db.session.remove()
-        return found
-
-
-def add(api, instance_id, **row):
-    return api.post(f"{API}/instances/{instance_id}/manifest/rows", row)
+start = partial(helpers.start, key="transfer")
 
 
 def submit(api, task_id):
