@@ -37,6 +37,11 @@ def filters_text(filters: person_query.Filters, date_label: str) -> str:
     parts = []
     if filters.status:
         parts.append(f"账户状态：{PERSON_STATUSES.get(filters.status, filters.status)}")
+    return _with_range_and_search(parts, filters, date_label)
+
+
+def _with_range_and_search(parts: list[str], filters, date_label: str) -> str:
+    """The filters every person query has (a date range, a search text) after its own."""
     if filters.since or filters.until:
         parts.append(f"{date_label}：{filters.since or '不限'} 至 {filters.until or '不限'}")
     if filters.q.strip():
@@ -99,11 +104,7 @@ def status_filters_text(filters: status_query.Filters) -> str:
     parts = []
     if filters.change:
         parts.append(f"变更类型：{CHANGES[filters.change]}")
-    if filters.since or filters.until:
-        parts.append(f"变更日期：{filters.since or '不限'} 至 {filters.until or '不限'}")
-    if filters.q.strip():
-        parts.append(f"个人账号、姓名或证件号码含“{filters.q.strip()}”")
-    return "；".join(parts) or "全部"
+    return _with_range_and_search(parts, filters, "变更日期")
 
 
 def person_status_changes(unit_id: int, filters: status_query.Filters, day: date) -> Document:
