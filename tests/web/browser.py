@@ -38,6 +38,15 @@ def new_page(browser, width=1366, height=768) -> Page:
     return page
 
 
+def start_application(page: Page, key: str) -> None:
+    """From home: the business's tile, 【发起】, and its task page loaded with its scripts
+    (typing into a field while the start's answer still loads reaches no handler)."""
+    page.click(f"a.tile[data-key={key}]")
+    page.click("#start-button")
+    page.wait_for_url("**/tasks/**")
+    page.wait_for_load_state("load")
+
+
 def track(page: Page) -> None:
     """Remember the pages this page's context shows, for the accessibility check."""
     urls = VISITED.setdefault(page.context, [])

@@ -25,6 +25,7 @@ from .browser import (
     reviewer_login,
     shot,
     staff_login,
+    start_application,
 )
 
 pytestmark = pytest.mark.browser
@@ -193,12 +194,7 @@ def test_import_errors_are_shown_per_row_and_column(browser, live, demo, tmp_pat
 def test_terminate_after_confirmation(browser, live, demo):
     page = new_page(browser)
     operator_login(page, live, demo)
-    page.click("a.tile[data-key=base_adjustment]")
-    page.click("#start-button")
-    # The task page, scripts and all, before its buttons are pressed (a click while the
-    # start's answer loads lands on the page being left).
-    expect(page.locator("#submit-task")).to_be_visible()
-    page.wait_for_load_state("load")
+    start_application(page, "base_adjustment")
     page.click("#terminate")
     page.locator("#terminate-dialog").get_by_role("button", name="取消").click()
     expect(page.locator("#submit-task")).to_be_visible()

@@ -15,7 +15,7 @@ from services.db import db
 from services.models import PersonAccount
 from tests.business.helpers import fill_template
 
-from .browser import new_page, operator_login, reviewer_login, shot
+from .browser import new_page, operator_login, reviewer_login, shot, start_application
 
 pytestmark = pytest.mark.browser
 
@@ -59,8 +59,7 @@ def test_seal_and_unseal_through_the_browser(browser, live, app, demo, tmp_path)
     page = new_page(browser)
     operator_login(page, live, demo)
     active, sealed = persons(page, live, "01"), persons(page, live, "02")
-    page.click("a.tile[data-key=status_change]")
-    page.click("#start-button")
+    start_application(page, "status_change")
     expect(page.get_by_role("heading", name="缴存人状态变更清册")).to_be_visible()
 
     # 封存 tab: pick a person, name and ID shown back, a reason, 录入清册
@@ -107,8 +106,7 @@ def test_transfer_through_the_browser(browser, live, app, demo, tmp_path):
     out_no = demo["units"][0]["unit_account"]
     page = new_page(browser)
     operator_login(page, live, demo, unit=1)
-    page.click("a.tile[data-key=transfer]")
-    page.click("#start-button")
+    start_application(page, "transfer")
     expect(page.get_by_role("heading", name="缴存人单位调整清册")).to_be_visible()
 
     page.fill("#entry-from_unit_account", out_no)
