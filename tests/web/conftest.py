@@ -6,10 +6,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from .browser import ARGS, CHROMIUM, VISITED, check_accessibility
+
+# Assertions wait as long as actions do (new_page's 15 s): with both suites side by side on
+# two cores, a picker's search and show-back took longer than Playwright's default 5 s.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
