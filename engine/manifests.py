@@ -23,7 +23,7 @@ from forms.manifest_file import read_rows
 from forms.manifest_file import template as template_file
 from forms.manifest_spec import ManifestSpec, build_context
 from services import manifest_rows
-from services.db import db, release_memory, utcnow
+from services.db import bulk_work, db, utcnow
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import access, registry, store
@@ -146,24 +146,21 @@ def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str
                 today: date | None = None, progress=None) -> dict:
     """批量导入: all rows or none; every bad row is reported as (row, column, message).
     `progress(done, total)`, if given, hears how far the work is."""
-    try:
-        with editing(instance_id, actor) as edit:
-            kind = edit.spec.change_type(change_type)
-            parsed, skipped, problems = read_rows(edit.spec, content, kind)
-            if progress:
-                progress(0, len(parsed))
-            context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
-            checked = edit.spec.check_many(context, parsed, kind, problems)
-            _refuse_clashes(edit, checked, [row.source_row for row in checked])
-            count = len(parsed)
-            del parsed  # the cells as read: free before the rows are stored
-            manifest_rows.add_rows(instance_id, edit.spec.business, checked)
-            edit.totals = edit.totals.plus(checked)
-            if progress:
-                progress(count, count)
-            return {"imported": len(checked), "skipped": skipped}
-    finally:
-        release_memory()
+    with bulk_work(), editing(instance_id, actor) as edit:
+        kind = edit.spec.change_type(change_type)
+        parsed, skipped, problems = read_rows(edit.spec, content, kind)
+        if progress:
+            progress(0, len(parsed))
+        context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
+        checked = edit.spec.check_many(context, parsed, kind, problems)
+        _refuse_clashes(edit, checked, [row.source_row for row in checked])
+        count = len(parsed)
+        del parsed  # the cells as read: free before the rows are stored
+        manifest_rows.add_rows(instance_id, edit.spec.business, checked)
+        edit.totals = edit.totals.plus(checked)
+        if progress:
+            progress(count, count)
+        return {"imported": len(checked), "skipped": skipped}
 
 
 def delete_row(instance_id: int, actor: Actor, row_id: int) -> manifest_rows.Row:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -112,22 +113,36 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     inputs = [n for n in change_type.columns
               if spec.column(n).carries_change and n in positions and n != key]
     wanted = [(name, index, spec.column(name).kind) for name, index in positions.items()]
+    names = tuple(positions)
+    # The usual row: every wanted cell ASCII text (read at C speed: picked, stripped, an
+    # identifier upper-cased); any other row is read cell by cell by `cell_text`.
+    pick = _picker(tuple(positions.values()))
+    width_needed = max(positions.values(), default=-1) + 1
+    upper = [i for i, (_, _, kind) in enumerate(wanted) if kind == "id_number"]
     result: list[tuple[int, dict]] = []
     problems: list[dict] = []
     skipped = 0
     for row_no, cells in enumerate(grid[1:], start=2):
-        values, unreadable = {}, []
-        width = len(cells)
-        for name, index, kind in wanted:
-            value = cells[index] if index < width else None
-            if value.__class__ is str and value.isascii() and kind != "id_number":
-                values[name] = value.strip()  # the usual cell, read without a call
-                continue
-            values[name], problem = cell_text(value, kind)
-            if problem:
-                unreadable.append({"row": row_no, "column": spec.column(name).header,
-                                   "message": problem})
-        if not unreadable and not any(values.get(n) for n in inputs):
+        unreadable = []
+        picked = pick(cells) if len(cells) >= width_needed else None
+        try:
+            plain = picked is not None and "".join(picked).isascii()
+        except TypeError:  # a number, a date or a blank read as None
+            plain = False
+        if plain:
+            texts = list(map(str.strip, picked))
+            for i in upper:
+                texts[i] = texts[i].upper()
+            values = dict(zip(names, texts, strict=True))
+        else:
+            values = {}
+            for name, index, kind in wanted:
+                value = cells[index] if index < len(cells) else None
+                values[name], problem = cell_text(value, kind)
+                if problem:
+                    unreadable.append({"row": row_no, "column": spec.column(name).header,
+                                       "message": problem})
+        if not unreadable and not any(map(values.get, inputs)):
             if not values.get(key):
                 continue  # a blank row
             if spec.prefillable:
@@ -140,6 +155,13 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     if not result:
         raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
     return result, skipped, problems
+
+
+def _picker(indexes: tuple[int, ...]):
+    """A row's cells at `indexes`, as a tuple (itemgetter's, at C speed, when it gives one)."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
+    return lambda cells: tuple(cells[i] for i in indexes)
 
 
 def _header_text(value: object) -> str:

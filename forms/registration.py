@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import partial
 
 from marshmallow import validate
 
@@ -105,22 +106,23 @@ class RegistrationManifest(ManifestSpec):
                 problems["id_type"] = "证件类型须为：" + "、".join(
                     f"{code} {label}" for code, label in ID_TYPES.items())
         number = checked(problems, "id_number", "证件号码", values,
-                         lambda v: registration.check_id_number(id_type or "", v))
+                         partial(registration.check_id_number, id_type or "", today=ctx.today))
         if number and id_type and (held := ctx.subjects.get(number)):
             holder = next((h for h in held if h.id_type == id_type), None)
             if problem := registration.holder_problem(holder, ctx.unit_id):
                 problems["id_number"] = problem
         mobile = checked(problems, "mobile", "手机号码", values, registration.check_mobile)
-        amounts = _amounts(ctx, values.get("base") or "", values.get("person_rate") or "")
-        problems.update(amounts[0])
+        problem, base, rate, total = _amounts(ctx, values.get("base") or "",
+                                              values.get("person_rate") or "")
+        if problem:
+            problems.update(problem)
         if problems:
             raise RowError(problems)
-        _, base, rate, total = amounts
         gender, birth = registration.derived(id_type, number)
         # Ten values: a dict of at most ten keys is half the size of one with more (a
         # 100,000-row import holds them all); the amounts are worked out again on opening.
         return NewRow(f"{id_type}:{number}", None, {
-            "name": name, "id_type": id_type, "id_type_name": registration.id_type_name(id_type),
+            "name": name, "id_type": id_type, "id_type_name": ID_TYPES.get(id_type, id_type),
             "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
             "birth_date": birth.isoformat() if birth else "", "mobile": mobile,
             "base": base, "person_rate": rate, "monthly_amount": str(total),
@@ -133,8 +135,15 @@ CENT = Decimal("0.01")
 
 
 def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
-    """(problems, base and rate as text, 月缴存额) of a row's 缴存基数
-    and 个人缴存比例 (blank: the unit's). A file's rates are few: each is read once."""
+    """(problems, base and rate as text, 月缴存额) of a row's 缴存基数 and 个人缴存比例
+    (blank: the unit's). A file's rates are few, and its bases repeat: each rate is read
+    once, each (base, rate) worked out once."""
+    known = ctx.extra.get("amounts")
+    if known is None:
+        known = ctx.extra["amounts"] = {}
+    found = known.get((base_text, rate_text))
+    if found is not None:
+        return found
     problems: dict[str, str] = {}
     base = _base(ctx, base_text, problems)
     rates = ctx.extra.setdefault("rates", {})
@@ -149,7 +158,8 @@ def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
         total = split_amounts(base, ctx.unit_rate, rate, ctx.policy)[2]
     except ValueError as exc:
         return {"person_rate": str(exc)}, None, None, None
-    return {}, str(base), str(rate), total
+    found = known[(base_text, rate_text)] = ({}, str(base), str(rate), total)
+    return found
 
 
 def _base(ctx: Context, text: str, problems: dict) -> Decimal | None:

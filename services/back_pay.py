@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from .db import db, utcnow
+from .db import db, one_of, utcnow
 from .direct_sql import insert_rows
 from .models import AccountEvent, Payable, PayableLine, PersonAccount
 from .models.money import BACK_PAY, UNPAID
@@ -27,8 +27,6 @@ from .models.person import ACTIVE, PERSON_STATUSES
 from .money import ZERO, fmt, parse_money
 from .months import YearMonth
 from .policy import Policy
-
-CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -81,23 +79,19 @@ class History:
 
 def histories(account_ids: list[int]) -> dict[int, History]:
     """Status histories of accounts, in a few queries."""
-    found: dict[int, History] = {}
-    unique = sorted(set(account_ids))
-    for start in range(0, len(unique), CHUNK):
-        ids = unique[start:start + CHUNK]
-        accounts = db.session.execute(select(PersonAccount.id, PersonAccount.status,
-                                             PersonAccount.first_month)
-                                      .where(PersonAccount.id.in_(ids))).all()
-        events: dict[int, list] = {}
-        for account_id, month, old, new in db.session.execute(
-                select(AccountEvent.person_account_id, AccountEvent.month,
-                       AccountEvent.from_status, AccountEvent.to_status)
-                .where(AccountEvent.person_account_id.in_(ids))
-                .order_by(AccountEvent.month, AccountEvent.id)).all():
-            events.setdefault(account_id, []).append((month, old, new))
-        for account_id, status, first_month in accounts:
-            found[account_id] = History(status, first_month, tuple(events.get(account_id, ())))
-    return found
+    ids = set(account_ids)
+    accounts = db.session.execute(select(PersonAccount.id, PersonAccount.status,
+                                         PersonAccount.first_month)
+                                  .where(one_of(PersonAccount.id, ids))).all()
+    events: dict[int, list] = {}
+    for account_id, month, old, new in db.session.execute(
+            select(AccountEvent.person_account_id, AccountEvent.month,
+                   AccountEvent.from_status, AccountEvent.to_status)
+            .where(one_of(AccountEvent.person_account_id, ids))
+            .order_by(AccountEvent.month, AccountEvent.id)).all():
+        events.setdefault(account_id, []).append((month, old, new))
+    return {account_id: History(status, first_month, tuple(events.get(account_id, ())))
+            for account_id, status, first_month in accounts}
 
 
 def status_problem(history: History | None, month: YearMonth) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from operator import mul
 
 from stdnum.cn import ric, uscc
@@ -37,28 +38,43 @@ def resident_id_birth_date(text: str) -> date | None:
     cleaning took most of a 10,000-row registration import's time)."""
     try:
         if len(text) == 18 and text[6:14].isdigit():
-            return date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+            return _birth_date(text[6:14])
         return ric.get_birth_date(text)
     except (ValidationError, ValueError):
         return None
 
 
+@lru_cache(maxsize=1 << 16)
+def _birth_date(digits: str) -> date | None:
+    """The date eight digits (YYYYMMDD) spell, or None. A unit's staff share birth dates
+    (a 100,000-row file has some 15,000), so each is read once."""
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECKS = "10X98765432"
+#: The weighted sum of the digits' character codes less that of "0" at every place: the
+#: sum runs over the ID's bytes without reading each digit as a number.
+_ZERO_OFFSET = ord("0") * sum(_RESIDENT_WEIGHTS)
 
 
 def _resident_check(number: str) -> str:
-    """GB 11643's check character of an ID's first 17 digits."""
-    return _RESIDENT_CHECKS[sum(map(mul, map(int, number[:17]), _RESIDENT_WEIGHTS)) % 11]
+    """GB 11643's check character of an ID's first 17 digits (ASCII digits only)."""
+    weighted = sum(map(mul, number.encode("ascii")[:17], _RESIDENT_WEIGHTS))
+    return _RESIDENT_CHECKS[(weighted - _ZERO_OFFSET) % 11]
 
 
-def is_valid_resident_id(text: object) -> bool:
-    """17 digits + check character, a real birth date not in the future, GB 11643 checksum."""
+def is_valid_resident_id(text: object, today: date | None = None) -> bool:
+    """17 digits + check character, a real birth date not in the future (`today`, by
+    default the clock's) nor before 1900, GB 11643 checksum."""
     number = _clean(text)
     if number is None or not _RESIDENT_ID.match(number):
         return False
-    birth = resident_id_birth_date(number)
-    if birth is None or birth > date.today() or birth.year < 1900:
+    birth = _birth_date(number[6:14])
+    if birth is None or birth > (today or date.today()) or birth.year < 1900:
         return False
     return _resident_check(number) == number[-1]
 

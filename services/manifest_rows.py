@@ -14,14 +14,12 @@ from decimal import Decimal
 import orjson
 from sqlalchemy import func, insert, select, update
 
-from .db import db, defer, utcnow
-from .direct_sql import insert_rows
+from .db import db, defer, one_of, utcnow
+from .direct_sql import insert_tuples
 from .errors import NotFound
 from .models.manifest import ManifestRow
 from .money import ZERO
 
-#: Keys per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits.
-CHUNK = 900
 _TABLE = ManifestRow.__table__
 _COLUMNS = (ManifestRow.id, ManifestRow.row_key, ManifestRow.person_account_id,
             ManifestRow.data, ManifestRow.amount, ManifestRow.amount_before)
@@ -85,13 +83,15 @@ INSERT_CHUNK = 5000
 def add_rows(instance_id: int, business: str, rows: list[NewRow]) -> None:
     """Append rows in bulk INSERTs of INSERT_CHUNK rows (the direct path: a 10,000-row
     import spends its time checking rows, not handing them to the driver)."""
-    now = utcnow()
+    shared = {"instance_id": instance_id, "business": business, "active": True,
+              "created_at": utcnow()}
     for start in range(0, len(rows), INSERT_CHUNK):
-        defer(insert_rows, ManifestRow, [
-            {"instance_id": instance_id, "business": business, "row_key": r.key,
-             "person_account_id": r.person_account_id, "data": _json(r.values),
-             "amount": r.amount, "amount_before": r.amount_before, "active": True,
-             "created_at": now} for r in rows[start:start + INSERT_CHUNK]])
+        defer(insert_tuples, ManifestRow, shared, _ADDED, [
+            (r.key, r.person_account_id, _json(r.values), r.amount, r.amount_before)
+            for r in rows[start:start + INSERT_CHUNK]])
+
+
+_ADDED = ("row_key", "person_account_id", "data", "amount", "amount_before")
 
 
 def add_row(instance_id: int, business: str, row: NewRow, position: int) -> Row:
@@ -146,14 +146,10 @@ def delete_row(instance_id: int, row_id: int) -> Row:
 
 def open_keys(business: str, keys: list[str]) -> dict[str, int]:
     """Of `keys`, those in an open row of the business: key → the application holding it."""
-    found: dict[str, int] = {}
-    unique = sorted(set(keys))
-    for start in range(0, len(unique), CHUNK):
-        found.update(db.session.execute(
-            select(ManifestRow.row_key, ManifestRow.instance_id).where(
-                ManifestRow.business == business, ManifestRow.active.is_(True),
-                ManifestRow.row_key.in_(unique[start:start + CHUNK]))).all())
-    return found
+    return dict(db.session.connection().execute(
+        select(ManifestRow.row_key, ManifestRow.instance_id).where(
+            ManifestRow.business == business, ManifestRow.active.is_(True),
+            one_of(ManifestRow.row_key, set(keys)))).all())
 
 
 def aggregate(instance_id: int) -> Totals:

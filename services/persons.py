@@ -9,14 +9,11 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .db import count_capped, db
+from .db import count_capped, db, one_of
 from .identifiers import mask_id_number
 from .models import Person, PersonAccount
 from .models.person import PERSON_STATUSES
 from .months import YearMonth
-
-#: Keys per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits.
-CHUNK = 900
 
 
 class PersonRef(NamedTuple):
@@ -55,15 +52,11 @@ _REF_COLUMNS = (PersonAccount.id, PersonAccount.account_no, PersonAccount.unit_i
 
 def refs_by_account(unit_id: int | None, numbers: list[str]) -> dict[str, PersonRef]:
     """Accounts among `numbers`, of one unit (or any unit when `unit_id` is None)."""
-    found: dict[str, PersonRef] = {}
-    unique = sorted(set(numbers))
-    for start in range(0, len(unique), CHUNK):
-        query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
-                 .where(PersonAccount.account_no.in_(unique[start:start + CHUNK])))
-        if unit_id is not None:
-            query = query.where(PersonAccount.unit_id == unit_id)
-        found.update((row[1], PersonRef(*row)) for row in _rows(query))
-    return found
+    query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
+             .where(one_of(PersonAccount.account_no, set(numbers))))
+    if unit_id is not None:
+        query = query.where(PersonAccount.unit_id == unit_id)
+    return {row[1]: PersonRef(*row) for row in _rows(query)}
 
 
 def _rows(query):
@@ -72,13 +65,9 @@ def _rows(query):
 
 
 def refs_by_ids(account_ids: list[int]) -> dict[int, PersonRef]:
-    found: dict[int, PersonRef] = {}
-    unique = sorted(set(account_ids))
-    for start in range(0, len(unique), CHUNK):
-        query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
-                 .where(PersonAccount.id.in_(unique[start:start + CHUNK])))
-        found.update((row[0], PersonRef(*row)) for row in _rows(query))
-    return found
+    query = (select(*_REF_COLUMNS).join(Person, Person.id == PersonAccount.person_id)
+             .where(one_of(PersonAccount.id, set(account_ids))))
+    return {row[0]: PersonRef(*row) for row in _rows(query)}
 
 
 def refs_of_unit(unit_id: int, status: str | None = None) -> list[PersonRef]:

@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import numbers
 from .changes import Who
-from .db import db, utcnow
+from .db import db, one_of, utcnow
 from .direct_sql import insert_rows
 from .errors import Conflict
 from .identifiers import (
@@ -32,8 +32,6 @@ from .models import AccountEvent, BasePeriod, Person, PersonAccount
 from .models.person import ACTIVE, CLOSED_STATUSES, PERSON_STATUSES
 from .months import YearMonth
 
-#: Keys per IN (...) list: under SQLite's and PostgreSQL's bound-parameter limits.
-CHUNK = 900
 RESIDENT_ID = "01"
 GENDERS = {"1": "男", "2": "女"}
 NAME_LIMIT = 40
@@ -53,19 +51,17 @@ class Holder(NamedTuple):
 def holders(id_numbers: list[str]) -> dict[str, list[Holder]]:
     """Accounts not closed of the persons with these 证件号码 (any 证件类型, any unit)."""
     found: dict[str, list[Holder]] = {}
-    unique = sorted({n for n in id_numbers if n})
-    for start in range(0, len(unique), CHUNK):
-        rows = db.session.connection().execute(
-            select(Person.id_type, Person.id_number, PersonAccount.account_no,
-                   PersonAccount.unit_id, PersonAccount.status)
-            .join(PersonAccount, PersonAccount.person_id == Person.id)
-            # Both columns of the (证件类型, 证件号码) unique index, so it is searched, not
-            # the whole city's persons.
-            .where(Person.id_type.in_(list(ID_TYPES)),
-                   Person.id_number.in_(unique[start:start + CHUNK]),
-                   PersonAccount.status.not_in(CLOSED_STATUSES))).all()
-        for row in rows:
-            found.setdefault(row[1], []).append(Holder(*row))
+    rows = db.session.connection().execute(
+        select(Person.id_type, Person.id_number, PersonAccount.account_no,
+               PersonAccount.unit_id, PersonAccount.status)
+        .join(PersonAccount, PersonAccount.person_id == Person.id)
+        # Both columns of the (证件类型, 证件号码) unique index, so it is searched, not
+        # the whole city's persons.
+        .where(Person.id_type.in_(list(ID_TYPES)),
+               one_of(Person.id_number, {n for n in id_numbers if n}),
+               PersonAccount.status.not_in(CLOSED_STATUSES))).all()
+    for row in rows:
+        found.setdefault(row[1], []).append(Holder(*row))
     return found
 
 
@@ -81,10 +77,10 @@ def holder_problem(holder: Holder | None, unit_id: int) -> str | None:
             "再由本单位办理缴存人单位调整（转入）")
 
 
-def check_id_number(id_type: str, number: str) -> str:
-    """A 证件号码 valid for its 证件类型 (the GB 11643 checksum for 身份证)."""
+def check_id_number(id_type: str, number: str, today: date | None = None) -> str:
+    """A 证件号码 valid for its 证件类型 (the GB 11643 checksum for 身份证; born by `today`)."""
     if id_type == RESIDENT_ID:
-        if not is_valid_resident_id(number):
+        if not is_valid_resident_id(number, today):
             raise ValueError(f"证件号码「{number[:30]}」不是有效的居民身份证号码"
                              "（18 位，出生日期和校验位须正确）")
     elif not is_valid_id_number(id_type, number):
@@ -108,7 +104,7 @@ def derived(id_type: str, number: str) -> tuple[str, date | None]:
     """性别 and 出生日期 a 居民身份证号码 carries (digit 17 odd: 男); blank otherwise."""
     if id_type != RESIDENT_ID:
         return "", None
-    return ("1" if int(number[16]) % 2 else "2"), resident_id_birth_date(number)
+    return ("1" if number[16] in "13579" else "2"), resident_id_birth_date(number)
 
 
 def id_type_name(code: str) -> str:
@@ -189,18 +185,15 @@ def _person_row(row: NewAccount, now) -> dict:
 
 
 def _person_ids(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
-    for start in range(0, len(keys), CHUNK):
-        found.update(((t, n), i) for t, n, i in db.session.connection().execute(
-            select(Person.id_type, Person.id_number, Person.id).where(
-                tuple_(Person.id_type, Person.id_number).in_(keys[start:start + CHUNK]))).all())
-    return found
+    wanted = set(keys)
+    found = db.session.connection().execute(
+        select(Person.id_type, Person.id_number, Person.id).where(
+            Person.id_type.in_({t for t, _ in wanted}),
+            one_of(Person.id_number, {n for _, n in wanted}))).all()
+    return {(t, n): i for t, n, i in found if (t, n) in wanted}
 
 
 def _account_ids(numbers_: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(numbers_), CHUNK):
-        found.update(db.session.connection().execute(
-            select(PersonAccount.account_no, PersonAccount.id).where(
-                PersonAccount.account_no.in_(numbers_[start:start + CHUNK]))).all())
-    return found
+    return dict(db.session.connection().execute(
+        select(PersonAccount.account_no, PersonAccount.id).where(
+            one_of(PersonAccount.account_no, numbers_))).all())

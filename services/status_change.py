@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import changes, remittance
 from .changes import Who
-from .db import db
+from .db import db, one_of
 from .eligibility import status_problem
 from .errors import BusinessRuleViolation
 from .models import AccountEvent, PersonAccount
@@ -35,7 +35,6 @@ SEAL, UNSEAL = "seal", "unseal"
 #: change → (status it needs, status it leaves, what it is called)
 RULES = {SEAL: (ACTIVE, SEALED, "封存"), UNSEAL: (SEALED, ACTIVE, "启封")}
 UNIT_SEALED = "05"
-CHUNK = 900
 ONCE_A_MONTH = "该职工 {month} 已办理过封存或启封，每人每月只能办理一次"
 
 
@@ -55,14 +54,10 @@ def reason_label(change: str, code: str, policy: Policy) -> str:
 
 def changed_in(account_ids: list[int], month: YearMonth) -> set[int]:
     """Of `account_ids`, those already sealed or unsealed in `month`."""
-    found: set[int] = set()
-    unique = sorted(set(account_ids))
-    for start in range(0, len(unique), CHUNK):
-        found.update(db.session.execute(select(AccountEvent.person_account_id).where(
-            AccountEvent.person_account_id.in_(unique[start:start + CHUNK]),
-            AccountEvent.month == month,
-            AccountEvent.change.in_([SEAL, UNSEAL]))).scalars())
-    return found
+    return set(db.session.execute(select(AccountEvent.person_account_id).where(
+        one_of(AccountEvent.person_account_id, set(account_ids)),
+        AccountEvent.month == month,
+        AccountEvent.change.in_([SEAL, UNSEAL]))).scalars())
 
 
 def problem(change: str, status: str, unit_status: str, month: YearMonth,
