@@ -1,7 +1,8 @@
 """汇缴 (manual 5.1, 5.2) through the JSON API as a unit uses it: 汇缴核定 with its
-reconciliation and its refusals, 汇缴核定查询 with 明细 and 删除, a new unit's first month,
-the overdue reminder, and twenty verifications of one month racing on PostgreSQL. Every
-money step is followed by the books check (tests/money_helpers.py)."""
+reconciliation (a transfer's 转出 and 转入 too) and its refusals, 汇缴核定查询 with 明细
+(its .xlsx export) and 删除, a new unit's first month, the overdue reminder, and twenty
+verifications of one month racing on PostgreSQL. Every money step is followed by the
+books check (tests/money_helpers.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ from tests.money_helpers import (
     unit_id_of,
 )
 from tests.ukey import ukey_login_fields
+
+from .helpers import add, decide, start
 
 API = "/api/v1"
 
@@ -251,6 +254,62 @@ def test_the_reconciliation_names_who_joined_and_left_and_why(app, make_api, dem
     assert verified["reconciliation"] == rec  # as stored with the month
     assert Decimal(verified["amount"]) == Decimal(rec["amount"])
     assert verified["head_count"] == 217
+
+
+def test_a_transfer_shows_as_transfer_out_in_one_unit_and_transfer_in_in_the_other(
+        app, make_api, demo, today):
+    """A person in unit A's verified month is sealed and, before A's next month, moved to
+    unit B by 缴存人单位调整 (approved by a reviewer): A's next reconciliation names them
+    under 减少 as 转出 (they are no longer A's at all, not merely sealed there), B's under
+    增加 as 转入, each at that unit's amount; both months verify as reconciled."""
+    unit_a, unit_b = make_api().login_operator(unit=0), make_api().login_operator(unit=1)
+    reviewer = make_api().login_reviewer()
+    a_id, b_id = unit_id_of(app, demo, 0), unit_id_of(app, demo, 1)
+    first = unit_a.post(f"{API}/remittances", {}).json
+    month = YearMonth.parse(first["month"])
+    with app.app_context():
+        leaving = db.session.execute(select(PersonAccount).where(
+            PersonAccount.unit_id == a_id, PersonAccount.status == "01")
+            .order_by(PersonAccount.account_no)).scalars().first()
+        number, amount_in_a = leaving.account_no, leaving.monthly_amount
+        change_status(leaving.id, "seal", month + 1)
+        db.session.commit()
+    check_books(app, a_id, unit_a)
+    b_before = check_books(app, b_id, unit_b)
+
+    instance_id, task_id = start(unit_b, key="transfer")
+    assert add(unit_b, instance_id, from_unit_account=demo["units"][0]["unit_account"],
+               person_account=number).status_code == 201
+    assert unit_b.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    decide(reviewer, instance_id, "approve", "同意调整")
+    with app.app_context():
+        moved = db.session.execute(select(PersonAccount).where(
+            PersonAccount.account_no == number)).scalar_one()
+        assert (moved.unit_id, moved.status) == (b_id, "01")
+        amount_in_b = moved.monthly_amount
+        db.session.remove()
+    a_books, b_books = check_books(app, a_id, unit_a), check_books(app, b_id, unit_b)
+    assert b_books["persons"] - b_before["persons"] > 0
+
+    today.set((month + 1).first_day().replace(day=8))
+    a_rec = unit_a.get(f"{API}/remittance").json["reconciliation"]
+    assert a_rec["month"] == str(month + 1) and a_rec["added"] == []
+    assert [(c["key"], c["label"], c["count"], Decimal(c["amount"])) for c in a_rec["removed"]] \
+        == [("transfer_out", "转出", 1, amount_in_a)]
+    assert (a_rec["prev_count"], a_rec["count"]) == (first["head_count"], first["head_count"] - 1)
+    b_preview = unit_b.get(f"{API}/remittance").json
+    b_rec = b_preview["reconciliation"]
+    assert [(c["key"], c["label"], c["count"], Decimal(c["amount"])) for c in b_rec["added"]] \
+        == [("transfer_in", "转入", 1, amount_in_b)]
+    assert b_rec["removed"] == [] and b_rec["count"] == b_rec["prev_count"] + 1
+
+    a_next = unit_a.post(f"{API}/remittances", {}).json
+    assert a_next["reconciliation"] == a_rec
+    assert Decimal(a_next["amount"]) == Decimal(first["amount"]) - amount_in_a
+    b_next = unit_b.post(f"{API}/remittances", {"month": b_preview["month"]}).json
+    assert b_next["reconciliation"] == b_rec and b_next["head_count"] == b_rec["count"]
+    assert check_books(app, a_id, unit_a) == a_books  # verifying moves no money
+    assert check_books(app, b_id, unit_b) == b_books
 
 
 def test_a_verification_is_deleted_while_unpaid_and_the_month_is_due_again(app, make_api, demo,
