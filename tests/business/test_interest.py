@@ -18,7 +18,7 @@ from services import clock, interest
 from services.db import db
 from services.errors import BusinessRuleViolation
 from services.models import InterestSettlement, LedgerEntry
-from tests.money_helpers import Today, check_books, unit_id_of
+from tests.money_helpers import Today, check_books, unit_id_of, year_after
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,11 +41,6 @@ def expected_interest(unit_id: int, year: int) -> dict[int, Decimal]:
     found = {account: (product * rate / 360).quantize(Decimal("0.01"), ROUND_HALF_UP)
              for account, product in products.items()}
     return {account: value for account, value in found.items() if value > 0}
-
-
-def year_after(day: date) -> int:
-    """The settlement year whose 30 June is on or after `day`."""
-    return day.year if (day.month, day.day) <= (6, 30) else day.year + 1
 
 
 def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo, monkeypatch):
