@@ -183,12 +183,14 @@ def reconcile(month: YearMonth, current, prev_payable_id: int | None) -> Reconci
 
 def _latest_event(account_id, joined: bool, month: YearMonth):
     """The change of the latest account event, effective by `month`, that made the account
-    正常 (joined) or took it out of 正常 by 封存 / 转出 (left). Only events effective by
-    then: a person transferred in carries events of the old unit, whose months run on
-    that unit's calendar and may lie after this unit's month."""
+    正常 (joined) or took it out of the unit's month (left): 封存, or 转出. A person leaves
+    by 转出 only once sealed (转出 is 封存 → 封存), so when both fall between two months the
+    later one names why they are gone: they are no longer the unit's at all. Only events
+    effective by then: a person transferred in carries events of the old unit, whose
+    months run on that unit's calendar and may lie after this unit's month."""
     events = AccountEvent.__table__
-    condition = events.c.to_status == ACTIVE if joined else and_(
-        events.c.from_status == ACTIVE, events.c.change.in_(list(LEAVE_CAUSES)))
+    condition = events.c.to_status == ACTIVE if joined else \
+        events.c.change.in_(list(LEAVE_CAUSES))
     return (select(events.c.change).where(events.c.person_account_id == account_id, condition,
                                           events.c.month <= month)
             .order_by(events.c.month.desc(), events.c.id.desc()).limit(1).scalar_subquery())

@@ -62,6 +62,11 @@ def check_books(app, unit_id: int, api=None) -> dict:
     return {"persons": persons, "unallocated": unallocated, "total": ledger_total}
 
 
+def year_after(day: date) -> int:
+    """The 结息 year whose 30 June is on or after `day` (its settlement counts that day)."""
+    return day.year if (day.month, day.day) <= (6, 30) else day.year + 1
+
+
 def unit_id_of(app, demo: dict, unit: int = 0) -> int:
     with app.app_context():
         found = db.session.execute(select(UnitAccount.unit_id).where(

@@ -18,7 +18,7 @@ from services import clock, interest
 from services.db import db
 from services.errors import BusinessRuleViolation
 from services.models import InterestSettlement, LedgerEntry
-from tests.money_helpers import Today, check_books, unit_id_of
+from tests.money_helpers import Today, check_books, unit_id_of, year_after
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,15 +43,12 @@ def expected_interest(unit_id: int, year: int) -> dict[int, Decimal]:
     return {account: value for account, value in found.items() if value > 0}
 
 
-def year_after(day: date) -> int:
-    """The settlement year whose 30 June is on or after `day`."""
-    return day.year if (day.month, day.day) <= (6, 30) else day.year + 1
-
-
 def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo, monkeypatch):
     today = Today(monkeypatch)
     unit_id = unit_id_of(app, demo, 1)
+    unit = make_api().login_operator(1)
     year = year_after(today.day)
+    before = check_books(app, unit_id, unit)
     with app.app_context():
         with pytest.raises(BusinessRuleViolation, match=f"{year}-06-30 尚未到来"):
             interest.settle(year, date(year, 6, 29))
@@ -67,15 +64,18 @@ def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo,
                                                 LedgerEntry.account_kind == "P")).all())
         assert posted == expected
         rows_before = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar()
+        db.session.remove()
+    settled_books = check_books(app, unit_id, unit)
+    assert settled_books == {**before, "persons": before["persons"] + mine.interest,
+                             "total": before["total"] + mine.interest}
 
+    with app.app_context():
         again, skipped = interest.settle(year, clock.today())
         assert again == [] and skipped == len(settled)
         assert db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar() \
             == rows_before
         db.session.remove()
-
-    unit = make_api().login_operator(1)
-    check_books(app, unit_id, unit)
+    assert check_books(app, unit_id, unit) == settled_books
     listed = unit.get(f"{API}/units/me/ledger?type=结息").json["items"]
     assert [(r["biz_type_name"], r["interest"], r["head_count"]) for r in listed] == \
         [("结息", str(mine.interest), 19)]
@@ -87,11 +87,13 @@ def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo,
     assert Decimal(account["closing_balance"]) - Decimal(account["opening_balance"]) == mine.interest
 
 
-def test_hpf_settle_interest_posts_once_and_says_so(app, tmp_path):
+def test_hpf_settle_interest_posts_once_and_says_so(app, make_api, demo, tmp_path):
     today = clock.today()
     year = today.year if (today.month, today.day) > (6, 30) else today.year - 1
     env = {**os.environ, "HPF_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "HPF_INSTANCE_DIR": str(tmp_path)}
+    units = [(unit_id_of(app, demo, i), make_api().login_operator(i)) for i in (0, 1)]
+    before = [check_books(app, unit_id, api) for unit_id, api in units]
     first = subprocess.run([*HPF, "settle-interest", str(year)], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
@@ -99,7 +101,18 @@ def test_hpf_settle_interest_posts_once_and_says_so(app, tmp_path):
     assert first.stdout.strip().endswith("0 个单位此前已结息，未做任何更改")
     with app.app_context():
         count = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar()
-        settled = db.session.execute(select(func.count()).select_from(InterestSettlement)).scalar()
+        paid = dict(db.session.execute(select(InterestSettlement.unit_id,
+                                              InterestSettlement.interest)).all())
+        db.session.remove()
+    assert set(paid) == {unit_id for unit_id, _ in units}
+    # the books move by exactly the interest posted (on the real clock the demo's money
+    # may be younger than the year settled: then that is nothing, and still balances)
+    after_first = [check_books(app, unit_id, api) for unit_id, api in units]
+    for (unit_id, _), was, now in zip(units, before, after_first, strict=True):
+        assert now == {**was, "persons": was["persons"] + paid[unit_id],
+                       "total": was["total"] + paid[unit_id]}
+    assert f"利息合计 {sum(paid.values()):,.2f} 元" in first.stdout
+
     second = subprocess.run([*HPF, "settle-interest", str(year)], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
@@ -108,4 +121,6 @@ def test_hpf_settle_interest_posts_once_and_says_so(app, tmp_path):
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar() == count
         assert db.session.execute(select(func.count()).select_from(InterestSettlement)
-                                  ).scalar() == settled == 2
+                                  ).scalar() == 2
+        db.session.remove()
+    assert [check_books(app, unit_id, api) for unit_id, api in units] == after_first

@@ -1,23 +1,35 @@
 """汇缴 (manual 5.1, 5.2) through the JSON API as a unit uses it: 汇缴核定 with its
-reconciliation and its refusals, 汇缴核定查询 with 明细 and 删除, a new unit's first month,
-the overdue reminder, and twenty verifications of one month racing on PostgreSQL. Every
-money step is followed by the books check (tests/money_helpers.py)."""
+reconciliation (a transfer's 转出 and 转入 too) and its refusals, 汇缴核定查询 with 明细
+(its .xlsx export) and 删除, a new unit's first month, the overdue reminder, and twenty
+verifications of one month racing on PostgreSQL. Every money step is followed by the
+books check (tests/money_helpers.py)."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from engine import runner
 from engine.models import COMPLETED, ProcessInstance
 from services import remittance
 from services.db import db
-from services.models import LedgerEntry, Message, Payable, PayableLine, PersonAccount, UnitAccount
+from services.models import (
+    LedgerEntry,
+    Message,
+    Payable,
+    PayableLine,
+    Person,
+    PersonAccount,
+    UnitAccount,
+)
 from services.months import YearMonth
 from tests.money_helpers import (
     Today,
@@ -29,6 +41,8 @@ from tests.money_helpers import (
     unit_id_of,
 )
 from tests.ukey import ukey_login_fields
+
+from .helpers import add, decide, start
 
 API = "/api/v1"
 
@@ -91,6 +105,72 @@ def test_verifying_fixes_the_month_says_so_and_moves_on(app, make_api, demo):
     assert [r["month"] for r in listed] == [month]
     page = unit.get(f"{API}/remittances/{month}/lines?per_page=50&page=5").json
     assert page["total"] == 216 and len(page["items"]) == 16
+
+
+def cell_money(value) -> Decimal:
+    """An amount cell as the unit's spreadsheet holds it (a number), to the 分."""
+    assert isinstance(value, int | float), value
+    return Decimal(repr(value)).quantize(Decimal("0.01"))
+
+
+def test_the_details_export_lists_every_person_to_the_fen_and_only_the_units_own(app, make_api,
+                                                                                 demo):
+    """汇缴核定查询 【明细】【导出】: one row per person of the verified month, by 个人账号,
+    the amounts as numbers to the 分 and summing to the month's amount; another unit asking
+    for the same month gets nothing of this unit's."""
+    unit = make_api().login_operator()
+    unit_id = unit_id_of(app, demo)
+    month = YearMonth.parse(unit.get(f"{API}/remittance").json["month"])
+    with app.app_context():  # amounts that round to the 分 (at 12%: 3333.33 → 399.9996)
+        rates = db.session.execute(select(UnitAccount.unit_rate, UnitAccount.person_rate).where(
+            UnitAccount.unit_id == unit_id)).one()
+        odd = register_person(unit_id, month, "3333.33", "钱零头")
+        db.session.commit()
+    verified = unit.post(f"{API}/remittances", {}).json
+    check_books(app, unit_id, unit)
+
+    with app.app_context():  # what the month should list: the persons in 正常, as they stand
+        expected = [(no, name, idn, base, u, p, u + p) for no, name, idn, base, u, p in
+                    db.session.execute(select(
+                        PersonAccount.account_no, Person.name, Person.id_number, PersonAccount.base,
+                        PersonAccount.unit_amount, PersonAccount.person_amount)
+                        .join(Person, Person.id == PersonAccount.person_id)
+                        .where(PersonAccount.unit_id == unit_id, PersonAccount.status == "01")
+                        .order_by(PersonAccount.account_no)).all()]
+        odd_no = db.session.get(PersonAccount, odd).account_no
+        db.session.remove()
+    response = unit.get(f"/remittance/{month}/lines.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert f"filename*=UTF-8''{quote(f'汇缴明细_{month}.xlsx')}" in \
+        response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == f"{month}汇缴明细"
+    assert [c.value for c in sheet[1]] == ["个人账号", "姓名", "证件号码", "缴存基数",
+                                           "单位月缴存额", "个人月缴存额", "月缴存额"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert len(rows) == verified["head_count"] == len(expected) == 217
+    got = [(no, name, idn, *(cell_money(v) for v in amounts))
+           for no, name, idn, *amounts in rows]
+    assert got == expected
+    assert all(sheet.cell(row=2, column=c).number_format == "#,##0.00" for c in range(4, 8))
+    half_up = [(Decimal("3333.33") * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+               for rate in rates]
+    assert next(r[4:] for r in got if r[0] == odd_no) == (*half_up, sum(half_up))
+    for column, key in ((4, "unit_amount"), (5, "person_amount"), (6, "amount")):
+        assert sum(r[column] for r in got) == Decimal(verified[key])
+
+    other = make_api().login_operator(unit=1)
+    assert other.get(f"/remittance/{month}/lines.xlsx").status_code == 404
+    assert other.get(f"/remittance/{month}/lines").status_code == 404
+    own = other.post(f"{API}/remittances", {"month": str(month)})
+    assert own.status_code == 201, own.json
+    theirs = load_workbook(io.BytesIO(other.get(f"/remittance/{month}/lines.xlsx").data)).active
+    listed = {r[0].value for r in theirs.iter_rows(min_row=2)}
+    assert len(listed) == own.json["head_count"] and not listed & {e[0] for e in expected}
+    anonymous = app.test_client().get(f"/remittance/{month}/lines.xlsx")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    check_books(app, unit_id_of(app, demo, 1), other)
 
 
 def test_a_future_month_or_one_out_of_turn_is_refused_with_the_reason(app, make_api, demo, today):
@@ -174,6 +254,62 @@ def test_the_reconciliation_names_who_joined_and_left_and_why(app, make_api, dem
     assert verified["reconciliation"] == rec  # as stored with the month
     assert Decimal(verified["amount"]) == Decimal(rec["amount"])
     assert verified["head_count"] == 217
+
+
+def test_a_transfer_shows_as_transfer_out_in_one_unit_and_transfer_in_in_the_other(
+        app, make_api, demo, today):
+    """A person in unit A's verified month is sealed and, before A's next month, moved to
+    unit B by 缴存人单位调整 (approved by a reviewer): A's next reconciliation names them
+    under 减少 as 转出 (they are no longer A's at all, not merely sealed there), B's under
+    增加 as 转入, each at that unit's amount; both months verify as reconciled."""
+    unit_a, unit_b = make_api().login_operator(unit=0), make_api().login_operator(unit=1)
+    reviewer = make_api().login_reviewer()
+    a_id, b_id = unit_id_of(app, demo, 0), unit_id_of(app, demo, 1)
+    first = unit_a.post(f"{API}/remittances", {}).json
+    month = YearMonth.parse(first["month"])
+    with app.app_context():
+        leaving = db.session.execute(select(PersonAccount).where(
+            PersonAccount.unit_id == a_id, PersonAccount.status == "01")
+            .order_by(PersonAccount.account_no)).scalars().first()
+        number, amount_in_a = leaving.account_no, leaving.monthly_amount
+        change_status(leaving.id, "seal", month + 1)
+        db.session.commit()
+    check_books(app, a_id, unit_a)
+    b_before = check_books(app, b_id, unit_b)
+
+    instance_id, task_id = start(unit_b, key="transfer")
+    assert add(unit_b, instance_id, from_unit_account=demo["units"][0]["unit_account"],
+               person_account=number).status_code == 201
+    assert unit_b.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    decide(reviewer, instance_id, "approve", "同意调整")
+    with app.app_context():
+        moved = db.session.execute(select(PersonAccount).where(
+            PersonAccount.account_no == number)).scalar_one()
+        assert (moved.unit_id, moved.status) == (b_id, "01")
+        amount_in_b = moved.monthly_amount
+        db.session.remove()
+    a_books, b_books = check_books(app, a_id, unit_a), check_books(app, b_id, unit_b)
+    assert b_books["persons"] - b_before["persons"] > 0
+
+    today.set((month + 1).first_day().replace(day=8))
+    a_rec = unit_a.get(f"{API}/remittance").json["reconciliation"]
+    assert a_rec["month"] == str(month + 1) and a_rec["added"] == []
+    assert [(c["key"], c["label"], c["count"], Decimal(c["amount"])) for c in a_rec["removed"]] \
+        == [("transfer_out", "转出", 1, amount_in_a)]
+    assert (a_rec["prev_count"], a_rec["count"]) == (first["head_count"], first["head_count"] - 1)
+    b_preview = unit_b.get(f"{API}/remittance").json
+    b_rec = b_preview["reconciliation"]
+    assert [(c["key"], c["label"], c["count"], Decimal(c["amount"])) for c in b_rec["added"]] \
+        == [("transfer_in", "转入", 1, amount_in_b)]
+    assert b_rec["removed"] == [] and b_rec["count"] == b_rec["prev_count"] + 1
+
+    a_next = unit_a.post(f"{API}/remittances", {}).json
+    assert a_next["reconciliation"] == a_rec
+    assert Decimal(a_next["amount"]) == Decimal(first["amount"]) - amount_in_a
+    b_next = unit_b.post(f"{API}/remittances", {"month": b_preview["month"]}).json
+    assert b_next["reconciliation"] == b_rec and b_next["head_count"] == b_rec["count"]
+    assert check_books(app, a_id, unit_a) == a_books  # verifying moves no money
+    assert check_books(app, b_id, unit_b) == b_books
 
 
 def test_a_verification_is_deleted_while_unpaid_and_the_month_is_due_again(app, make_api, demo,

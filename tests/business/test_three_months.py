@@ -22,7 +22,14 @@ from services import clock, interest
 from services.db import db
 from services.models import PersonAccount
 from services.months import YearMonth
-from tests.money_helpers import Today, change_status, check_books, register_person, unit_id_of
+from tests.money_helpers import (
+    Today,
+    change_status,
+    check_books,
+    register_person,
+    unit_id_of,
+    year_after,
+)
 
 API = "/api/v1"
 
@@ -124,8 +131,7 @@ def test_three_months_of_a_unit(app, make_api, demo, monkeypatch):
     books = check_books(app, unit_id, unit)
 
     # -- 结息 --------------------------------------------------------------------------------
-    last_day = (m3 + 1).first_day()
-    year = last_day.year if (last_day.month, last_day.day) <= (6, 30) else last_day.year + 1
+    year = year_after((m3 + 1).first_day())
     today.set(date(year, 7, 1))
     with app.app_context():
         settled, _ = interest.settle(year, clock.today())

@@ -8,23 +8,33 @@ month 2: a registration and a seal show in the reconciliation with their causes;
          unit pays the month from 未分配.
 month 3: verified, paid by transfer.
 then:    a back pay entered with the picker, 【完成办理】 asks about the 凭条, approved,
-         printed from its 待办 and paid; 单位信息查询 shows the account and the 流水 with
-         明细 and the 缴费凭条.
+         printed from its 待办 and paid; 30 June's interest settled (what `hpf
+         settle-interest` runs); 单位信息查询 shows the account with that day's 结息 and
+         the 流水 with its 结息 row, 明细 and the 缴费凭条.
 The books balance after every money step. Screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from services import clock, interest
 from services.db import db
 from services.models import PersonAccount
 from services.months import YearMonth
-from tests.money_helpers import Today, change_status, check_books, register_person, unit_id_of
+from tests.money_helpers import (
+    Today,
+    change_status,
+    check_books,
+    register_person,
+    unit_id_of,
+    year_after,
+)
 from tests.pdf import pdf_text
 
 from .browser import new_page, operator_login, shot, staff_login
@@ -180,16 +190,35 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     assert "住房公积金补缴书" in pdf_text(notice.body())
     record_payment(finance, live, account, Decimal("456.70"))
     expect(finance.locator(".notice--success")).to_contain_text("补缴 456.70 元")
-    check_books(app, unit_id)
+    paid = check_books(app, unit_id)
 
-    # -- 单位信息查询: 账户信息, 业务流水 with 明细 and 打印缴费凭条 -------------------------
+    # -- 结息 on 30 June, as `hpf settle-interest` runs it ------------------------------------
+    year = year_after(today.day)
+    today.set(date(year, 7, 1))
+    with app.app_context():
+        mine = next(s for s in interest.settle(year, clock.today())[0] if s.unit_id == unit_id)
+        db.session.remove()
+    books = check_books(app, unit_id)
+    assert mine.interest > 0 and books["persons"] == paid["persons"] + mine.interest
+
+    # -- 单位信息查询: 账户信息, 业务流水 with 结息, 明细 and 打印缴费凭条 -------------------
     operator.goto(f"{live}/")
     operator.click("a.tile[data-key=unit_query]")
     expect(operator.locator("#account-info")).to_be_visible()
-    books = check_books(app, unit_id)
     assert money(operator, "#closing") == books["persons"]
     assert money(operator, "#unallocated") == books["unallocated"]
+    operator.fill("#since", f"{year}-06-30")
+    operator.fill("#until", f"{year}-06-30")
+    operator.locator("#query-form").get_by_role("button", name="查询").click()
+    expect(operator.locator("#increase")).to_have_text(f"{mine.interest:,.2f}")
+    assert money(operator, "#decrease") == 0
+    assert money(operator, "#closing") - money(operator, "#opening") == mine.interest
     operator.click("#tab-ledger")
+    settled = operator.locator("#ledger tbody tr").first
+    expect(settled).to_have_attribute("data-type", "interest")
+    expect(settled.locator("td[data-label='业务类型']")).to_have_text("结息")
+    expect(settled.locator("td[data-label='利息额']")).to_have_text(f"{mine.interest:,.2f}")
+    expect(settled.locator("td[data-label='人数']")).to_have_text(str(mine.head_count))
     expect(operator.locator("#ledger tbody tr[data-type=payment] .print-receipt").first).to_be_visible()
     shot(operator, "unit-ledger")
     operator.locator("#ledger tbody tr[data-type=back_pay] .details").first.click()
