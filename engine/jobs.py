@@ -44,10 +44,11 @@ def actor_from(payload: dict) -> Actor:
 
 
 def submit_import(instance_id: int, actor: Actor, content: bytes, change_type: str | None,
-                  rows: int = 0) -> str:
-    """Queue a 清册 import; the caller commits."""
+                  rows: int = 0, task_id: str | None = None) -> str:
+    """Queue a 清册 import; the caller commits. `task_id`: the task page it came from (the
+    job's page leads back there)."""
     return jobs.submit(IMPORT, {"instance_id": instance_id, "change_type": change_type,
-                                "actor": actor_payload(actor)},
+                                "actor": actor_payload(actor), "task_id": task_id},
                        owner=actor.key, unit_id=actor.unit_id, blob=content, total=rows)
 
 

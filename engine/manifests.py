@@ -56,6 +56,21 @@ _TOTALS = select(ProcessInstance.manifest_count, ProcessInstance.manifest_amount
 
 @contextmanager
 def editing(instance_id: int, actor: Actor) -> Iterator[Editing]:
+    instance = check_editable(instance_id, actor)
+    count, amount, before = db.session.execute(
+        _TOTALS.where(ProcessInstance.id == instance.id)).one()
+    spec = spec_for(instance.process_key)
+    edit = Editing(instance, spec, manifest_rows.Totals(count, amount, before), {})
+    try:
+        yield edit
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict(CLASH) from None
+    save_totals(instance, edit.totals)
+
+
+def check_editable(instance_id: int, actor: Actor) -> store.InstanceRow:
+    """The application (locked) if `actor` may edit its 清册 now; else why not."""
     instance = store.lock_instance(instance_id, with_state=False)
     access.check_can_view(instance, actor)
     if not actor.is_operator:
@@ -67,16 +82,7 @@ def editing(instance_id: int, actor: Actor) -> Iterator[Editing]:
         HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
     if ready is None:
         raise Conflict("申请已提交中心审核，审核结束前清册不能修改")
-    count, amount, before = db.session.execute(
-        _TOTALS.where(ProcessInstance.id == instance.id)).one()
-    spec = spec_for(instance.process_key)
-    edit = Editing(instance, spec, manifest_rows.Totals(count, amount, before), {})
-    try:
-        yield edit
-        db.session.flush()
-    except IntegrityError:
-        raise Conflict(CLASH) from None
-    save_totals(instance, edit.totals)
+    return instance
 
 
 def save_totals(instance: store.InstanceRow, totals: manifest_rows.Totals) -> None:
@@ -145,22 +151,46 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
 def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str | None = None,
                 today: date | None = None, progress=None) -> dict:
     """批量导入: all rows or none; every bad row is reported as (row, column, message).
-    `progress(done, total)`, if given, hears how far the work is."""
+    `progress(done, total)`, if given, hears how far the work is, in rows of the file:
+    checking them is the first CHECKING part of the way, storing them the rest."""
     with bulk_work(), editing(instance_id, actor) as edit:
         kind = edit.spec.change_type(change_type)
         parsed, skipped, problems = read_rows(edit.spec, content, kind)
-        if progress:
-            progress(0, len(parsed))
-        context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
-        checked = edit.spec.check_many(context, parsed, kind, problems)
-        _refuse_clashes(edit, checked, [row.source_row for row in checked])
         count = len(parsed)
+        heard = _Progress(progress, count)
+        context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
+        checked = edit.spec.check_many(context, parsed, kind, problems, heard.checked)
+        _refuse_clashes(edit, checked, [row.source_row for row in checked])
         del parsed  # the cells as read: free before the rows are stored
-        manifest_rows.add_rows(instance_id, edit.spec.business, checked)
+        manifest_rows.add_rows(instance_id, edit.spec.business, checked, heard.stored)
         edit.totals = edit.totals.plus(checked)
-        if progress:
-            progress(count, count)
+        heard.done()
         return {"imported": len(checked), "skipped": skipped}
+
+
+#: The share of an import's way that is checking its rows (then storing them).
+CHECKING = 0.8
+
+
+class _Progress:
+    """An import's progress in rows of the file, told to `report(done, total)` if any."""
+
+    def __init__(self, report, rows: int):
+        self.report, self.rows = report, rows
+        if report:
+            report(0, rows)
+
+    def checked(self, rows: int) -> None:
+        if self.report:
+            self.report(int(rows * CHECKING))
+
+    def stored(self, rows: int, of: int) -> None:
+        if self.report and of:
+            self.report(int(self.rows * (CHECKING + (1 - CHECKING) * rows / of)))
+
+    def done(self) -> None:
+        if self.report:
+            self.report(self.rows, self.rows)
 
 
 def delete_row(instance_id: int, actor: Actor, row_id: int) -> manifest_rows.Row:

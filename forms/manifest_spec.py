@@ -24,6 +24,9 @@ from services.months import YearMonth
 from services.policy import Policy
 from services.text import half_width
 
+#: How often (in rows) a file's check tells its progress.
+PROGRESS_ROWS = 1000
+
 
 @dataclass(frozen=True)
 class Column:
@@ -249,17 +252,20 @@ class ManifestSpec:
                                {k: [m] for k, m in exc.problems.items()}) from None
 
     def check_many(self, ctx: Context, rows: list[tuple[int, dict]],
-                   change_type: ChangeType, problems: list[dict] | None = None
-                   ) -> list[NewRow]:
+                   change_type: ChangeType, problems: list[dict] | None = None,
+                   progress: Callable[[int], None] | None = None) -> list[NewRow]:
         """A file's rows: every bad row is reported (with `problems` found while reading
         it); any error means InvalidInput and nothing returned. The same person twice in
-        the file is an error of the later row."""
+        the file is an error of the later row. `progress(rows)` hears every
+        PROGRESS_ROWS rows checked."""
         ctx.subjects = self.lookup(ctx, [v.get(self.key_column, "") for _, v in rows])
         errors = list(problems or [])
         read_badly = {(e["row"], e["column"]) for e in errors}
         checked: list[NewRow] = []
         seen: dict[str, int] = {}
-        for row_no, values in rows:
+        for done, (row_no, values) in enumerate(rows, start=1):
+            if progress and not done % PROGRESS_ROWS:
+                progress(done)
             try:
                 made = self.check_rows(ctx, values, change_type)
                 for row in made:

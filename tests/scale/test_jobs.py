@@ -12,6 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from engine import manifests
+from engine.models import READY, HumanTask
 from services import jobs, manifest_rows
 from services.db import db
 from services.errors import InvalidInput
@@ -83,6 +85,60 @@ def test_a_large_import_answers_202_and_the_job_imports_every_row(operator_api, 
     assert other.get(f"{API}/jobs/{response.json['job_id']}").status_code == 404
     page = operator_api.get(f"/jobs/{response.json['job_id']}")
     assert page.status_code == 200 and "清册导入" in page.text and "job-bar" in page.text
+
+
+def test_the_pages_large_import_becomes_a_job_whose_page_leads_back_to_the_task(operator_api,
+                                                                                app):
+    people = operator_api.get(f"{API}/persons?status=01&per_page=12").json["items"]
+    instance_id = started_adjustment(operator_api)
+    with app.app_context():
+        task_id = db.session.execute(select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == READY)).scalar_one()
+    form = {"csrf_token": operator_api.csrf(), "task_id": task_id, "change_type": "base",
+            "file": (io.BytesIO(adjustment_file(operator_api, people)), "adjust.xlsx")}
+
+    response = operator_api.client.post(f"/instances/{instance_id}/manifest/import", data=form,
+                                        content_type="multipart/form-data")
+
+    assert response.status_code == 303, response.text
+    job_id = re.fullmatch(r"/jobs/([\w-]+)", response.headers["Location"]).group(1)
+    status = wait_for_job(job_status(operator_api, job_id))
+    assert status["state"] == "done" and status["result"]["imported"] == 12, status
+    assert operator_api.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 12
+    page = operator_api.get(f"/jobs/{job_id}").text
+    assert f'href="/tasks/{task_id}#manifest"' in page and "清册导入" in page
+
+    # once submitted, a large file is refused at once, not by a job that fails later
+    assert operator_api.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    content = adjustment_file(operator_api, people)
+    form["file"] = (io.BytesIO(content), "adjust.xlsx")
+    refused = operator_api.client.post(f"/instances/{instance_id}/manifest/import",
+                                       data=form, content_type="multipart/form-data")
+    assert refused.status_code == 303 and "/jobs/" not in refused.headers["Location"]
+    assert upload(operator_api, instance_id, content).status_code == 409
+
+
+def test_an_import_tells_its_progress_as_it_checks_and_stores_rows(ctx, demo):
+    from engine import runner
+    from tests.people import mobile, resident_id
+
+    actor = operator(demo)
+    instance_id = runner.start("registration", actor.unit_id, actor).id
+    template = manifests.template("registration", actor.unit_id, None, False)[0]
+    content = fill_template(template, [
+        {"姓名": f"进度{n}", "证件号码": resident_id(900_000 + n), "手机号码": mobile(n),
+         "缴存基数": "5000"} for n in range(2500)])
+    heard: list[tuple[int, int | None]] = []
+
+    result = manifests.import_file(instance_id, actor, content,
+                                   progress=lambda done, total=None: heard.append((done, total)))
+
+    assert result["imported"] == 2500
+    assert heard[0] == (0, 2500) and heard[-1] == (2500, 2500)
+    done = [d for d, _ in heard]
+    assert done == sorted(done)
+    assert any(0 < d < 2000 for d in done)  # while checking
+    assert any(2000 <= d < 2500 for d in done) or len(heard) > 3  # then storing
 
 
 def test_a_large_import_with_a_bad_row_imports_nothing_and_the_job_says_which_row(operator_api):

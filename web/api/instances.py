@@ -101,7 +101,7 @@ def import_rows(args, instance_id: int):
     rows = declared_rows(content)
     # A sheet over the cap is refused at once, as before, by the synchronous path.
     if current_app.config["ASYNC_ROWS"] < rows <= MAX_ROWS:
-        instance_for(instance_id, actor)  # another unit's application: 404 now, not later
+        manifests.check_editable(instance_id, actor)  # refused now (404, 409), not later
         job_id = submit_import(instance_id, actor, content, args["change_type"], rows)
         db.session.commit()
         status_url = url_for("api_jobs.status", job_id=job_id)

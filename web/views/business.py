@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from engine import manifests, runner
 from engine.actors import EMPLOYER_LANE, OPERATOR
+from engine.jobs import submit_import
 from engine.models import READY, RUNNING, HumanTask, ProcessInstance
 from processes import BUSINESSES
 from services.db import db
 from services.errors import InvalidInput
+from services.spreadsheets import MAX_ROWS, declared_rows
 
 from .. import auth
 from . import bp
@@ -83,13 +85,24 @@ def manifest_add(instance_id: int):
 @bp.post("/instances/<int:instance_id>/manifest/import")
 @auth.login_required(OPERATOR)
 def manifest_import(instance_id: int):
+    """批量导入. A file of more than ASYNC_ROWS rows goes to a job: the page then follows
+    its progress (jobs/status.html) and leads back to the task when it is done."""
     upload = request.files.get("file")
     change_type = request.form.get("change_type")
+    content = upload.read() if upload is not None and upload.filename else b""
+    if current_app.config["ASYNC_ROWS"] < declared_rows(content) <= MAX_ROWS:
+        def queue(actor):
+            manifests.check_editable(instance_id, actor)
+            return submit_import(instance_id, actor, content, change_type,
+                                 declared_rows(content), task_id=request.form.get("task_id"))
+
+        return manifest_action(queue, then=lambda job_id: redirect(
+            url_for("views.job_page", job_id=job_id), code=303))
 
     def run(actor):
-        if upload is None or not upload.filename:
+        if not content:
             raise InvalidInput("请选择要上传的文件", {"file": ["请选择要上传的文件"]})
-        result = manifests.import_file(instance_id, actor, upload.read(), change_type)
+        result = manifests.import_file(instance_id, actor, content, change_type)
         skipped = f"，跳过 {result['skipped']} 行未填写内容的行" if result["skipped"] else ""
         return f"批量导入成功：共导入 {result['imported']} 行{skipped}"
 

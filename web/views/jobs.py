@@ -19,8 +19,12 @@ from . import bp
 def job_page(job_id: str):
     job = jobs.job_for(job_id, auth.current_actor().key)
     payload = json.loads(job.payload_json)
-    back = (url_for("views.instance_page", instance_id=payload["instance_id"])
-            if job.kind == IMPORT else url_for("views.person_query_page"))
+    if job.kind != IMPORT:
+        back = url_for("views.person_query_page")
+    elif payload.get("task_id"):
+        back = url_for("views.task_detail", task_id=payload["task_id"]) + "#manifest"
+    else:
+        back = url_for("views.instance_page", instance_id=payload["instance_id"])
     return render_template("jobs/status.html", job=jobs.describe(job), back=back,
                            status_url=url_for("api_jobs.status", job_id=job.id),
                            download_url=url_for("api_jobs.result", job_id=job.id))

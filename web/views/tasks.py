@@ -144,10 +144,10 @@ def terminate(instance_id: int):
     return redirect(url_for("views.home"))
 
 
-def manifest_action(action):
+def manifest_action(action, then=None):
     """Run a 清册 edit from a task page, then go back to the page (redirect after POST):
-    on success with a message; on error with its problems and the typed values, left in a
-    note the page takes once."""
+    on success with a message (or wherever `then(result)` says); on error with its
+    problems and the typed values, left in a note the page takes once."""
     actor = auth.current_actor()
     task_id = request.form.get("task_id", "")
     back = url_for("views.task_detail", task_id=task_id)
@@ -165,5 +165,7 @@ def manifest_action(action):
                                if k not in ("csrf_token", "task_id")}
         key = stash.put(actor.key, note)
         return redirect(f"{back}?notice={key}#manifest", code=303)
+    if then is not None:
+        return then(result)
     flash(result, "success")
     return redirect(back + "#manifest", code=303)
