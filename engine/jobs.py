@@ -4,6 +4,12 @@ scheduler's entry point.
 - `manifest_import`: a large 清册 import (批量导入) off the request. The job calls
   `manifests.import_file` with the submitter as actor, in the job's one transaction, so
   a file with one bad row imports nothing and the job lists the bad rows.
+- `task_complete`: completing a task of an application whose 清册 holds more than
+  ASYNC_ROWS rows (an approval applying them, a submission checking them). What
+  `complete` would refuse (not the actor's task, already done, an invalid form) is
+  refused before queueing; the job then runs `runner.complete` in its one transaction,
+  so it applies every row or none, and a task completed meanwhile by someone else fails
+  the job with the conflict, changing nothing.
 - `fire_timers`: what every scheduler calls (Celery beat, `hpf run-timers`, the embedded
   server's timer thread). Only one scheduler fires at a time (a PostgreSQL advisory lock,
   a file lock beside a SQLite database); the others skip the round. The runner's own row
@@ -17,7 +23,7 @@ import fcntl
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from services import jobs
@@ -25,8 +31,10 @@ from services.db import db
 
 from . import manifests, runner
 from .actors import Actor
+from .models import COMPLETED, HumanTask, ProcessInstance
 
 IMPORT = "manifest_import"
+COMPLETE = "task_complete"
 #: pg_advisory_lock key of the timer scheduler ("hpf timers").
 TIMER_LOCK_KEY = 0x6870_6674_696D
 
@@ -61,6 +69,38 @@ def import_manifest(ctx: jobs.JobContext) -> dict:
                                    progress=ctx.progress)
     ctx.progress(result["imported"], result["imported"])
     return {**result, "instance_id": payload["instance_id"]}
+
+
+def completes_in_background(task_id: str, limit: int) -> bool:
+    """Whether completing the task works through more than `limit` 清册 rows."""
+    count = db.session.execute(
+        select(ProcessInstance.manifest_count)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id)).scalar()
+    return (count or 0) > limit
+
+
+def submit_completion(task_id: str, actor: Actor, data: dict) -> str:
+    """Queue a completion once `complete` would accept it; the caller commits."""
+    runner.check_completion(task_id, actor, data)
+    count, title = db.session.execute(
+        select(ProcessInstance.manifest_count, ProcessInstance.title)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id)).one()
+    return jobs.submit(COMPLETE, {"task_id": task_id, "data": data, "title": title,
+                                  "actor": actor_payload(actor)},
+                       owner=actor.key, unit_id=actor.unit_id, total=count or 0)
+
+
+@jobs.handler(COMPLETE, "业务办理")
+def complete_task(ctx: jobs.JobContext) -> dict:
+    payload = ctx.payload
+    actor = actor_from(payload["actor"])
+    instance = runner.complete(payload["task_id"], actor, payload["data"])
+    done = ("审批结果已提交" if not actor.is_operator
+            else f"{payload['title']}已办结" if instance.status == COMPLETED
+            else "已提交审批，可在「我发起的」中查看进度")
+    return {"instance_id": instance.id, "status": instance.status, "message": done}
 
 
 def fire_timers() -> int | None:

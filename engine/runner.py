@@ -98,14 +98,7 @@ def _refuse_second_open(unit_id: int, business) -> None:
 
 def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
     """办理: validate the form, complete the task, run on to the next wait state."""
-    row, instance = _locked_task(task_id, actor)
-    access.check_can_act(row, actor)
-    run = Run.load(instance, actor)
-    task = run.wf.get_task_from_id(UUID(row.id))
-    if task is None or not task.has_state(TaskState.READY):
-        raise Conflict(store.CONFLICT_MESSAGE)
-    form = registry.form(row.form_key)
-    values = form.load(data, task.data)
+    row, run, task, form, values = _checked_completion(task_id, actor, data)
     row.state, row.completed_at = DONE, run.now
     row.completed_by, row.completed_by_name = actor.key, actor.name
     if form.is_review:
@@ -122,6 +115,24 @@ def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
 
     run.advance(step)
     return run.finish()
+
+
+def check_completion(task_id: str, actor: Actor, data: object) -> None:
+    """Raise whatever `complete` would refuse before doing any work (the actor may not
+    act, the task is done, the form is invalid): a completion queued as a job is refused
+    at once."""
+    _checked_completion(task_id, actor, data)
+
+
+def _checked_completion(task_id: str, actor: Actor, data: object):
+    row, instance = _locked_task(task_id, actor)
+    access.check_can_act(row, actor)
+    run = Run.load(instance, actor)
+    task = run.wf.get_task_from_id(UUID(row.id))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict(store.CONFLICT_MESSAGE)
+    form = registry.form(row.form_key)
+    return row, run, task, form, form.load(data, task.data)
 
 
 def claim(task_id: str, actor: Actor) -> store.TaskRow:

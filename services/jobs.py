@@ -124,9 +124,10 @@ def handler(name: str, title: str):
 
 
 def report_progress(done: int, total: int | None = None) -> None:
-    """Progress from code that does not hold the context (a no-op outside a job)."""
+    """Progress from code that does not hold the context (a no-op outside a job). It only
+    moves forward: code reading a 清册 twice in one job does not send the bar back."""
     ctx = _current.get()
-    if ctx is not None:
+    if ctx is not None and (done > ctx.done or total is not None):
         ctx.progress(done, total)
 
 

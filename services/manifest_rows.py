@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from .db import db, defer, one_of, utcnow
 from .direct_sql import insert_tuples
 from .errors import NotFound
+from .jobs import report_progress
 from .models.manifest import ManifestRow
 from .money import ZERO
 
@@ -127,6 +128,7 @@ def batches(instance_id: int, size: int = 2000) -> Iterator[list[Row]]:
         if found:
             yield [_row(values, position + index) for index, values in enumerate(found, 1)]
             position += len(found)
+            report_progress(position)  # a job applying a large 清册 moves its bar
         if len(found) < size:
             return
         last = found[-1][0]

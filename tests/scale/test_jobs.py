@@ -109,13 +109,61 @@ def test_the_pages_large_import_becomes_a_job_whose_page_leads_back_to_the_task(
     assert f'href="/tasks/{task_id}#manifest"' in page and "清册导入" in page
 
     # once submitted, a large file is refused at once, not by a job that fails later
-    assert operator_api.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    submitted = operator_api.post(f"{API}/tasks/{task_id}/complete", {"data": {}})
+    assert submitted.status_code == 202, submitted.json  # a 清册 of 12 rows > SMALL
+    assert wait_for_job(job_status(operator_api, submitted.json["job_id"]))["state"] == "done"
     content = adjustment_file(operator_api, people)
     form["file"] = (io.BytesIO(content), "adjust.xlsx")
     refused = operator_api.client.post(f"/instances/{instance_id}/manifest/import",
                                        data=form, content_type="multipart/form-data")
     assert refused.status_code == 303 and "/jobs/" not in refused.headers["Location"]
     assert upload(operator_api, instance_id, content).status_code == 409
+
+
+def test_a_large_approval_is_checked_at_once_then_applied_by_a_job(operator_api, make_api,
+                                                                    app):
+    people = operator_api.get(f"{API}/persons?status=01&per_page=12").json["items"]
+    instance_id = started_adjustment(operator_api)
+    imported = upload(operator_api, instance_id, adjustment_file(operator_api, people, "6100"))
+    assert wait_for_job(job_status(operator_api, imported.json["job_id"]))["state"] == "done"
+    todo = operator_api.get(f"{API}/tasks?list=todo").json["items"]
+    task_id = next(t["task_id"] for t in todo if t["instance_id"] == instance_id)
+    submitted = operator_api.post(f"{API}/tasks/{task_id}/complete", {"data": {}})
+    assert submitted.status_code == 202 and submitted.json["page_url"].startswith("/jobs/")
+    assert wait_for_job(job_status(operator_api, submitted.json["job_id"]))["result"][
+        "message"] == "已提交审批，可在「我发起的」中查看进度"
+
+    reviewer, other = make_api().login_reviewer(), make_api().login_reviewer(1)
+    queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
+    review = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
+    assert reviewer.post(f"{API}/tasks/{review}/claim").status_code == 200
+    # refused at once, nothing queued: an invalid form, someone else's task
+    invalid = reviewer.post(f"{API}/tasks/{review}/complete", {"data": {"decision": "maybe"}})
+    assert invalid.status_code == 422 and "data.decision" in invalid.json["errors"]
+    assert other.post(f"{API}/tasks/{review}/complete",
+                      {"data": {"decision": "approve", "opinion": "同意"}}).status_code in (403, 409)
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Job).where(
+            Job.kind == "task_complete")).scalar() == 1  # the unit's submission only
+
+    # the page's 审批 goes to the job's page; the job applies every row in one transaction
+    response = reviewer.client.post(f"/tasks/{review}", data={
+        "csrf_token": reviewer.csrf(), "decision": "approve", "opinion": "同意调整"})
+    assert response.status_code == 303, response.text
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    status = wait_for_job(job_status(reviewer, job_id))
+    assert status["state"] == "done" and status["result"]["message"] == "审批结果已提交"
+    assert status["percent"] == 100 and status["total"] == 12
+    assert 'href="/centre"' in reviewer.get(f"/jobs/{job_id}").text
+    detail = operator_api.get(f"{API}/instances/{instance_id}").json
+    assert detail["status"] == "completed"
+    for person in people:
+        found = operator_api.get(f"{API}/persons?q={person['person_account']}").json["items"]
+        assert found[0]["base"] == "6100.00"
+    # done once: the task is no longer open to anyone
+    again = reviewer.post(f"{API}/tasks/{review}/complete",
+                          {"data": {"decision": "approve", "opinion": "同意"}})
+    assert again.status_code == 409
 
 
 def test_an_import_tells_its_progress_as_it_checks_and_stores_rows(ctx, demo):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from engine import manifests, runner
@@ -15,6 +15,7 @@ from services.spreadsheets import MAX_ROWS, declared_rows
 
 from ..auth import require_actor
 from . import responses as R
+from .jobs import queued
 from .schemas import ImportForm, ManifestArgs, TerminateSchema
 
 PREFIX = "/instances"
@@ -104,10 +105,7 @@ def import_rows(args, instance_id: int):
         manifests.check_editable(instance_id, actor)  # refused now (404, 409), not later
         job_id = submit_import(instance_id, actor, content, args["change_type"], rows)
         db.session.commit()
-        status_url = url_for("api_jobs.status", job_id=job_id)
-        return ({"job_id": job_id, "state": "queued", "status_url": status_url,
-                 "page_url": url_for("views.job_page", job_id=job_id)}, 202,
-                {"Location": status_url})
+        return queued(job_id)
     result = manifests.import_file(instance_id, actor, content, args["change_type"])
     db.session.commit()
     return result

@@ -6,7 +6,7 @@ import io
 import mimetypes
 from urllib.parse import quote
 
-from flask import send_file
+from flask import send_file, url_for
 from flask_smorest import Blueprint
 
 from services import jobs
@@ -18,6 +18,14 @@ from . import responses as R
 
 PREFIX = "/jobs"
 blp = Blueprint("api_jobs", __name__, description="后台任务：进度与结果")
+
+
+def queued(job_id: str):
+    """The answer to a request whose work went to a job: 202, where to follow it."""
+    status_url = url_for("api_jobs.status", job_id=job_id)
+    return ({"job_id": job_id, "state": "queued", "status_url": status_url,
+             "page_url": url_for("views.job_page", job_id=job_id)}, 202,
+            {"Location": status_url})
 
 
 @blp.get("/<job_id>")

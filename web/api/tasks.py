@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from engine import runner
+from engine.jobs import completes_in_background, submit_completion
 from engine.queries import instance_detail_by_id, task_view
 from engine.tasks import Filters, list_tasks, task_dict
 from services.db import db
@@ -12,6 +14,7 @@ from services.errors import InvalidInput
 
 from ..auth import require_actor
 from . import responses as R
+from .jobs import queued
 from .schemas import DataSchema, TaskListArgs
 
 PREFIX = "/tasks"
@@ -57,9 +60,15 @@ def unclaim(task_id: str):
 @blp.post("/<task_id>/complete")
 @blp.arguments(DataSchema)
 @blp.alt_response(200, schema=R.Instance, success=True)
+@blp.alt_response(202, schema=R.Queued, success=True)
 def complete(args, task_id: str):
-    """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。"""
+    """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。
+    清册超过数千行的申请转入后台任务：校验通过后返回 202 与 job_id，结果见 GET /api/v1/jobs/{job_id}。"""
     try:
+        if completes_in_background(task_id, current_app.config["ASYNC_ROWS"]):
+            job_id = submit_completion(task_id, require_actor(), args["data"])
+            db.session.commit()
+            return queued(job_id)
         instance = runner.complete(task_id, require_actor(), args["data"])
     except InvalidInput as exc:
         if isinstance(exc.errors, dict):  # form fields sit under "data" in the request

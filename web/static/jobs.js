@@ -22,6 +22,7 @@
       if (result.imported !== undefined) parts.push("已导入 " + result.imported + " 行" +
         (result.skipped ? "，跳过空行 " + result.skipped + " 行" : ""));
       if (result.rows !== undefined) parts.push("共 " + result.rows + " 行");
+      if (result.message) parts.push(result.message);
       done.append("处理完成" + (parts.length ? "：" + parts.join("，") : "") + "。");
       if (job.download) {
         const link = document.createElement("a");

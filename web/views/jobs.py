@@ -7,7 +7,7 @@ import json
 
 from flask import render_template, url_for
 
-from engine.jobs import IMPORT
+from engine.jobs import COMPLETE, IMPORT
 from services import jobs
 
 from .. import auth
@@ -19,7 +19,10 @@ from . import bp
 def job_page(job_id: str):
     job = jobs.job_for(job_id, auth.current_actor().key)
     payload = json.loads(job.payload_json)
-    if job.kind != IMPORT:
+    actor = auth.current_actor()
+    if job.kind == COMPLETE:
+        back = url_for("views.home" if actor.is_operator else "views.centre_desk")
+    elif job.kind != IMPORT:
         back = url_for("views.person_query_page")
     elif payload.get("task_id"):
         back = url_for("views.task_detail", task_id=payload["task_id"]) + "#manifest"
