@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from services import jobs
 from services.db import db
 
-from . import manifests, runner
+from . import manifests, registry, runner
 from .actors import Actor
 from .models import COMPLETED, HumanTask, ProcessInstance
 
@@ -72,24 +72,37 @@ def import_manifest(ctx: jobs.JobContext) -> dict:
 
 
 def completes_in_background(task_id: str, limit: int) -> bool:
-    """Whether completing the task works through more than `limit` 清册 rows."""
-    count = db.session.execute(
-        select(ProcessInstance.manifest_count)
+    """Whether completing the task works through more than `limit` rows: its 清册's, or
+    what its business counts (`Business.work_size`)."""
+    return _work_size(task_id) > limit
+
+
+def _work_size(task_id: str) -> int:
+    found = db.session.execute(
+        select(ProcessInstance.process_key, ProcessInstance.unit_id,
+               ProcessInstance.manifest_count)
         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id)).scalar()
-    return (count or 0) > limit
+        .where(HumanTask.id == task_id)).first()
+    if found is None:
+        return 0  # completing refuses it, in the request
+    key, unit_id, rows = found
+    business = registry.business(key)
+    return business.work_size(unit_id) if business.work_size else rows or 0
 
 
-def submit_completion(task_id: str, actor: Actor, data: dict) -> str:
-    """Queue a completion once `complete` would accept it; the caller commits."""
+def submit_completion(task_id: str, actor: Actor, data: dict, message: str | None = None,
+                      back: str | None = None) -> str:
+    """Queue a completion once `complete` would accept it; the caller commits. `message`:
+    what the job's page says when it is done (else what the task page would); `back`:
+    where that page leads (else home or the reviewers' desk)."""
     runner.check_completion(task_id, actor, data)
-    count, title = db.session.execute(
-        select(ProcessInstance.manifest_count, ProcessInstance.title)
-        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id)).one()
+    title = db.session.execute(
+        select(ProcessInstance.title).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id)).scalar_one()
     return jobs.submit(COMPLETE, {"task_id": task_id, "data": data, "title": title,
-                                  "actor": actor_payload(actor)},
-                       owner=actor.key, unit_id=actor.unit_id, total=count or 0)
+                                  "actor": actor_payload(actor), "message": message,
+                                  "back": back},
+                       owner=actor.key, unit_id=actor.unit_id, total=_work_size(task_id))
 
 
 @jobs.handler(COMPLETE, "业务办理")
@@ -97,7 +110,7 @@ def complete_task(ctx: jobs.JobContext) -> dict:
     payload = ctx.payload
     actor = actor_from(payload["actor"])
     instance = runner.complete(payload["task_id"], actor, payload["data"])
-    done = ("审批结果已提交" if not actor.is_operator
+    done = payload.get("message") or ("审批结果已提交" if not actor.is_operator
             else f"{payload['title']}已办结" if instance.status == COMPLETED
             else "已提交审批，可在「我发起的」中查看进度")
     return {"instance_id": instance.id, "status": instance.status, "message": done}

@@ -35,6 +35,10 @@ class Business:
     #: returns what the first task starts with beyond `initial_data`, or raises
     #: InvalidInput with the fields' problems. None: a start carries no data.
     start_data: Callable[[HandlerContext, dict], dict] | None = None
+    #: How many rows completing a task of a unit's application works through, when it is
+    #: not its 清册's rows (汇缴核定 writes a line per person in 正常): above ASYNC_ROWS
+    #: the completion runs as a job (`engine.jobs.completes_in_background`).
+    work_size: Callable[[int], int] | None = None
 
 
 def handler(name: str) -> Callable[[Handler], Handler]:

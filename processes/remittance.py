@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from services import allocation, clock, remittance
 from services.changes import Who
-from services.db import db, defer
+from services.db import count_capped, db, defer
 from services.errors import BusinessRuleViolation, InvalidInput, NotFound
-from services.models import Payable
+from services.models import Payable, PersonAccount
+from services.models.person import ACTIVE
 from services.money import fmt
 from services.months import YearMonth
 from services.units import get_unit
@@ -44,8 +45,14 @@ def start_data(ctx: HandlerContext, data: dict) -> dict:
         raise InvalidInput(str(exc), {"month": [str(exc)]}) from None
 
 
+def work_size(unit_id: int) -> int:
+    """The unit's persons in 正常 (capped): 汇缴核定 writes a line for each."""
+    return count_capped(select(PersonAccount.id).where(PersonAccount.unit_id == unit_id,
+                                                       PersonAccount.status == ACTIVE))
+
+
 BUSINESS = register_business(Business(key=KEY, name="汇缴", initial_data=initial_data,
-                                      start_data=start_data))
+                                      start_data=start_data, work_size=work_size))
 
 
 @handler("remittance.verify")

@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from engine import runner
 from engine.actors import EMPLOYER_LANE, Actor
+from engine.jobs import submit_completion
 from engine.models import READY, RUNNING, HumanTask, ProcessInstance
 from services import allocation, clock, ledger, payments, remittance
 from services.changes import Who
 from services.db import db
-from services.errors import Forbidden, HallError, InvalidInput
+from services.errors import BusinessRuleViolation, Forbidden, HallError, InvalidInput
 from services.models import Payable
 from services.models.money import REMIT
 from services.money import fmt
@@ -42,6 +43,24 @@ def require_finance(actor: Actor) -> None:
 def verify_month(actor: Actor, month: str | None = None) -> Payable:
     """【汇缴核定】: the unit's open verification task is completed (or a new application
     started and its task completed at once) for `month`, by default the next one due."""
+    task_id, wanted = verification_task(actor, month)
+    runner.complete(task_id, actor, {"month": wanted})
+    return remittance.month_payable(actor.unit_id, YearMonth.parse(wanted))
+
+
+def queue_verification(actor: Actor, month: str | None, back: str) -> str:
+    """【汇缴核定】 of a large unit as a job (`engine.jobs.submit_completion`), once the
+    month's refusals are checked; the job's page says “核定成功” and leads to `back`."""
+    task_id, wanted = verification_task(actor, month)
+    problem = remittance.refusal(actor.unit_id, YearMonth.parse(wanted), clock.today())
+    if problem:
+        raise BusinessRuleViolation(problem, {"month": [problem]})
+    return submit_completion(task_id, actor, {"month": wanted}, message="核定成功", back=back)
+
+
+def verification_task(actor: Actor, month: str | None = None) -> tuple[str, str]:
+    """The unit's open verification task (a new application started if there is none)
+    and the month to verify: `month`, by default the next one due."""
     if not actor.is_operator:
         raise Forbidden("汇缴核定由缴存单位经办人办理")
     task_id = db.session.execute(
@@ -61,8 +80,7 @@ def verify_month(actor: Actor, month: str | None = None) -> Payable:
             raise InvalidInput(str(exc), {"month": [str(exc)]}) from None
     else:
         wanted = str(remittance.next_month(actor.unit_id))
-    runner.complete(task_id, actor, {"month": wanted})
-    return remittance.month_payable(actor.unit_id, YearMonth.parse(wanted))
+    return task_id, wanted
 
 
 def delete_verification(actor: Actor, month: str) -> Payable:

@@ -166,6 +166,29 @@ def test_a_large_approval_is_checked_at_once_then_applied_by_a_job(operator_api,
     assert again.status_code == 409
 
 
+def test_a_large_units_month_end_verification_is_a_job_refused_at_once_when_it_must_be(
+        operator_api, app):
+    due = operator_api.get(f"{API}/remittance").json["month"]
+    form = {"csrf_token": operator_api.csrf(), "month": due}
+
+    response = operator_api.client.post("/remittance/verify", data=form)
+
+    assert response.status_code == 303 and response.headers["Location"].startswith("/jobs/")
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    status = wait_for_job(job_status(operator_api, job_id))
+    assert status["state"] == "done" and status["result"]["message"] == "核定成功", status
+    assert status["total"] > SMALL and status["percent"] == 100
+    assert 'href="/remittance"' in operator_api.get(f"/jobs/{job_id}").text
+    verified = operator_api.get(f"{API}/remittances").json["items"]
+    assert [v["month"] for v in verified] == [due] and verified[0]["head_count"] == status["total"]
+
+    again = operator_api.client.post("/remittance/verify", data=form)  # the same month
+    assert again.status_code == 303 and again.headers["Location"].startswith("/remittance")
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Job).where(
+            Job.kind == "task_complete")).scalar() == 1
+
+
 def test_an_import_tells_its_progress_as_it_checks_and_stores_rows(ctx, demo):
     from engine import runner
     from tests.people import mobile, resident_id

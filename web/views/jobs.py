@@ -20,7 +20,9 @@ def job_page(job_id: str):
     job = jobs.job_for(job_id, auth.current_actor().key)
     payload = json.loads(job.payload_json)
     actor = auth.current_actor()
-    if job.kind == COMPLETE:
+    if job.kind == COMPLETE and payload.get("back"):
+        back = payload["back"]
+    elif job.kind == COMPLETE:
         back = url_for("views.home" if actor.is_operator else "views.centre_desk")
     elif job.kind != IMPORT:
         back = url_for("views.person_query_page")

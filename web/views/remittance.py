@@ -4,9 +4,10 @@ with 明细 (paged, exportable), 打印, 删除 and paying from 未分配."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from engine.actors import OPERATOR
+from processes import remittance as remittance_business
 from services import allocation, clock, ledger, remittance
 from services.db import db
 from services.errors import HallError, NotFound
@@ -63,6 +64,16 @@ def _act(action, tab: str):
 def remittance_verify():
     """【汇缴核定】: “核定成功” and the page moves on to the next month."""
     actor = auth.current_actor()
+    if remittance_business.work_size(actor.unit_id) > current_app.config["ASYNC_ROWS"]:
+        try:  # a large unit: a job writes the lines; its page follows it
+            job_id = money_actions.queue_verification(
+                actor, request.form.get("month"), url_for("views.remittance_page"))
+            db.session.commit()
+            return redirect(url_for("views.job_page", job_id=job_id), code=303)
+        except HallError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("views.remittance_page", tab="verify"), code=303)
 
     def verify() -> str:
         money_actions.verify_month(actor, request.form.get("month"))
