@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -187,6 +188,21 @@ def test_a_large_units_month_end_verification_is_a_job_refused_at_once_when_it_m
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Job).where(
             Job.kind == "task_complete")).scalar() == 1
+
+    # its 明细 (more than ASYNC_ROWS persons) is exported by a job too
+    lines_page = f"/remittance/{due}/lines"
+    assert "后台导出" in operator_api.get(lines_page).text
+    direct = operator_api.client.get(f"{lines_page}.xlsx")
+    assert direct.status_code == 302 and direct.headers["Location"] == lines_page
+    queued = operator_api.client.post(f"{lines_page}.xlsx", data={"csrf_token": form["csrf_token"]})
+    assert queued.status_code == 303
+    export_id = queued.headers["Location"].rsplit("/", 1)[1]
+    assert wait_for_job(job_status(operator_api, export_id))["result"]["rows"] == status["total"]
+    assert f'href="{lines_page}"' in operator_api.get(f"/jobs/{export_id}").text
+    book = load_workbook(io.BytesIO(operator_api.get(f"{API}/jobs/{export_id}/result").data))
+    rows = list(book.active.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == status["total"]
+    assert sum(Decimal(str(r[-1])) for r in rows) == Decimal(verified[0]["amount"])
 
 
 def test_an_import_tells_its_progress_as_it_checks_and_stores_rows(ctx, demo):

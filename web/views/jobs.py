@@ -20,16 +20,16 @@ def job_page(job_id: str):
     job = jobs.job_for(job_id, auth.current_actor().key)
     payload = json.loads(job.payload_json)
     actor = auth.current_actor()
-    if job.kind == COMPLETE and payload.get("back"):
+    if payload.get("back"):  # where the code that queued it said (never user input)
         back = payload["back"]
     elif job.kind == COMPLETE:
         back = url_for("views.home" if actor.is_operator else "views.centre_desk")
-    elif job.kind != IMPORT:
-        back = url_for("views.person_query_page")
-    elif payload.get("task_id"):
+    elif job.kind == IMPORT and payload.get("task_id"):
         back = url_for("views.task_detail", task_id=payload["task_id"]) + "#manifest"
-    else:
+    elif job.kind == IMPORT:
         back = url_for("views.instance_page", instance_id=payload["instance_id"])
+    else:
+        back = url_for("views.person_query_page")
     return render_template("jobs/status.html", job=jobs.describe(job), back=back,
                            status_url=url_for("api_jobs.status", job_id=job.id),
                            download_url=url_for("api_jobs.result", job_id=job.id))

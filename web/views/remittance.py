@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from engine.actors import OPERATOR
 from processes import remittance as remittance_business
-from services import allocation, clock, ledger, remittance
+from services import allocation, clock, jobs, ledger, remittance
 from services.db import db
 from services.errors import HallError, NotFound
 from services.months import YearMonth
@@ -129,14 +129,49 @@ def remittance_lines(month: str):
     rows, total = remittance.lines(payable.id, page, LINES_PER_PAGE)
     return render_template("remittance/lines.html", payable=payable, rows=rows, total=total,
                            page=page, per_page=LINES_PER_PAGE,
-                           reconciliation=remittance.stored_reconciliation(payable))
+                           reconciliation=remittance.stored_reconciliation(payable),
+                           export_in_background=total > current_app.config["ASYNC_ROWS"])
 
 
 @bp.get("/remittance/<month>/lines.xlsx")
 @auth.login_required(OPERATOR)
 def remittance_lines_export(month: str):
+    """【导出】 明细; a month of more than ASYNC_ROWS persons is exported by a job (POST)."""
     actor = auth.current_actor()
     payable = _payable(actor.unit_id, month)
+    if payable.head_count > current_app.config["ASYNC_ROWS"]:
+        flash("本月明细较多，请点击「后台导出」，生成后即可下载", "info")
+        return redirect(url_for("views.remittance_lines", month=payable.month))
+    return xlsx_response(_lines_xlsx(payable), _lines_name(payable))
+
+
+@bp.post("/remittance/<month>/lines.xlsx")
+@auth.login_required(OPERATOR)
+def remittance_lines_export_job(month: str):
+    """后台导出 of a month's 明细: the job's page shows progress, then the file."""
+    actor = auth.current_actor()
+    payable = _payable(actor.unit_id, month)
+    job_id = jobs.submit(LINES_EXPORT, {"month": str(payable.month), "back": url_for(
+        "views.remittance_lines", month=payable.month)}, owner=actor.key, unit_id=actor.unit_id)
+    db.session.commit()
+    return redirect(url_for("views.job_page", job_id=job_id), 303)
+
+
+LINES_EXPORT = "remittance_lines_export"
+
+
+@jobs.handler(LINES_EXPORT, "汇缴明细导出")
+def lines_export_job(ctx: jobs.JobContext) -> jobs.Outcome:
+    payable = _payable(ctx.unit_id, ctx.payload["month"])
+    ctx.progress(0, payable.head_count)
+    return jobs.Outcome({"rows": payable.head_count}, _lines_xlsx(payable, ctx.progress),
+                        _lines_name(payable))
+
+
+def _lines_xlsx(payable, progress=None) -> bytes:
     rows, _ = remittance.lines(payable.id, per_page=0)
-    content = table_xlsx(f"{payable.month}汇缴明细", LINE_COLUMNS, rows)
-    return xlsx_response(content, f"汇缴明细_{payable.month}.xlsx")
+    return table_xlsx(f"{payable.month}汇缴明细", LINE_COLUMNS, rows, progress)
+
+
+def _lines_name(payable) -> str:
+    return f"汇缴明细_{payable.month}.xlsx"
