@@ -260,7 +260,7 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
     watcher = sa.create_engine(stack["url"])
     _wait(lambda: _stuck_on_lock(watcher),
           lambda: f"the job never reached its write: {employer.call('GET', f'/api/v1/jobs/{job_id}')}",
-          log=stack["logs"] / "worker.log")
+          seconds=60, log=stack["logs"] / "worker.log")  # both suites at once: a loaded machine
     assert employer.call("GET", f"/api/v1/jobs/{job_id}")[1]["state"] == "running"
 
     worker = stack["processes"]["worker"]
