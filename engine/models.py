@@ -45,7 +45,7 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instance"
     __table_args__ = (
-        Index("ix_process_instance_unit_created", "unit_id", "created_at"),
+        Index("ix_process_instance_unit_created", "unit_id", "created_at", "id"),
         Index("ix_process_instance_unit_key", "unit_id", "process_key", "status"),
         Index("ix_process_instance_timer", "status", "next_timer_at"),
         Index("ux_process_instance_open", "unit_id", "open_key", unique=True),
@@ -80,14 +80,16 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        # One index per list, each ending in the column the list sorts by, so a page is a
-        # range read however many rows the list has (待办 / 已办 of a unit, a reviewer's own
-        # tasks, the group queue, a reviewer's 已办).
-        Index("ix_human_task_unit_state", "unit_id", "lane", "state", "created_at"),
-        Index("ix_human_task_unit_done", "unit_id", "lane", "state", "completed_at"),
-        Index("ix_human_task_assignee", "assignee", "state", "created_at"),
-        Index("ix_human_task_group_state", "candidate_group", "state", "assignee", "created_at"),
-        Index("ix_human_task_done_by", "completed_by", "state", "completed_at"),
+        # One index per list, each ending in the columns the list sorts by (its time, then
+        # id to break ties), so a page is a range read of exactly its rows however many
+        # the list has (待办 / 已办 of a unit, a reviewer's own tasks, the group queue, a
+        # reviewer's 已办). Without the id, PostgreSQL sorted every row of equal time.
+        Index("ix_human_task_unit_state", "unit_id", "lane", "state", "created_at", "id"),
+        Index("ix_human_task_unit_done", "unit_id", "lane", "state", "completed_at", "id"),
+        Index("ix_human_task_assignee", "assignee", "state", "created_at", "id"),
+        Index("ix_human_task_group_state", "candidate_group", "state", "assignee", "created_at",
+              "id"),
+        Index("ix_human_task_done_by", "completed_by", "state", "completed_at", "id"),
         # 中心监控: waiting per business and group, and decisions per group over time.
         Index("ix_human_task_queue", "state", "candidate_group", "process_key", "created_at",
               "assignee"),

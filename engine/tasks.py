@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import defer
 
-from services.clock import iso, on_days
-from services.db import count_capped, db
+from services.clock import day_start_utc, iso
+from services.db import LIST_COUNT_CAP, capped_count, db, prepared
 from services.errors import InvalidInput
 from services.models import Unit, UnitAccount
 
@@ -29,41 +30,75 @@ class Filters:
 
 
 def task_query(actor: Actor, which: str):
+    """The list's query and its order column, its values bound by `_params`."""
     q = select(HumanTask)
     if which == "todo" and actor.is_operator:
-        return q.where(HumanTask.unit_id == actor.unit_id, HumanTask.lane == EMPLOYER_LANE,
-                       HumanTask.state == READY), HumanTask.created_at
+        return q.where(HumanTask.unit_id == bindparam("unit_id"),
+                       HumanTask.lane == EMPLOYER_LANE, HumanTask.state == READY), \
+            HumanTask.created_at
     if which == "todo":
-        return q.where(HumanTask.state == READY, HumanTask.assignee == actor.key), \
+        return q.where(HumanTask.state == READY, HumanTask.assignee == bindparam("who")), \
             HumanTask.created_at
     if which == "group" and actor.is_staff:
-        return q.where(HumanTask.candidate_group.in_(sorted(actor.groups) or [""]),
+        return q.where(HumanTask.candidate_group.in_(bindparam("groups", expanding=True)),
                        HumanTask.state == READY, HumanTask.assignee.is_(None)), \
             HumanTask.created_at
     if which == "done" and actor.is_operator:
-        return q.where(HumanTask.unit_id == actor.unit_id, HumanTask.lane == EMPLOYER_LANE,
-                       HumanTask.state == DONE), HumanTask.completed_at
+        return q.where(HumanTask.unit_id == bindparam("unit_id"),
+                       HumanTask.lane == EMPLOYER_LANE, HumanTask.state == DONE), \
+            HumanTask.completed_at
     if which == "done":
-        return q.where(HumanTask.completed_by == actor.key, HumanTask.state == DONE), \
+        return q.where(HumanTask.completed_by == bindparam("who"), HumanTask.state == DONE), \
             HumanTask.completed_at
     raise InvalidInput("列表类型无效", {"list": [f"须为以下之一：{'、'.join(LISTS)}"]})
+
+
+def _params(actor: Actor, filters: Filters, page: int, per_page: int) -> dict:
+    return {"unit_id": actor.unit_id or -1, "who": actor.key,
+            "groups": sorted(actor.groups) or [""], "process_key": filters.process_key,
+            "since": day_start_utc(filters.since) if filters.since else None,
+            "until": day_start_utc(filters.until + timedelta(days=1)) if filters.until else None,
+            "limit": per_page, "offset": (page - 1) * per_page}
+
+
+def _filtered(query, order, filters: Filters, key_column):
+    if filters.process_key:
+        query = query.where(key_column == bindparam("process_key"))
+    if filters.since:
+        query = query.where(order >= bindparam("since"))
+    if filters.until:
+        query = query.where(order < bindparam("until"))
+    return query
+
+
+def _shape(actor: Actor, which: str, filters: Filters) -> tuple:
+    return (__name__, which, actor.kind, bool(filters.process_key), bool(filters.since),
+            bool(filters.until))
 
 
 def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
                filters: Filters | None = None, count: bool = True
                ) -> tuple[list[dict], int | None]:
-    """A page of a list and how many it holds (up to COUNT_CAP; None with count=False,
-    for previews that show no total)."""
+    """A page of a list and how many it holds (up to LIST_COUNT_CAP; None with count=False,
+    for previews that show no total). Each list's statements are built once per process
+    (`prepared`); a request only binds its values."""
     filters = filters or Filters()
     if which == "initiated":
         return _initiated(actor, page, per_page, filters, count)
-    query, order = task_query(actor, which)
-    if filters.process_key:
-        query = query.where(HumanTask.process_key == filters.process_key)
-    query = query.where(*on_days(order, filters.since, filters.until))
-    total = count_capped(query) if count else None
-    rows = db.session.execute(query.order_by(order.desc(), HumanTask.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    if which not in LISTS:
+        task_query(actor, which)  # refuses it
+    shape = _shape(actor, which, filters)
+
+    def build():
+        query, order = task_query(actor, which)
+        query = _filtered(query, order, filters, HumanTask.process_key)
+        return (capped_count(query, LIST_COUNT_CAP), query.order_by(order.desc(), HumanTask.id.desc())
+                .limit(bindparam("limit")).offset(bindparam("offset")))
+
+    counting, listing = prepared(shape, build)
+    params = _params(actor, filters, page, per_page)
+    total = db.session.execute(counting, params).scalar_one() if count else None
+    rows = db.session.execute(listing, params).scalars().all()
     names = _own_names(rows) if actor.is_operator else \
         _business_names({r.instance_id for r in rows})
     result = []
@@ -88,14 +123,22 @@ def task_dict(row: HumanTask, business: str = "", unit: tuple[str, str] = ("", "
 
 def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: bool):
     """我发起的: the unit's applications, one row per instance."""
-    query = select(ProcessInstance).where(ProcessInstance.unit_id == (actor.unit_id or -1))
-    if filters.process_key:
-        query = query.where(ProcessInstance.process_key == filters.process_key)
-    query = query.where(*on_days(ProcessInstance.created_at, filters.since, filters.until))
-    total = count_capped(query) if count else None
-    rows = db.session.execute(query.order_by(ProcessInstance.created_at.desc(),
-                                             ProcessInstance.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+
+    def build():
+        # Without the workflow state: a list never runs it, and an open one is kilobytes.
+        query = select(ProcessInstance).options(defer(ProcessInstance.state)).where(
+            ProcessInstance.unit_id == bindparam("unit_id"))
+        query = _filtered(query, ProcessInstance.created_at, filters,
+                          ProcessInstance.process_key)
+        return (capped_count(query, LIST_COUNT_CAP), query.order_by(
+            ProcessInstance.created_at.desc(),
+                                                    ProcessInstance.id.desc())
+                .limit(bindparam("limit")).offset(bindparam("offset")))
+
+    counting, listing = prepared(_shape(actor, "initiated", filters), build)
+    params = _params(actor, filters, page, per_page)
+    total = db.session.execute(counting, params).scalar_one() if count else None
+    rows = db.session.execute(listing, params).scalars().all()
     latest = _latest_tasks([r.id for r in rows])
     result = []
     for instance in rows:
@@ -117,8 +160,10 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: 
 def _latest_tasks(instance_ids: list[int]) -> dict[int, HumanTask]:
     if not instance_ids:
         return {}
-    rows = db.session.execute(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids))
-                              .order_by(HumanTask.created_at)).scalars()
+    statement = prepared((__name__, "latest"), lambda: select(HumanTask).where(
+        HumanTask.instance_id.in_(bindparam("ids", expanding=True)))
+        .order_by(HumanTask.created_at))
+    rows = db.session.execute(statement, {"ids": instance_ids}).scalars()
     return {row.instance_id: row for row in rows}
 
 
@@ -126,9 +171,12 @@ def _latest_opinions(instance_ids: set[int]) -> dict[int, str]:
     """The latest opinion written in each application (e.g. why it was returned)."""
     if not instance_ids:
         return {}
-    rows = db.session.execute(select(HumanTask.instance_id, HumanTask.opinion).where(
-        HumanTask.instance_id.in_(instance_ids), HumanTask.opinion.is_not(None),
-        HumanTask.decision.is_not(None)).order_by(HumanTask.completed_at)).all()
+    statement = prepared((__name__, "opinions"), lambda: select(
+        HumanTask.instance_id, HumanTask.opinion).where(
+        HumanTask.instance_id.in_(bindparam("ids", expanding=True)),
+        HumanTask.opinion.is_not(None), HumanTask.decision.is_not(None))
+        .order_by(HumanTask.completed_at))
+    rows = db.session.execute(statement, {"ids": sorted(instance_ids)}).all()
     return dict(rows)
 
 
@@ -146,9 +194,10 @@ def _business_names(instance_ids: set[int]) -> dict[int, tuple[str, str, str]]:
     (reviewers see many units' applications side by side)."""
     if not instance_ids:
         return {}
-    rows = db.session.execute(
-        select(ProcessInstance.id, ProcessInstance.title, Unit.name, UnitAccount.account_no)
+    statement = prepared((__name__, "names"), lambda: select(
+        ProcessInstance.id, ProcessInstance.title, Unit.name, UnitAccount.account_no)
         .join(Unit, Unit.id == ProcessInstance.unit_id)
         .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id)
-        .where(ProcessInstance.id.in_(instance_ids))).all()
+        .where(ProcessInstance.id.in_(bindparam("ids", expanding=True))))
+    rows = db.session.execute(statement, {"ids": sorted(instance_ids)}).all()
     return {row[0]: (row[1], row[2], row[3] or "") for row in rows}

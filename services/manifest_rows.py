@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal_column, select, update
 
 from .db import db, defer, one_of, utcnow
 from .direct_sql import insert_tuples
@@ -22,6 +22,10 @@ from .models.manifest import ManifestRow
 from .money import ZERO
 
 _TABLE = ManifestRow.__table__
+#: “The row is open”, written exactly as the open-key index's condition (`active`): SQLite
+#: uses a partial index only for a query that repeats its condition, and read every open
+#: row of the business for `active IS 1` (a 10,000-row 清册 made a single entry 2× slower).
+OPEN = literal_column("manifest_row.active")
 _COLUMNS = (ManifestRow.id, ManifestRow.row_key, ManifestRow.person_account_id,
             ManifestRow.data, ManifestRow.amount, ManifestRow.amount_before)
 
@@ -154,8 +158,7 @@ def open_keys(business: str, keys: list[str]) -> dict[str, int]:
     """Of `keys`, those in an open row of the business: key → the application holding it."""
     return dict(db.session.connection().execute(
         select(ManifestRow.row_key, ManifestRow.instance_id).where(
-            ManifestRow.business == business, ManifestRow.active.is_(True),
-            one_of(ManifestRow.row_key, set(keys)))).all())
+            ManifestRow.business == business, OPEN, one_of(ManifestRow.row_key, set(keys)))).all())
 
 
 def aggregate(instance_id: int) -> Totals:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from .db import count_capped, db, utcnow
+from .db import LIST_COUNT_CAP, capped_count, db, prepared, utcnow
 from .errors import NotFound
 from .models import Message
 
@@ -26,20 +26,30 @@ def push(unit_id: int, business: str, content: str, instance_id: int | None = No
 def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: bool = False,
                   business: str | None = None, count: bool = True
                   ) -> tuple[list[Message], int | None]:
-    query = select(Message).where(Message.unit_id == unit_id)
-    if unread_only:
-        query = query.where(Message.read_at.is_(None))
-    if business:
-        query = query.where(Message.business == business)
-    total = count_capped(query) if count else None
-    rows = db.session.execute(query.order_by(Message.created_at.desc(), Message.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    def build():
+        query = select(Message).where(Message.unit_id == bindparam("unit_id"))
+        if unread_only:
+            query = query.where(Message.read_at.is_(None))
+        if business:
+            query = query.where(Message.business == bindparam("business"))
+        return (capped_count(query, LIST_COUNT_CAP),
+                query.order_by(Message.created_at.desc(), Message.id.desc())
+                .limit(bindparam("limit")).offset(bindparam("offset")))
+
+    counting, listing = prepared((__name__, unread_only, bool(business)), build)
+    params = {"unit_id": unit_id, "business": business, "limit": per_page,
+              "offset": (page - 1) * per_page}
+    total = db.session.execute(counting, params).scalar_one() if count else None
+    rows = db.session.execute(listing, params).scalars().all()
     return list(rows), total
 
 
+_UNREAD = select(func.count()).select_from(Message).where(
+    Message.unit_id == bindparam("unit_id"), Message.read_at.is_(None))
+
+
 def unread_count(unit_id: int) -> int:
-    return db.session.execute(select(func.count()).select_from(Message).where(
-        Message.unit_id == unit_id, Message.read_at.is_(None))).scalar_one()
+    return db.session.execute(_UNREAD, {"unit_id": unit_id}).scalar_one()
 
 
 def get_message(unit_id: int, message_id: int) -> Message:

@@ -5,15 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from .db import db
 from .errors import NotFound
-from .ledger import totals
-from .models import PersonAccount, Unit
+from .models import PersonAccount, Unit, UnitBalance
 from .models.person import ACTIVE
 from .money import ZERO
 from .months import YearMonth
+
+_BALANCES = UnitBalance.__table__
+_UNIT_WITH_ACCOUNT = select(Unit).options(joinedload(Unit.account)).where(
+    Unit.id == bindparam("unit_id"))
+_PERSONS = (select(func.count().label("n"), func.sum(PersonAccount.unit_amount).label("u"),
+                   func.sum(PersonAccount.person_amount).label("p"))
+            .where(PersonAccount.unit_id == bindparam("unit_id"), PersonAccount.status == ACTIVE)
+            .subquery())
+_SUMMARY = select(_PERSONS.c.n, _PERSONS.c.u, _PERSONS.c.p, _BALANCES.c.balance,
+                  _BALANCES.c.unallocated).select_from(
+    _PERSONS.outerjoin(_BALANCES, _BALANCES.c.unit_id == bindparam("unit_id")))
 
 
 @dataclass
@@ -62,16 +73,17 @@ def get_unit(unit_id: int) -> Unit:
 
 
 def account_summary(unit_id: int) -> AccountSummary:
-    unit = get_unit(unit_id)
-    kept = totals(unit_id)
-    count, unit_total, person_total = db.session.execute(
-        select(func.count(), func.sum(PersonAccount.unit_amount),
-               func.sum(PersonAccount.person_amount))
-        .where(PersonAccount.unit_id == unit_id, PersonAccount.status == ACTIVE)).one()
+    """Two prepared queries: the unit with its account, and the kept balances with the
+    active persons' count and monthly amounts (the home page's every request)."""
+    unit = db.session.execute(_UNIT_WITH_ACCOUNT, {"unit_id": unit_id}).scalar_one_or_none()
+    if unit is None:
+        raise NotFound("单位不存在")
+    count, unit_total, person_total, balance, unallocated = db.session.execute(
+        _SUMMARY, {"unit_id": unit_id}).one()
     return AccountSummary(
         unit=unit,
-        balance=kept.balance,
-        unallocated=kept.unallocated,
+        balance=ZERO if balance is None else balance,
+        unallocated=ZERO if unallocated is None else unallocated,
         paid_through=unit.account.paid_through,
         due_month=unit.account.due_month,
         active_persons=count,

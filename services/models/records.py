@@ -36,7 +36,7 @@ class Message(Base):
 
     __tablename__ = "message"
     __table_args__ = (
-        Index("ix_message_unit_created", "unit_id", "created_at"),
+        Index("ix_message_unit_created", "unit_id", "created_at", "id"),
         # Unread counts read only the unread rows, however many have been read.
         Index("ix_message_unread", "unit_id", sqlite_where=text("read_at IS NULL"),
               postgresql_where=text("read_at IS NULL")),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
 from sqlalchemy import select
 
 from services.clock import CST, display
-from services.db import COUNT_CAP, db
+from services.db import COUNT_CAP, LIST_COUNT_CAP, db
 from services.models import City
 from services.money import fmt, percent
 
@@ -41,8 +41,15 @@ def isotime(value: str | None) -> str:
 
 
 def centre_name() -> str:
-    name = db.session.execute(select(City.centre_name).limit(1)).scalar()
-    return name or "住房公积金管理中心"
+    """The centre's name in every page's header: read once per process (no page edits
+    it; seeding a city happens before the hall serves)."""
+    kept = current_app.extensions.get("hpf.centre_name")
+    if kept is None:
+        name = db.session.execute(select(City.centre_name).limit(1)).scalar()
+        kept = name or "住房公积金管理中心"
+        if name:
+            current_app.extensions["hpf.centre_name"] = kept
+    return kept
 
 
 def init_app(app: Flask) -> None:
@@ -68,4 +75,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  localtime=display, isotime=isotime)
     app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name,
-                                 count_cap=COUNT_CAP)
+                                 count_cap=COUNT_CAP, list_count_cap=LIST_COUNT_CAP)

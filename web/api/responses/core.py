@@ -91,6 +91,7 @@ class Paged(Doc):
 
 
 class TaskPage(Paged):
+    total = fields.Integer(required=True, metadata={"description": "匹配总数（上限 1000）"})
     items = fields.List(fields.Nested(Task), required=True)
 
 
@@ -231,7 +232,7 @@ class Message(Doc):
 
 class MessagePage(Doc):
     items = fields.List(fields.Nested(Message), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "匹配总数（上限 1000）"})
     unread = fields.Integer()
 
 
