@@ -80,13 +80,15 @@ class InstanceRow:
     revision: int
     initiator: str = ""
     initiator_name: str = ""
+    manifest_count: int = 0
     state: str | None = None
     ended_at: object = None
 
 
 _COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
             ProcessInstance.unit_id, ProcessInstance.status, ProcessInstance.title,
-            ProcessInstance.revision, ProcessInstance.initiator, ProcessInstance.initiator_name)
+            ProcessInstance.revision, ProcessInstance.initiator, ProcessInstance.initiator_name,
+            ProcessInstance.manifest_count)
 _TASK_COLUMNS = tuple(HumanTask.__table__.c)
 _TASK_NAMES = tuple(c.name for c in _TASK_COLUMNS)
 

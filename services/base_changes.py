@@ -6,19 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, update
-
 from . import changes, persons
 from .db import defer, utcnow
-from .direct_sql import execute_direct, insert_rows
+from .direct_sql import insert_rows, update_by_key
 from .models import BasePeriod, PersonAccount
 from .months import YearMonth
 
-_ACCOUNTS = PersonAccount.__table__
-_UPDATE = (update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("b_id"))
-           .values(base=bindparam("b_base"), person_rate=bindparam("b_person_rate"),
-                   unit_amount=bindparam("b_unit_amount"),
-                   person_amount=bindparam("b_person_amount"), updated_at=bindparam("b_at")))
+_CHANGED = ("base", "person_rate", "unit_amount", "person_amount")
 #: (field, label) of what a base adjustment changes, in the order records show them.
 FIELDS = (("base", "缴存基数"), ("person_rate", "个人缴存比例"), ("unit_amount", "单位月缴存额"),
           ("person_amount", "个人月缴存额"))
@@ -41,10 +35,9 @@ def apply_new_bases(unit_id: int, unit_rate: Decimal, new_bases: list[NewBase],
         return
     now = utcnow()
     current = persons.refs_by_ids([n.account_id for n in new_bases])
-    defer(execute_direct, _UPDATE, [
-        {"b_id": n.account_id, "b_base": n.base, "b_person_rate": n.person_rate,
-         "b_unit_amount": n.unit_amount, "b_person_amount": n.person_amount, "b_at": now}
-        for n in new_bases])
+    defer(update_by_key, PersonAccount, "id", _CHANGED, [
+        (n.account_id, n.base, n.person_rate, n.unit_amount, n.person_amount)
+        for n in new_bases], {"updated_at": now})
     defer(insert_rows, BasePeriod, [
         {"person_account_id": n.account_id, "from_month": n.from_month, "base": n.base,
          "unit_rate": unit_rate, "person_rate": n.person_rate, "unit_amount": n.unit_amount,

@@ -82,6 +82,52 @@ def insert_tuples(model, fixed: dict, names: tuple[str, ...], rows: list[tuple])
         _run(connection, plan, [dict(zip(order, row, strict=True)) for row in params], many=True)
 
 
+def update_by_key(model, key: str, names: tuple[str, ...], rows: list[tuple],
+                  fixed: dict | None = None) -> None:
+    """UPDATE many rows, each found by its `key` column and given the `names` columns'
+    values (a row is (key value, *values)), every row also taking `fixed`. Values go
+    through their column type's bind processor. PostgreSQL takes them as one statement
+    over arrays (UPDATE … FROM unnest(…)): a statement per row was 10,000 round trips in
+    a 10,000-row approval; SQLite, in process, runs one executemany."""
+    if not rows:
+        return
+    fixed = fixed or {}
+    connection = db.session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    columns = (key, *names)
+
+    def processor(column: str):
+        return table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+
+    memo: dict = {}
+    converters = [processor(column) for column in columns]
+    values = [[_bound(convert, row[i], memo) for row in rows]
+              for i, convert in enumerate(converters)]
+    shared = {f"f_{column}": _bound(processor(column), value, memo)
+              for column, value in fixed.items()}
+    quote = dialect.identifier_preparer.quote
+    settings = [f"{quote(table.c[c].name)} = v.{quote(table.c[c].name)}" for c in names] + \
+        [f"{quote(table.c[c].name)} = %(f_{c})s" for c in fixed]
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"%(a_{i})s::{table.c[c].type.compile(dialect)}[]"
+                           for i, c in enumerate(columns))
+        sql = (f"UPDATE {dialect.identifier_preparer.format_table(table)} AS t SET "
+               f"{', '.join(settings)} FROM unnest({arrays}) AS v("
+               f"{', '.join(quote(table.c[c].name) for c in columns)}) "
+               f"WHERE t.{quote(table.c[key].name)} = v.{quote(table.c[key].name)}")
+        params = {**{f"a_{i}": column for i, column in enumerate(values)}, **shared}
+        _run(connection, _Compiled(sql, (), False, ()), params)
+        return
+    settings = [f"{quote(table.c[c].name)} = :{c}" for c in (*names, *fixed)]
+    sql = (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET "
+           f"{', '.join(settings)} WHERE {quote(table.c[key].name)} = :{key}")
+    plain = {k[2:]: v for k, v in shared.items()}
+    params = [{**dict(zip(columns, row_values, strict=True)), **plain}
+              for row_values in zip(*values, strict=True)]
+    _run(connection, _Compiled(sql, (), False, ()), params, many=True)
+
+
 def _copy_rows(connection, table, columns: list[str], rows: list[tuple]) -> None:
     """COPY … FROM STDIN on the session's connection (inside its transaction) of rows
     already converted as an INSERT would send them."""
