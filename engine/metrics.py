@@ -1,6 +1,6 @@
 """The centre's queues in figures, from the task index (`HumanTask`): what waits for each
 group in each business, what is claimed, how old the oldest is, how long decisions take
-and how many are past the service deadline. The 中心监控 page and the Prometheus gauges
+and how many applications are past the service deadline. The 中心监控 page and the Prometheus gauges
 read the same two grouped queries, so people and dashboards never disagree.
 
 Both queries are range scans of an index of their own (declared here, created by
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
 
 from services.db import db, utcnow
 
 from . import cache
-from .actors import ROLES
+from .actors import EMPLOYER_LANE, ROLES
 from .models import DONE, READY, HumanTask, ProcessDefinition
 
 #: Decisions counted for the median time to decision.
@@ -50,10 +51,20 @@ class Queue:
 def queues(deadline: timedelta, now: datetime | None = None) -> list[Queue]:
     """Every (business, group) with work waiting now or decided in the window.
 
-    `overdue` counts the group's open tasks (waiting or claimed) that arrived longer ago
-    than `deadline` (the policy's 办结时限)."""
+    `overdue` counts the group's open tasks (waiting or claimed) whose application is past
+    `deadline` (the policy's 办结时限): its clock starts when the unit last submitted it
+    (the latest completion of the unit's own task: a return for 补正 restarts it, as the
+    application is accepted anew) and runs through every review step, so two steps of
+    four days each are past a five-day limit. An application no unit task ever handled
+    counts from its first arrival at the centre."""
     now = now or utcnow()
     cutoff = now - deadline
+    unit_task = aliased(HumanTask)
+    submitted = (select(func.max(unit_task.completed_at))
+                 .where(unit_task.instance_id == HumanTask.instance_id,
+                        unit_task.lane == EMPLOYER_LANE, unit_task.state == DONE)
+                 .scalar_subquery())
+    since = func.coalesce(submitted, HumanTask.created_at)
     found: dict[tuple[str, str], Queue] = {}
     names = _business_names()
 
@@ -68,7 +79,7 @@ def queues(deadline: timedelta, now: datetime | None = None) -> list[Queue]:
                    func.sum(case((unclaimed, 1), else_=0)),
                    func.sum(case((unclaimed, 0), else_=1)),
                    func.min(case((unclaimed, HumanTask.created_at))),
-                   func.sum(case((HumanTask.created_at < cutoff, 1), else_=0)))
+                   func.sum(case((since < cutoff, 1), else_=0)))
             .where(HumanTask.state == READY, HumanTask.candidate_group.is_not(None))
             .group_by(HumanTask.process_key, HumanTask.candidate_group)):
         item = queue(key, group)

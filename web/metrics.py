@@ -89,7 +89,8 @@ class DatabaseCollector:
         oldest = GaugeMetricFamily("hpf_queue_oldest_wait_seconds",
                                    "Age of the oldest unclaimed task", labels=labels)
         overdue = GaugeMetricFamily("hpf_queue_overdue_tasks",
-                                    "Open tasks past the policy's service deadline", labels=labels)
+                                    "Open tasks whose application is past the policy's "
+                                    "service deadline", labels=labels)
         median = GaugeMetricFamily("hpf_decision_median_seconds",
                                    "Median arrival-to-decision time, last 30 days", labels=labels)
         for q in queues:

@@ -11,7 +11,8 @@ from sqlalchemy import select, text, update
 
 from engine import runner
 from engine.metrics import cache_counts, queues
-from engine.models import HumanTask
+from engine.actors import EMPLOYER_LANE
+from engine.models import HumanTask, ProcessInstance
 from services.db import db, utcnow
 from tests.conftest import make_app
 
@@ -82,11 +83,21 @@ def test_metrics_count_completions_and_show_the_queues_per_group(ctx, demo, make
     assert "hpf_workflow_cache_lookups_total{" in body
 
 
+def moved_back(review: str, submitted_days: float, arrived_days: float) -> None:
+    """The application of `review` submitted by its unit and its review task arrived
+    this many days ago."""
+    instance_id = db.session.get(HumanTask, review).instance_id
+    db.session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id,
+                                               HumanTask.lane == EMPLOYER_LANE)
+                       .values(completed_at=utcnow() - timedelta(days=submitted_days)))
+    db.session.execute(update(HumanTask).where(HumanTask.id == review)
+                       .values(created_at=utcnow() - timedelta(days=arrived_days)))
+    db.session.commit()
+
+
 def test_the_monitor_shows_waiting_claimed_oldest_median_and_overdue(ctx, demo, make_api):
     late = submitted(demo, claim=True)
-    db.session.execute(update(HumanTask).where(HumanTask.id == late)
-                       .values(created_at=utcnow() - timedelta(days=9)))
-    db.session.commit()
+    moved_back(late, submitted_days=9, arrived_days=9)
 
     [queue] = queues(timedelta(days=5))
 
@@ -117,3 +128,21 @@ def test_the_monitor_is_for_centre_staff_only(ctx, make_api):
     response = unit.get("/centre/monitor")
     assert response.status_code in (302, 403)
     assert "中心监控" not in unit.get("/").text
+
+
+def test_the_service_deadline_runs_from_the_units_submission_through_every_review_step(
+        ctx, demo):
+    """A second review step that arrived yesterday, of an application submitted six days
+    ago, is past a five-day limit; one returned for 补正 and submitted again yesterday
+    is not, however old the application."""
+    second_step = submitted(demo)
+    moved_back(second_step, submitted_days=6, arrived_days=1)
+    [queue] = queues(timedelta(days=5))
+    assert (queue.waiting, queue.overdue) == (1, 1)
+    moved_back(second_step, submitted_days=1, arrived_days=1)
+    instance_id = db.session.get(HumanTask, second_step).instance_id
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                       .values(created_at=utcnow() - timedelta(days=20)))
+    db.session.commit()
+    [queue] = queues(timedelta(days=5))
+    assert (queue.waiting, queue.overdue) == (1, 0)
