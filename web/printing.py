@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Response, current_app, request, url_for
 from sqlalchemy import select
@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import history, registry
 from engine.actors import EMPLOYER_LANE, Actor
+from engine.jobs import actor_from, actor_payload
 from engine.models import COMPLETED, DONE, HumanTask
 from engine.queries import instance_for
 from forms.review import APPROVE, DECISIONS
-from services import documents, person_query
+from services import documents, jobs, person_query
 from services.clock import today
 from services.db import db
 from services.documents import builders, records
@@ -62,26 +63,36 @@ def print_point(kind: str, label: str = "", shows_on: Callable[[dict], bool] | N
     return register
 
 
-def pdf_response(kind: str, ref: str) -> Response:
+#: The job kind of a large print.
+PRINT_JOB = "document_print"
+
+
+def pdf_response(kind: str, ref: str, queued: Callable[[str], object]):
     """The document as an inline PDF. Rendering comes first, so a failure records
-    nothing; the check code's record is the one write."""
+    nothing; the check code's record is the one write. A document of more than
+    ASYNC_ROWS rows (a 10,000-row statement renders for seconds) is printed by a job:
+    the request checks who asks and what (the print point's refusals come at once),
+    queues it and answers `queued(job_id)`; the PDF is the job's file."""
     actor = require_actor()
     point = PRINT_POINTS.get(kind)
     if point is None:
         raise NotFound("没有这种打印文件")
     document = point.build(actor, ref, request.args)
-    issued = documents.issue(document, current_app.config["SECRET_KEY"])
-    stamp = documents.Stamp(issued.code, verify_url(issued.code),
-                            get_unit(document.unit_id).city.centre_name)
-    pdf = documents.render(issued.layout, document, stamp)
-    documents.record(issued.layout, document, issued.code, issued.digest)
+    if len(document.rows) > current_app.config["ASYNC_ROWS"]:
+        job_id = jobs.submit(PRINT_JOB, {
+            "kind": kind, "ref": ref, "args": dict(request.args.items()),
+            "actor": actor_payload(actor), "verify_base": verify_url(""),
+            "title": documents.LAYOUTS[kind].title, "back": _same_site_referrer()},
+            owner=actor.key, unit_id=actor.unit_id, total=len(document.rows))
+        db.session.commit()
+        return queued(job_id)
+    pdf, name, code = _printed(document, verify_url(""))
     try:
         db.session.commit()
     except IntegrityError:  # the same document, printed at the same moment elsewhere
         db.session.rollback()
-        if not records.exists(issued.code):
+        if not records.exists(code):
             raise
-    name = f"{issued.layout.title}_{document.date:%Y%m%d}.pdf"
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (f"inline; filename=document.pdf; "
                                                f"filename*=UTF-8''{quote(name)}")
@@ -90,9 +101,43 @@ def pdf_response(kind: str, ref: str) -> Response:
     return response
 
 
+def _printed(document: documents.Document, verify_base: str) -> tuple[bytes, str, str]:
+    """Issue the check code, render, record the code (uncommitted): the PDF, its name and
+    its code."""
+    issued = documents.issue(document, current_app.config["SECRET_KEY"])
+    stamp = documents.Stamp(issued.code, verify_base + issued.code,
+                            get_unit(document.unit_id).city.centre_name)
+    pdf = documents.render(issued.layout, document, stamp)
+    documents.record(issued.layout, document, issued.code, issued.digest)
+    return pdf, f"{issued.layout.title}_{document.date:%Y%m%d}.pdf", issued.code
+
+
+def _same_site_referrer() -> str | None:
+    """The page the print was asked from, if it is one of ours (the job's page leads back
+    there); a foreign or missing referrer gives none."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/"):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+
+
+@jobs.handler(PRINT_JOB, "打印文件生成")
+def print_job(ctx: jobs.JobContext) -> jobs.Outcome:
+    """A large print: built again from what is stored now, rendered with progress."""
+    given = ctx.payload
+    document = PRINT_POINTS[given["kind"]].build(actor_from(given["actor"]), given["ref"],
+                                                 given["args"])
+    ctx.progress(0, len(document.rows))
+    pdf, name, _ = _printed(document, given["verify_base"])
+    ctx.progress(len(document.rows), len(document.rows))
+    return jobs.Outcome({"rows": len(document.rows),
+                         "message": f"{given['title']}已生成，共 {len(document.rows)} 条"},
+                        pdf, name)
+
+
 def verify_url(code: str) -> str:
     """Where the QR code leads: HPF_PUBLIC_URL when the hall sits behind a proxy, else
-    the address this request came to."""
+    the address this request came to (with code "": the address codes are appended to)."""
     base = current_app.config.get("PUBLIC_URL") or request.host_url
     return f"{base.rstrip('/')}/verify/{code}"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from ..clock import CST
+from ..jobs import report_progress
 from . import fonts
 from .marks import SEAL_CAPTION, draw_seal, qr_matrix, qr_path
 from .model import Document, Item, Layout, canonical, cells, item_text, rows_digest
@@ -47,6 +48,9 @@ class Stamp:
     def grouped(self) -> str:
         return "-".join(self.code[i:i + 4] for i in range(0, len(self.code), 4))
 
+
+#: A print running as a job reports its progress every this many table rows.
+PROGRESS_ROWS = 500
 
 def render(layout: Layout, document: Document, stamp: Stamp) -> bytes:
     """The PDF of `document` as `layout` places it."""
@@ -216,7 +220,9 @@ class _Pdf(FPDF):
         if not table:
             self._close_segment()
             self._row([[EMPTY]], [(None, self.content)], line_h, line_h + 1.6, box=True)
-        for row in table:
+        for number, row in enumerate(table, start=1):
+            if not number % PROGRESS_ROWS:
+                report_progress(number, len(table))  # a print running as a job
             wrapped = [self._wrap(text, width - 2 * PAD) for text, (_, width)
                        in zip(row, self.columns, strict=True)]
             height = max(len(lines) for lines in wrapped) * line_h + 1.6

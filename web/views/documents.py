@@ -17,8 +17,10 @@ from . import bp
 @bp.get("/documents/<kind>/<ref>.pdf")
 @auth.login_required()
 def document_pdf(kind: str, ref: str):
-    """【打印】: the document, built now from the stored data."""
-    return printing.pdf_response(kind, ref)
+    """【打印】: the document, built now from the stored data (a large one by a job, whose
+    page shows its progress and then the PDF to download)."""
+    return printing.pdf_response(kind, ref, lambda job_id: redirect(
+        url_for("views.job_page", job_id=job_id), 303))
 
 
 @bp.get("/verify")
