@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select, text, update
 
 from engine import runner
-from engine.metrics import cache_counts, queues
 from engine.actors import EMPLOYER_LANE
+from engine.metrics import cache_counts, queues
 from engine.models import HumanTask, ProcessInstance
 from services.db import db, utcnow
 from tests.conftest import make_app
