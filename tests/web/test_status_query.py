@@ -69,6 +69,33 @@ def test_export_holds_every_matching_record(app, demo):
     assert {r[4] for r in rows[1:]} == {"封存"}
 
 
+def test_a_large_export_is_a_job_and_its_file_holds_every_matching_record(app, demo):
+    """Above ASYNC_ROWS the page offers 后台导出 (POST, CSRF-checked), the plain link says
+    so, and the job's file holds what the direct export would; its page leads back."""
+    import re
+
+    from tests.scale.helpers import wait_for_job
+
+    client = app.test_client()
+    login(client, demo)
+    seals = events(app, demo, change="seal")
+    app.config["ASYNC_ROWS"] = 1
+    page = client.get(f"{URL}?change=seal").text
+    assert "后台导出" in page
+    assert client.get(f"{URL}.xlsx?change=seal").status_code == 302
+    assert client.post(f"{URL}.xlsx?change=seal").status_code == 400  # no CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    started = client.post(f"{URL}.xlsx?change=seal", data={"csrf_token": token})
+    assert started.status_code == 303
+    job_id = started.location.rsplit("/", 1)[-1]
+    status = wait_for_job(lambda: client.get(f"/api/v1/jobs/{job_id}").json)
+    assert status["state"] == "done" and status["total"] == len(seals), status
+    sheet = load_workbook(io.BytesIO(client.get(f"/api/v1/jobs/{job_id}/result").data)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert {r[1] for r in rows[1:]} == {a for _, a in seals} and len(rows) == len(seals) + 1
+    assert f'href="{URL}?change=seal"' in client.get(f"/jobs/{job_id}").text
+
+
 def test_a_registration_shows_as_opened(app, demo):
     client = app.test_client()
     login(client, demo)
