@@ -114,8 +114,9 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
               if spec.column(n).carries_change and n in positions and n != key]
     wanted = [(name, index, spec.column(name).kind) for name, index in positions.items()]
     names = tuple(positions)
-    # The usual row: every wanted cell ASCII text (read at C speed: picked, stripped, an
-    # identifier upper-cased); any other row is read cell by cell by `cell_text`.
+    # The usual row: every wanted cell text, read at C speed (picked, joined, full-width
+    # forms made ASCII in one pass, split, stripped, an identifier upper-cased) exactly
+    # as `cell_text` reads a text cell; any other row is read cell by cell by it.
     pick = _picker(tuple(positions.values()))
     width_needed = max(positions.values(), default=-1) + 1
     upper = [i for i, (_, _, kind) in enumerate(wanted) if kind == "id_number"]
@@ -126,11 +127,18 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
         unreadable = []
         picked = pick(cells) if len(cells) >= width_needed else None
         try:
-            plain = picked is not None and "".join(picked).isascii()
+            joined = _SEPARATOR.join(picked) if picked is not None else None
         except TypeError:  # a number, a date or a blank read as None
-            plain = False
-        if plain:
-            texts = list(map(str.strip, picked))
+            joined = None
+        texts = None
+        if joined is not None:
+            if not joined.isascii():
+                joined = half_width(joined)
+            texts = joined.split(_SEPARATOR)
+            if len(texts) != len(picked):  # a cell held the separator itself
+                texts = None
+        if texts is not None:
+            texts = list(map(str.strip, texts))
             for i in upper:
                 texts[i] = texts[i].upper()
             values = dict(zip(names, texts, strict=True))
@@ -155,6 +163,11 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     if not result:
         raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
     return result, skipped, problems
+
+
+#: Joins a row's text cells for one pass over them (a control character no cell should
+#: hold; a row where one does is read cell by cell).
+_SEPARATOR = "\x1f"
 
 
 def _picker(indexes: tuple[int, ...]):
