@@ -174,17 +174,20 @@ with app.app_context():
     db.session.commit()
 print(json.dumps(cards))
 """
-_cards: dict[str, dict] = {}
+_cards: dict[str, dict[str, dict]] = {}
 
 
 def ukeys(env: dict, accounts: list[str]) -> dict[str, dict]:
-    """A UKey for each unit that logs in (operators log in with one), issued once."""
-    missing = [a for a in accounts if a not in _cards]
+    """A UKey for each unit that logs in (operators log in with one), issued once per
+    stack: each stack's data has its own centre CA, and the seeded account numbers are the
+    same in both, so a card issued for one stack is foreign to the other."""
+    cards = _cards.setdefault(env["HPF_INSTANCE_DIR"], {})
+    missing = [a for a in accounts if a not in cards]
     if missing:
         out = subprocess.run([sys.executable, "-c", _ISSUE, *missing], env=env, cwd=ROOT,
                              check=True, capture_output=True, text=True).stdout
-        _cards.update(json.loads(out.strip().splitlines()[-1]))
-    return _cards
+        cards.update(json.loads(out.strip().splitlines()[-1]))
+    return cards
 
 
 async def sessions(port: int, units, count: int, env: dict):
