@@ -130,8 +130,7 @@ def print_job(ctx: jobs.JobContext) -> jobs.Outcome:
     ctx.progress(0, len(document.rows))
     pdf, name, _ = _printed(document, given["verify_base"])
     ctx.progress(len(document.rows), len(document.rows))
-    return jobs.Outcome({"rows": len(document.rows),
-                         "message": f"{given['title']}已生成，共 {len(document.rows)} 条"},
+    return jobs.Outcome({"rows": len(document.rows), "message": f"{given['title']}已生成"},
                         pdf, name)
 
 
