@@ -47,17 +47,21 @@ class PrintPoint:
     #: For documents of an application: the button's text, and when its page shows it.
     label: str = ""
     shows_on: Callable[[dict], bool] | None = None
+    #: How many rows the document would have (a capped count, checking who asks like
+    #: `build`), where building it only to count them would cost what printing does.
+    size: Callable[[Actor, str, Mapping[str, str]], int] | None = None
 
 
 PRINT_POINTS: dict[str, PrintPoint] = {}
 
 
-def print_point(kind: str, label: str = "", shows_on: Callable[[dict], bool] | None = None):
+def print_point(kind: str, label: str = "", shows_on: Callable[[dict], bool] | None = None,
+                size: Callable[[Actor, str, Mapping[str, str]], int] | None = None):
     if kind not in documents.LAYOUTS:
         raise ValueError(f"no layout for {kind}")
 
     def register(build: Builder) -> Builder:
-        PRINT_POINTS[kind] = PrintPoint(kind, build, label, shows_on)
+        PRINT_POINTS[kind] = PrintPoint(kind, build, label, shows_on, size)
         return build
 
     return register
@@ -77,13 +81,17 @@ def pdf_response(kind: str, ref: str, queued: Callable[[str], object]):
     point = PRINT_POINTS.get(kind)
     if point is None:
         raise NotFound("没有这种打印文件")
-    document = point.build(actor, ref, request.args)
-    if len(document.rows) > current_app.config["ASYNC_ROWS"]:
+    limit = current_app.config["ASYNC_ROWS"]
+    counted = point.size(actor, ref, request.args) if point.size else None
+    document = point.build(actor, ref, request.args) if counted is None or counted <= limit \
+        else None
+    rows = counted if document is None else len(document.rows)
+    if rows > limit:
         job_id = jobs.submit(PRINT_JOB, {
             "kind": kind, "ref": ref, "args": dict(request.args.items()),
             "actor": actor_payload(actor), "verify_base": verify_url(""),
             "title": documents.LAYOUTS[kind].title, "back": _same_site_referrer()},
-            owner=actor.key, unit_id=actor.unit_id, total=len(document.rows))
+            owner=actor.key, unit_id=actor.unit_id, total=rows)
         db.session.commit()
         return queued(job_id)
     pdf, name, code = _printed(document, verify_url(""))
@@ -101,22 +109,43 @@ def pdf_response(kind: str, ref: str, queued: Callable[[str], object]):
     return response
 
 
-def _printed(document: documents.Document, verify_base: str) -> tuple[bytes, str, str]:
-    """Issue the check code, render, record the code (uncommitted): the PDF, its name and
-    its code."""
+def _rendered(document: documents.Document, verify_base: str):
+    """Issue the check code and render: the issue, the PDF and its file name."""
     issued = documents.issue(document, current_app.config["SECRET_KEY"])
     stamp = documents.Stamp(issued.code, verify_base + issued.code,
                             get_unit(document.unit_id).city.centre_name)
-    pdf = documents.render(issued.layout, document, stamp)
+    return (issued, documents.render(issued.layout, document, stamp),
+            f"{issued.layout.title}_{document.date:%Y%m%d}.pdf")
+
+
+def _printed(document: documents.Document, verify_base: str) -> tuple[bytes, str, str]:
+    """Render and record the code (uncommitted): the PDF, its name and its code."""
+    issued, pdf, name = _rendered(document, verify_base)
     documents.record(issued.layout, document, issued.code, issued.digest)
-    return pdf, f"{issued.layout.title}_{document.date:%Y%m%d}.pdf", issued.code
+    return pdf, name, issued.code
+
+
+def _recorded_once(document: documents.Document, verify_base: str) -> tuple[bytes, str]:
+    """`_printed` for a job: the code's record in a savepoint, so the same document
+    printed by two jobs at once (a double click) is recorded once and both jobs succeed."""
+    issued, pdf, name = _rendered(document, verify_base)
+    try:
+        with db.session.begin_nested():
+            documents.record(issued.layout, document, issued.code, issued.digest)
+    except IntegrityError:
+        if not records.exists(issued.code):
+            raise
+    return pdf, name
 
 
 def _same_site_referrer() -> str | None:
     """The page the print was asked from, if it is one of ours (the job's page leads back
     there); a foreign or missing referrer gives none."""
     referrer = urlsplit(request.referrer or "")
-    if referrer.netloc != request.host or not referrer.path.startswith("/"):
+    path = referrer.path
+    # "//evil.example/x" or "/\\evil.example" in an href leave the site: a path of ours only
+    if referrer.netloc != request.host or not path.startswith("/") or path.startswith("//") \
+            or "\\" in path:
         return None
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
@@ -128,7 +157,7 @@ def print_job(ctx: jobs.JobContext) -> jobs.Outcome:
     document = PRINT_POINTS[given["kind"]].build(actor_from(given["actor"]), given["ref"],
                                                  given["args"])
     ctx.progress(0, len(document.rows))
-    pdf, name, _ = _printed(document, given["verify_base"])
+    pdf, name = _recorded_once(document, given["verify_base"])
     ctx.progress(len(document.rows), len(document.rows))
     return jobs.Outcome({"rows": len(document.rows), "message": f"{given['title']}已生成"},
                         pdf, name)

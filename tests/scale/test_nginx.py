@@ -106,20 +106,21 @@ def proxied(tmp_path):
     app_log = tmp_path / "hall.log"
     hall = subprocess.Popen([*HPF, "serve"], env=env, stdout=app_log.open("wb"),
                             stderr=subprocess.STDOUT)
-    main = installed(tmp_path, app_port, http_port, https_port)
-    checked = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(main),
-                              "-e", str(tmp_path / "error.log")],
-                             capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(main),
-                              "-e", str(tmp_path / "error.log")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    running = [hall]
     try:
+        main = installed(tmp_path, app_port, http_port, https_port)
+        nginx_args = ["-p", str(tmp_path), "-c", str(main), "-e", str(tmp_path / "error.log")]
+        checked = subprocess.run([NGINX, "-t", *nginx_args], capture_output=True, text=True,
+                                 timeout=30)
+        assert checked.returncode == 0, checked.stderr
+        nginx = subprocess.Popen([NGINX, *nginx_args], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.STDOUT)
+        running.append(nginx)
         wait_for(app_port, hall, app_log)
         wait_for(https_port, nginx, tmp_path / "error.log")
         yield {"http": http_port, "https": https_port, "folder": tmp_path}
     finally:
-        for process in (nginx, hall):
+        for process in reversed(running):
             process.terminate()
             try:
                 process.wait(timeout=20)

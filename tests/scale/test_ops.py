@@ -5,14 +5,15 @@ group; centre staff see the same queues on 中心监控, past-deadline ones mark
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from engine import runner
 from engine.actors import EMPLOYER_LANE
 from engine.metrics import cache_counts, queues
-from engine.models import HumanTask, ProcessInstance
+from engine.models import HumanTask
 from services.db import db, utcnow
 from tests.conftest import make_app
 
@@ -139,10 +140,30 @@ def test_the_service_deadline_runs_from_the_units_submission_through_every_revie
     moved_back(second_step, submitted_days=6, arrived_days=1)
     [queue] = queues(timedelta(days=5))
     assert (queue.waiting, queue.overdue) == (1, 1)
+    # returned for 补正 after a first submission 20 days ago, submitted again yesterday
     moved_back(second_step, submitted_days=1, arrived_days=1)
-    instance_id = db.session.get(HumanTask, second_step).instance_id
-    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                       .values(created_at=utcnow() - timedelta(days=20)))
+    review = db.session.get(HumanTask, second_step)
+    first_round = db.session.execute(select(HumanTask).where(
+        HumanTask.instance_id == review.instance_id, HumanTask.lane == EMPLOYER_LANE)
+    ).scalar_one()
+    columns = {c.key: getattr(first_round, c.key) for c in HumanTask.__table__.columns}
+    db.session.add(HumanTask(**{**columns, "id": str(uuid.uuid4()),
+                                "created_at": utcnow() - timedelta(days=21),
+                                "completed_at": utcnow() - timedelta(days=20)}))
     db.session.commit()
     [queue] = queues(timedelta(days=5))
     assert (queue.waiting, queue.overdue) == (1, 0)
+
+
+def test_an_application_no_unit_task_handled_counts_from_its_arrival(ctx, demo):
+    """Without a unit submission (an application the centre started), the clock starts
+    when the task arrived."""
+    review = submitted(demo)
+    instance_id = db.session.get(HumanTask, review).instance_id
+    db.session.execute(delete(HumanTask).where(HumanTask.instance_id == instance_id,
+                                               HumanTask.lane == EMPLOYER_LANE))
+    db.session.execute(update(HumanTask).where(HumanTask.id == review)
+                       .values(created_at=utcnow() - timedelta(days=6)))
+    db.session.commit()
+    [queue] = queues(timedelta(days=5))
+    assert queue.overdue == 1

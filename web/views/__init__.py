@@ -40,6 +40,13 @@ def isotime(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
+def list_count(value: int | None) -> str:
+    """A task list's or 消息's count as shown: “1000+” where it was counted no further."""
+    if value is None:
+        return ""
+    return f"{value}+" if value >= LIST_COUNT_CAP else str(value)
+
+
 def centre_name() -> str:
     """The centre's name in every page's header: read once per process (no page edits
     it; seeding a city happens before the hall serves)."""
@@ -73,6 +80,7 @@ def init_app(app: Flask) -> None:
     )
     app.register_blueprint(bp)
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
+                                 list_count=list_count,
                                  localtime=display, isotime=isotime)
     app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name,
                                  count_cap=COUNT_CAP, list_count_cap=LIST_COUNT_CAP)

@@ -79,7 +79,8 @@ EXPORT_JOB = "status_changes_export"
 @jobs.handler(EXPORT_JOB, "账户状态变更记录导出")
 def export_job(ctx: jobs.JobContext) -> jobs.Outcome:
     filters, _ = status_query.Filters.parse(ctx.payload)
-    rows, total = status_query.events(ctx.unit_id, filters, per_page=0)
+    rows, _ = status_query.events(ctx.unit_id, filters, per_page=0)
+    total = len(rows)  # the count beside them stops at COUNT_CAP
     ctx.progress(0, total)
     return jobs.Outcome({"rows": total}, table_xlsx("账户状态变更记录", EXPORT_COLUMNS, rows,
                                                     ctx.progress), _export_name())
@@ -89,14 +90,24 @@ def _export_name() -> str:
     return f"账户状态变更记录_{today():%Y%m%d}.xlsx"
 
 
-@print_point("person_status_changes")
-def status_changes_document(actor: Actor, ref: str, args: Mapping[str, str]
-                            ) -> documents.Document:
-    """7.3 【打印】: the unit's records as filtered (`ref` is “me”); more than ASYNC_ROWS
-    are printed by a job (web/printing.py)."""
+def _print_filters(actor: Actor, ref: str, args: Mapping[str, str]
+                   ) -> tuple[int, status_query.Filters]:
     unit_id = own_unit(actor, ref)
     filters, problems = status_query.Filters.parse(args)
     if problems:
         raise InvalidInput("查询条件有误：" + "；".join(problems.values()),
                            {name: [message] for name, message in problems.items()})
+    return unit_id, filters
+
+
+def _print_size(actor: Actor, ref: str, args: Mapping[str, str]) -> int:
+    return status_query.events(*_print_filters(actor, ref, args), per_page=1)[1]
+
+
+@print_point("person_status_changes", size=_print_size)
+def status_changes_document(actor: Actor, ref: str, args: Mapping[str, str]
+                            ) -> documents.Document:
+    """7.3 【打印】: the unit's records as filtered (`ref` is “me”); more than ASYNC_ROWS
+    are printed by a job (web/printing.py), decided by a count before any is read."""
+    unit_id, filters = _print_filters(actor, ref, args)
     return builders.person_status_changes(unit_id, filters, today())
