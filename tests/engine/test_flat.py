@@ -185,6 +185,10 @@ def test_task_lists_count_no_further_than_the_cap(app, make_api):
     assert operator.get(f"{API}/tasks?list=done").json["total"] == LIST_COUNT_CAP
     assert operator.get(f"{API}/tasks?list=initiated").json["total"] == LIST_COUNT_CAP
     page = operator.get("/tasks?list=done").get_data(as_text=True)
-    assert f"共 {LIST_COUNT_CAP} 条以上" in page
+    assert f"共 {LIST_COUNT_CAP} 条以上，第 1 页" in page
+    # the pages past the count are still reachable, one after another
+    beyond = LIST_COUNT_CAP // 10 + 1
+    later = operator.get(f"/tasks?list=done&page={beyond}").get_data(as_text=True)
+    assert f"第 {beyond} 页" in later and "下一页" in later
     small = operator.get("/tasks?list=todo").get_data(as_text=True)
     assert "以上" not in small
