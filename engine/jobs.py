@@ -23,7 +23,7 @@ import fcntl
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import make_url
 
 from services import jobs
@@ -77,12 +77,15 @@ def completes_in_background(task_id: str, limit: int) -> bool:
     return _work_size(task_id) > limit
 
 
+#: Asked before every completion over HTTP: built once, only bound per call.
+_SIZE = (select(ProcessInstance.process_key, ProcessInstance.unit_id,
+                ProcessInstance.manifest_count)
+         .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+         .where(HumanTask.id == bindparam("task_id")))
+
+
 def _work_size(task_id: str) -> int:
-    found = db.session.execute(
-        select(ProcessInstance.process_key, ProcessInstance.unit_id,
-               ProcessInstance.manifest_count)
-        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id)).first()
+    found = db.session.execute(_SIZE, {"task_id": str(task_id)}).first()
     if found is None:
         return 0  # completing refuses it, in the request
     key, unit_id, rows = found

@@ -125,6 +125,20 @@ def _business_names() -> dict[str, str]:
 _cache_counts = {"hit": 0, "miss": 0}
 _cache_lock = threading.Lock()
 _listeners: list[Callable[[bool], None]] = []
+_completion_listeners: list[Callable[[object], None]] = []
+
+
+def on_completion(listener: Callable[[object], None]) -> None:
+    """`listener(task)` hears every task `runner.complete` completes (the task row as it
+    was written: process_key, lane, candidate_group, created_at, completed_at), before
+    the caller commits: counting it is the caller's to decide."""
+    if listener not in _completion_listeners:
+        _completion_listeners.append(listener)
+
+
+def completed(task) -> None:
+    for notify in _completion_listeners:
+        notify(task)
 
 
 def count_cache_lookups(listener: Callable[[bool], None] | None = None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from services.db import db, utcnow
 from services.errors import Conflict, Forbidden, InvalidInput
 
-from . import access, history, registry, store
+from . import access, history, metrics, registry, store
 from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
 from .models import DONE, READY, RUNNING, TERMINATED, HumanTask, ProcessInstance
 from .run import DiagramError, Run
@@ -114,7 +114,9 @@ def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
         task.run()
 
     run.advance(step)
-    return run.finish()
+    finished = run.finish()
+    metrics.completed(row)
+    return finished
 
 
 def check_completion(task_id: str, actor: Actor, data: object) -> None:

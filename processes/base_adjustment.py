@@ -13,7 +13,7 @@ from services.eligibility import effective_month_problem, status_problem
 from services.errors import BusinessRuleViolation
 from services.models.person import ACTIVE
 from services.months import YearMonth
-from services.units import get_unit
+from services.units import get_unit, unit_rate
 
 from . import Business, handler, register_business
 from .context import HandlerContext
@@ -72,7 +72,7 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
 def apply(ctx: HandlerContext, data: dict) -> dict:
     """审批通过: new bases and amounts from the 生效年月, with change records naming the
     operator who applied."""
-    unit_rate = get_unit(ctx.unit_id).account.unit_rate
+    rate = unit_rate(ctx.unit_id)
     who = Who(ctx.initiator, ctx.initiator_name, "基数调整", ctx.instance_id)
     count, first_month = 0, None
     for batch in manifest_rows.batches(ctx.instance_id):
@@ -86,6 +86,6 @@ def apply(ctx: HandlerContext, data: dict) -> dict:
                 person_rate=Decimal(values["new_person_rate"]),
                 unit_amount=Decimal(values["new_unit_amount"]),
                 person_amount=Decimal(values["new_person_amount"]), from_month=month))
-        apply_new_bases(ctx.unit_id, unit_rate, new_bases, who)
+        apply_new_bases(ctx.unit_id, rate, new_bases, who)
         count += len(batch)
     return {"rows": count, "from_month": str(first_month) if first_month else ""}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import func, insert, literal_column, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, update
 
 from .db import db, defer, one_of, utcnow
 from .direct_sql import insert_tuples
@@ -26,6 +26,8 @@ _TABLE = ManifestRow.__table__
 #: uses a partial index only for a query that repeats its condition, and read every open
 #: row of the business for `active IS 1` (a 10,000-row 清册 made a single entry 2× slower).
 OPEN = literal_column("manifest_row.active")
+_CLOSE = (update(_TABLE).where(_TABLE.c.instance_id == bindparam("b_instance_id"), OPEN)
+          .values(active=None))
 _COLUMNS = (ManifestRow.id, ManifestRow.row_key, ManifestRow.person_account_id,
             ManifestRow.data, ManifestRow.amount, ManifestRow.amount_before)
 
@@ -172,6 +174,4 @@ def aggregate(instance_id: int) -> Totals:
 
 def close(instance_id: int) -> None:
     """The application ended: its rows no longer hold their keys."""
-    db.session.execute(update(ManifestRow).where(ManifestRow.instance_id == instance_id,
-                                                 ManifestRow.active.is_(True))
-                       .values(active=None).execution_options(synchronize_session=False))
+    db.session.execute(_CLOSE, {"b_instance_id": instance_id})

@@ -14,13 +14,12 @@ import os
 import time
 from datetime import timedelta
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from engine import metrics as engine_metrics
-from engine.models import DONE, HumanTask
 from services.db import db, utcnow
 from services.models import City, Job
 from services.models.job import QUEUED, RUNNING
@@ -60,20 +59,27 @@ def init_app(app: Flask) -> None:
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "<unmatched>"
             REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
-        if COMPLETING.get(request.endpoint) == response.status_code and request.method == "POST":
-            _count_completion((request.view_args or {}).get("task_id"))
+        task = g.pop("hpf_completed", None)
+        if task is not None and COMPLETING.get(request.endpoint) == response.status_code \
+                and request.method == "POST":
+            _count_completion(task)
         return response
 
+    engine_metrics.on_completion(_remember_completion)
 
-def _count_completion(task_id: str | None) -> None:
-    """One indexed read of the task just completed (committed by the view)."""
-    row = db.session.get(HumanTask, str(task_id)) if task_id else None
-    if row is None or row.state != DONE:
-        return
-    COMPLETIONS.labels(row.process_key, row.lane).inc()
-    if row.candidate_group and row.completed_at:
-        TASK_WAIT.labels(row.process_key, row.candidate_group).observe(
-            (row.completed_at - row.created_at).total_seconds())
+
+def _remember_completion(task) -> None:
+    """The task a request completes, counted once its answer says it succeeded (the view
+    commits before answering): no second read of it after the commit."""
+    if has_request_context():
+        g.hpf_completed = task
+
+
+def _count_completion(task) -> None:
+    COMPLETIONS.labels(task.process_key, task.lane).inc()
+    if task.candidate_group and task.completed_at:
+        TASK_WAIT.labels(task.process_key, task.candidate_group).observe(
+            (task.completed_at - task.created_at).total_seconds())
 
 
 class DatabaseCollector:
