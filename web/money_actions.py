@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from engine import runner
 from engine.actors import EMPLOYER_LANE, Actor
-from engine.jobs import submit_completion
+from engine.jobs import actor_from, actor_payload, submit_completion
 from engine.models import READY, RUNNING, HumanTask, ProcessInstance
-from services import allocation, clock, ledger, payments, remittance
+from processes.remittance import work_size
+from services import allocation, clock, jobs, ledger, payments, remittance
 from services.changes import Who
 from services.db import db
 from services.errors import BusinessRuleViolation, Forbidden, HallError, InvalidInput
@@ -160,3 +161,54 @@ def pay(item: Payable, actor: Actor, method: str) -> dict:
     else:
         runner.send_message(item.instance_id, PAID, {"method": method}, actor=actor)
     return done
+
+
+# -- a large unit's allocation, off the request ----------------------------------------------
+
+PAYMENT_JOB = "payment_delivery"
+PAY_JOB = "pay_from_unallocated"
+
+
+def is_large(unit_id: int, limit: int) -> bool:
+    """Whether allocating the unit's month writes more than `limit` persons' rows."""
+    return work_size(unit_id) > limit
+
+
+def queue_payment(data: dict, actor: Actor, limit: int, back: str) -> str | None:
+    """缴款登记 for a unit with more than `limit` persons in 正常 as a job (its 分配
+    writes a row per person), once the notice itself is valid; None for a smaller unit
+    (the caller delivers it at once). The form's idempotency key goes with it, so a
+    resent form queues a job that changes nothing."""
+    require_finance(actor)
+    notice = payments.check(data if isinstance(data, dict) else {})
+    if not is_large(notice.unit_id, limit):
+        return None
+    return jobs.submit(PAYMENT_JOB, {"data": data, "actor": actor_payload(actor), "back": back},
+                       owner=actor.key, unit_id=notice.unit_id)
+
+
+@jobs.handler(PAYMENT_JOB, "缴款登记与分配")
+def payment_job(ctx: jobs.JobContext) -> dict:
+    result, replayed = deliver_payment(ctx.payload["data"], actor_from(ctx.payload["actor"]))
+    return {"message": ("该笔缴款已登记过（同一表单重复提交），未重复记账。" if replayed else "")
+            + result["message"]}
+
+
+def queue_pay(actor: Actor, payable_id: int, back: str) -> str:
+    """使用未分配金额缴款 as a job, once it would be allowed now (the job checks again)."""
+    if not actor.is_operator:
+        raise Forbidden("使用未分配金额缴款由缴存单位经办人办理")
+    allocation.check(allocation.payable(payable_id, actor.unit_id))
+    return jobs.submit(PAY_JOB, {"payable_id": payable_id, "actor": actor_payload(actor),
+                                 "back": back}, owner=actor.key, unit_id=actor.unit_id)
+
+
+@jobs.handler(PAY_JOB, "使用未分配金额缴款")
+def pay_job(ctx: jobs.JobContext) -> dict:
+    paid = pay_from_unallocated(actor_from(ctx.payload["actor"]), ctx.payload["payable_id"])
+    return {"message": paid_text(paid)}
+
+
+def paid_text(paid: dict) -> str:
+    return (f"已使用未分配金额缴纳 {paid['month']} {paid['kind_name']} "
+            f"{money_text(paid['amount'])} 元，并已分配至职工个人账户")

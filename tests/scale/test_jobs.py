@@ -205,6 +205,61 @@ def test_a_large_units_month_end_verification_is_a_job_refused_at_once_when_it_m
     assert sum(Decimal(str(r[-1])) for r in rows) == Decimal(verified[0]["amount"])
 
 
+def test_a_large_units_payment_and_pay_from_unallocated_are_allocated_by_jobs(
+        operator_api, app, demo, make_api, monkeypatch):
+    """缴款登记 for a unit of more than ASYNC_ROWS persons: the notice is checked at once,
+    then a job records it and allocates; the same form again changes nothing. The unit's
+    使用未分配金额缴款 goes the same way. The books agree after each."""
+    from tests.money_helpers import Today, check_books, unit_id_of
+
+    def verified_month() -> dict:
+        due = operator_api.get(f"{API}/remittance").json["month"]
+        done = operator_api.client.post("/remittance/verify", data={
+            "csrf_token": operator_api.csrf(), "month": due})
+        wait_for_job(job_status(operator_api, done.headers["Location"].rsplit("/", 1)[1]))
+        return next(v for v in operator_api.get(f"{API}/remittances").json["items"]
+                    if v["month"] == due)
+
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    month = verified_month()
+    form = {"csrf_token": finance.csrf(), "unit_account": demo["units"][0]["unit_account"],
+            "amount": month["amount"], "method": "transfer", "reference": "BANK-1",
+            "idempotency_key": "desk-large-1"}
+    bad = finance.client.post("/centre/payments", data={**form, "amount": "-1"})
+    assert bad.status_code == 422 and "缴款金额须大于 0" in bad.text  # refused at once
+
+    response = finance.client.post("/centre/payments", data=form)
+
+    assert response.status_code == 303 and response.headers["Location"].startswith("/jobs/")
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    status = wait_for_job(job_status(finance, job_id))
+    assert status["state"] == "done" and "已分配" in status["result"]["message"], status
+    assert 'href="/centre/payments"' in finance.get(f"/jobs/{job_id}").text
+    unpaid = [v["month"] for v in operator_api.get(f"{API}/remittances").json["items"]]
+    assert month["month"] not in unpaid  # allocated: no longer waiting for money
+    check_books(app, unit_id)
+    again = wait_for_job(job_status(finance, finance.client.post(
+        "/centre/payments", data=form).headers["Location"].rsplit("/", 1)[1]))
+    assert "已登记过" in again["result"]["message"]
+    check_books(app, unit_id)
+
+    # money ahead of the next verification stays 未分配; the unit then pays from it
+    ahead = {**form, "idempotency_key": "desk-large-2", "reference": "BANK-2"}
+    wait_for_job(job_status(finance, finance.client.post(
+        "/centre/payments", data=ahead).headers["Location"].rsplit("/", 1)[1]))
+    Today(monkeypatch).next_month()
+    following = verified_month()
+    pay = operator_api.client.post(f"/payables/{following['payable_id']}/pay",
+                                   data={"csrf_token": operator_api.csrf()})
+    assert pay.status_code == 303 and pay.headers["Location"].startswith("/jobs/")
+    pay_status = wait_for_job(job_status(operator_api, pay.headers["Location"].rsplit("/", 1)[1]))
+    assert pay_status["state"] == "done" and "已使用未分配金额缴纳" in pay_status["result"]["message"]
+    unpaid = [v["month"] for v in operator_api.get(f"{API}/remittances").json["items"]]
+    assert following["month"] not in unpaid
+    check_books(app, unit_id)
+
+
 def test_an_import_tells_its_progress_as_it_checks_and_stores_rows(ctx, demo):
     from engine import runner
     from tests.people import mobile, resident_id

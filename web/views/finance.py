@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from engine.actors import STAFF
@@ -30,6 +30,11 @@ def finance_payments():
     if request.method == "POST":
         entered = {name: (request.form.get(name) or "").strip() for name in FIELDS}
         try:
+            job_id = money_actions.queue_payment(entered, actor, current_app.config["ASYNC_ROWS"],
+                                                 url_for("views.finance_payments"))
+            if job_id is not None:  # a large unit: its 分配 runs as a job
+                db.session.commit()
+                return redirect(url_for("views.job_page", job_id=job_id), code=303)
             result, replayed = money_actions.deliver_payment(entered, actor)
             db.session.commit()
             flash(("该笔缴款已登记过（同一表单重复提交），未重复记账。" if replayed else "")

@@ -99,11 +99,19 @@ def remittance_delete(month: str):
 def payable_pay(payable_id: int):
     """使用未分配金额缴款."""
     actor = auth.current_actor()
+    if money_actions.is_large(actor.unit_id, current_app.config["ASYNC_ROWS"]):
+        try:  # a large unit: a job allocates; its page follows it
+            job_id = money_actions.queue_pay(actor, payable_id,
+                                             url_for("views.remittance_page", tab="query"))
+            db.session.commit()
+            return redirect(url_for("views.job_page", job_id=job_id), code=303)
+        except HallError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("views.remittance_page", tab="query"), code=303)
 
     def pay() -> str:
-        paid = money_actions.pay_from_unallocated(actor, payable_id)
-        return (f"已使用未分配金额缴纳 {paid['month']} {paid['kind_name']} "
-                f"{money_actions.money_text(paid['amount'])} 元，并已分配至职工个人账户")
+        return money_actions.paid_text(money_actions.pay_from_unallocated(actor, payable_id))
 
     return _act(pay, "query")
 
