@@ -78,8 +78,7 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
     people = accounts(operator, live, 5)
 
     # open 基数调整 from its tile; import three rows from the template
-    operator.click("a.tile[data-key=base_adjustment]")
-    operator.click("#start-button")
+    start_application(operator, "base_adjustment")
     expect(operator.get_by_role("heading", name="基数调整清册")).to_be_visible()
     operator.click("#open-import")
     path = filled_template(operator, tmp_path, [
@@ -174,8 +173,7 @@ def test_base_adjustment_through_the_browser(browser, live, demo, tmp_path):
 def test_import_errors_are_shown_per_row_and_column(browser, live, demo, tmp_path):
     page = new_page(browser)
     operator_login(page, live, demo)
-    page.click("a.tile[data-key=base_adjustment]")
-    page.click("#start-button")
+    start_application(page, "base_adjustment")
     page.click("#open-import")
     person = accounts(page, live, 1)[0]
     path = filled_template(page, tmp_path, [

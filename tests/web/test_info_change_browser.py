@@ -18,7 +18,7 @@ from services.models import Person, PersonAccount, Unit
 from tests.money_helpers import unit_id_of
 from tests.pdf import pdf_text
 
-from .browser import new_page, operator_login, shot, staff_login
+from .browser import new_page, operator_login, shot, staff_login, start_application
 
 pytestmark = pytest.mark.browser
 
@@ -30,8 +30,7 @@ def confirm(page: Page) -> None:
 def test_unit_info_change_in_the_browser(browser, live, app, demo):
     page = new_page(browser)
     operator_login(page, live, demo)
-    page.click("a.tile[data-key=unit_info_change]")
-    page.click("#start-button")
+    start_application(page, "unit_info_change")
     expect(page.locator("#entry-account_no")).to_be_disabled()
     expect(page.locator("#entry-account_no")).to_have_value(demo["units"][0]["unit_account"])
     expect(page.locator("#entry-name")).to_have_value(demo["units"][0]["name"])
@@ -64,8 +63,7 @@ def test_person_info_change_in_the_browser(browser, live, app, demo):
     page = new_page(browser)
     operator_login(page, live, demo)
     person = page.request.get(f"{live}/api/v1/persons?per_page=1").json()["items"][0]
-    page.click("a.tile[data-key=person_info_change]")
-    page.click("#start-button")
+    start_application(page, "person_info_change")
     page.fill("#person-picker", person["person_account"])
     expect(page.locator("#showback [data-show=id_number]")).to_have_text(person["id_number"])
     expect(page.locator("#entry-address")).to_have_value(person["address"])

@@ -37,7 +37,7 @@ from tests.money_helpers import (
 )
 from tests.pdf import pdf_text
 
-from .browser import new_page, operator_login, shot, staff_login
+from .browser import new_page, operator_login, shot, staff_login, start_application
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +59,7 @@ def verify_month(page: Page, hall: str) -> tuple[str, Decimal]:
     confirm(page)
     expect(page.get_by_text("核定成功")).to_be_visible()
     expect(page.locator("#verify-month")).to_have_text(str(YearMonth.parse(month) + 1))
+    page.wait_for_load_state("load")  # the page's scripts answer the next click
     return month, amount
 
 
@@ -156,8 +157,7 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     expect(operator.locator("#paid-through")).to_have_text(str(month3))
 
     # -- a back pay: entered, 完成办理, approved, printed, paid ------------------------------
-    operator.click("a.tile[data-key=back_pay]")
-    operator.click("#start-button")
+    start_application(operator, "back_pay")
     person = operator.request.get(f"{live}/api/v1/persons?status=01&per_page=2").json()["items"][1]
     operator.fill("#person-picker", person["person_account"])
     expect(operator.locator("#showback [data-show=name]")).to_have_text(person["name"])

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.people import mobile, resident_id
 
-from .browser import new_page, no_horizontal_scroll, operator_login, shot
+from .browser import new_page, no_horizontal_scroll, operator_login, shot, start_application
 
 pytestmark = pytest.mark.browser
 
@@ -41,8 +41,7 @@ def confirm(page: Page) -> None:
 def test_registration_through_the_browser(browser, live, demo, tmp_path):
     page = new_page(browser)
     operator_login(page, live, demo)
-    page.click("a.tile[data-key=registration]")
-    page.click("#start-button")
+    start_application(page, "registration")
     expect(page.get_by_role("heading", name="开户清册", exact=True)).to_be_visible()
 
     # single entry: every field typed, gender and birth date shown back; a blank rate is
