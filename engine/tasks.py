@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer
 
-from services.clock import day_start_utc, iso
-from services.db import LIST_COUNT_CAP, capped_count, db, prepared
+from services.clock import day_bounds, iso
+from services.db import db, page_statements, prepared, run_page
 from services.errors import InvalidInput
 from services.models import Unit, UnitAccount
 
@@ -53,12 +53,11 @@ def task_query(actor: Actor, which: str):
     raise InvalidInput("列表类型无效", {"list": [f"须为以下之一：{'、'.join(LISTS)}"]})
 
 
-def _params(actor: Actor, filters: Filters, page: int, per_page: int) -> dict:
+def _params(actor: Actor, filters: Filters) -> dict:
+    since, until = day_bounds(filters.since, filters.until)
     return {"unit_id": actor.unit_id or -1, "who": actor.key,
             "groups": sorted(actor.groups) or [""], "process_key": filters.process_key,
-            "since": day_start_utc(filters.since) if filters.since else None,
-            "until": day_start_utc(filters.until + timedelta(days=1)) if filters.until else None,
-            "limit": per_page, "offset": (page - 1) * per_page}
+            "since": since, "until": until}
 
 
 def _filtered(query, order, filters: Filters, key_column):
@@ -85,20 +84,14 @@ def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
     filters = filters or Filters()
     if which == "initiated":
         return _initiated(actor, page, per_page, filters, count)
-    if which not in LISTS:
-        task_query(actor, which)  # refuses it
-    shape = _shape(actor, which, filters)
 
-    def build():
+    def build():  # an unknown list is refused here (task_query), and nothing is kept
         query, order = task_query(actor, which)
-        query = _filtered(query, order, filters, HumanTask.process_key)
-        return (capped_count(query, LIST_COUNT_CAP), query.order_by(order.desc(), HumanTask.id.desc())
-                .limit(bindparam("limit")).offset(bindparam("offset")))
+        return page_statements(_filtered(query, order, filters, HumanTask.process_key),
+                               order.desc(), HumanTask.id.desc())
 
-    counting, listing = prepared(shape, build)
-    params = _params(actor, filters, page, per_page)
-    total = db.session.execute(counting, params).scalar_one() if count else None
-    rows = db.session.execute(listing, params).scalars().all()
+    rows, total = run_page(prepared(_shape(actor, which, filters), build),
+                           _params(actor, filters), page, per_page, count)
     names = _own_names(rows) if actor.is_operator else \
         _business_names({r.instance_id for r in rows})
     result = []
@@ -130,15 +123,11 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: 
             ProcessInstance.unit_id == bindparam("unit_id"))
         query = _filtered(query, ProcessInstance.created_at, filters,
                           ProcessInstance.process_key)
-        return (capped_count(query, LIST_COUNT_CAP), query.order_by(
-            ProcessInstance.created_at.desc(),
-                                                    ProcessInstance.id.desc())
-                .limit(bindparam("limit")).offset(bindparam("offset")))
+        return page_statements(query, ProcessInstance.created_at.desc(),
+                               ProcessInstance.id.desc())
 
-    counting, listing = prepared(_shape(actor, "initiated", filters), build)
-    params = _params(actor, filters, page, per_page)
-    total = db.session.execute(counting, params).scalar_one() if count else None
-    rows = db.session.execute(listing, params).scalars().all()
+    rows, total = run_page(prepared(_shape(actor, "initiated", filters), build),
+                           _params(actor, filters), page, per_page, count)
     latest = _latest_tasks([r.id for r in rows])
     result = []
     for instance in rows:

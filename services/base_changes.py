@@ -12,10 +12,10 @@ from .direct_sql import insert_rows, update_by_key
 from .models import BasePeriod, PersonAccount
 from .months import YearMonth
 
-_CHANGED = ("base", "person_rate", "unit_amount", "person_amount")
 #: (field, label) of what a base adjustment changes, in the order records show them.
 FIELDS = (("base", "缴存基数"), ("person_rate", "个人缴存比例"), ("unit_amount", "单位月缴存额"),
           ("person_amount", "个人月缴存额"))
+_CHANGED = tuple(field for field, _ in FIELDS)
 
 
 @dataclass(frozen=True)

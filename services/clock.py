@@ -48,12 +48,21 @@ def day_start_utc(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), CST).astimezone(UTC).replace(tzinfo=None)
 
 
+def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None,
+                                                                 datetime | None]:
+    """The stored UTC times the Beijing dates since…until span: from the start of `since`
+    to before the start of the day after `until` (either may be open: None)."""
+    return (day_start_utc(since) if since else None,
+            day_start_utc(until + timedelta(days=1)) if until else None)
+
+
 def on_days(column, since: date | None, until: date | None) -> list:
     """Conditions for a stored UTC time `column` falling on the Beijing dates since…until
     (both included; either may be open)."""
+    start, end = day_bounds(since, until)
     conditions = []
-    if since:
-        conditions.append(column >= day_start_utc(since))
-    if until:
-        conditions.append(column < day_start_utc(until + timedelta(days=1)))
+    if start:
+        conditions.append(column >= start)
+    if end:
+        conditions.append(column < end)
     return conditions

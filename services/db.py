@@ -26,6 +26,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     any_,
+    bindparam,
     func,
     literal,
     literal_column,
@@ -180,6 +181,23 @@ def capped_count(query, cap: int = COUNT_CAP):
     counted = query.order_by(None).with_only_columns(literal_column("1"),
                                                      maintain_column_froms=True)
     return select(func.count()).select_from(counted.limit(cap).subquery())
+
+
+def page_statements(query, *order, cap: int = LIST_COUNT_CAP):
+    """A list's two statements for `prepared`: its count to `cap`, and a page of it in
+    `order` (LIMIT and OFFSET bound by `run_page`)."""
+    return (capped_count(query, cap),
+            query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")))
+
+
+def run_page(statements, params: dict, page: int, per_page: int, count: bool = True
+             ) -> tuple[list, int | None]:
+    """One page of `page_statements` with `params` bound: its rows (ORM objects) and the
+    count (None with count=False)."""
+    counting, listing = statements
+    params = {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    total = db.session.execute(counting, params).scalar_one() if count else None
+    return db.session.execute(listing, params).scalars().all(), total
 
 
 _PREPARED: dict[tuple, object] = {}

@@ -104,26 +104,24 @@ def update_by_key(model, key: str, names: tuple[str, ...], rows: list[tuple],
     converters = [processor(column) for column in columns]
     values = [[_bound(convert, row[i], memo) for row in rows]
               for i, convert in enumerate(converters)]
-    shared = {f"f_{column}": _bound(processor(column), value, memo)
+    shared = {column: _bound(processor(column), value, memo)
               for column, value in fixed.items()}
-    quote = dialect.identifier_preparer.quote
-    settings = [f"{quote(table.c[c].name)} = v.{quote(table.c[c].name)}" for c in names] + \
-        [f"{quote(table.c[c].name)} = %(f_{c})s" for c in fixed]
+    name = {c: dialect.identifier_preparer.quote(table.c[c].name) for c in (*columns, *fixed)}
+    target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
+        settings = [f"{name[c]} = v.{name[c]}" for c in names] + \
+            [f"{name[c]} = %(f_{c})s" for c in fixed]
         arrays = ", ".join(f"%(a_{i})s::{table.c[c].type.compile(dialect)}[]"
                            for i, c in enumerate(columns))
-        sql = (f"UPDATE {dialect.identifier_preparer.format_table(table)} AS t SET "
-               f"{', '.join(settings)} FROM unnest({arrays}) AS v("
-               f"{', '.join(quote(table.c[c].name) for c in columns)}) "
-               f"WHERE t.{quote(table.c[key].name)} = v.{quote(table.c[key].name)}")
-        params = {**{f"a_{i}": column for i, column in enumerate(values)}, **shared}
+        sql = (f"UPDATE {target} AS t SET {', '.join(settings)} FROM unnest({arrays}) AS v("
+               f"{', '.join(name[c] for c in columns)}) WHERE t.{name[key]} = v.{name[key]}")
+        params = {**{f"a_{i}": column for i, column in enumerate(values)},
+                  **{f"f_{c}": value for c, value in shared.items()}}
         _run(connection, _Compiled(sql, (), False, ()), params)
         return
-    settings = [f"{quote(table.c[c].name)} = :{c}" for c in (*names, *fixed)]
-    sql = (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET "
-           f"{', '.join(settings)} WHERE {quote(table.c[key].name)} = :{key}")
-    plain = {k[2:]: v for k, v in shared.items()}
-    params = [{**dict(zip(columns, row_values, strict=True)), **plain}
+    settings = [f"{name[c]} = :{c}" for c in (*names, *fixed)]
+    sql = f"UPDATE {target} SET {', '.join(settings)} WHERE {name[key]} = :{key}"
+    params = [{**dict(zip(columns, row_values, strict=True)), **shared}
               for row_values in zip(*values, strict=True)]
     _run(connection, _Compiled(sql, (), False, ()), params, many=True)
 

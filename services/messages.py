@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import bindparam, func, select
 
-from .db import LIST_COUNT_CAP, capped_count, db, prepared, utcnow
+from .db import db, page_statements, prepared, run_page, utcnow
 from .errors import NotFound
 from .models import Message
 
@@ -32,15 +32,10 @@ def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: 
             query = query.where(Message.read_at.is_(None))
         if business:
             query = query.where(Message.business == bindparam("business"))
-        return (capped_count(query, LIST_COUNT_CAP),
-                query.order_by(Message.created_at.desc(), Message.id.desc())
-                .limit(bindparam("limit")).offset(bindparam("offset")))
+        return page_statements(query, Message.created_at.desc(), Message.id.desc())
 
-    counting, listing = prepared((__name__, unread_only, bool(business)), build)
-    params = {"unit_id": unit_id, "business": business, "limit": per_page,
-              "offset": (page - 1) * per_page}
-    total = db.session.execute(counting, params).scalar_one() if count else None
-    rows = db.session.execute(listing, params).scalars().all()
+    rows, total = run_page(prepared((__name__, unread_only, bool(business)), build),
+                           {"unit_id": unit_id, "business": business}, page, per_page, count)
     return list(rows), total
 
 

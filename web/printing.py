@@ -94,13 +94,8 @@ def pdf_response(kind: str, ref: str, queued: Callable[[str], object]):
             owner=actor.key, unit_id=actor.unit_id, total=rows)
         db.session.commit()
         return queued(job_id)
-    pdf, name, code = _printed(document, verify_url(""))
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same document, printed at the same moment elsewhere
-        db.session.rollback()
-        if not records.exists(code):
-            raise
+    pdf, name = _printed(document, verify_url(""))
+    db.session.commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (f"inline; filename=document.pdf; "
                                                f"filename*=UTF-8''{quote(name)}")
@@ -109,33 +104,21 @@ def pdf_response(kind: str, ref: str, queued: Callable[[str], object]):
     return response
 
 
-def _rendered(document: documents.Document, verify_base: str):
-    """Issue the check code and render: the issue, the PDF and its file name."""
+def _printed(document: documents.Document, verify_base: str) -> tuple[bytes, str]:
+    """Issue the check code, render, and record the code (uncommitted) in a savepoint: the
+    same document printed at the same moment elsewhere (a double click, two jobs) is
+    recorded once and both prints succeed. The PDF and its file name."""
     issued = documents.issue(document, current_app.config["SECRET_KEY"])
     stamp = documents.Stamp(issued.code, verify_base + issued.code,
                             get_unit(document.unit_id).city.centre_name)
-    return (issued, documents.render(issued.layout, document, stamp),
-            f"{issued.layout.title}_{document.date:%Y%m%d}.pdf")
-
-
-def _printed(document: documents.Document, verify_base: str) -> tuple[bytes, str, str]:
-    """Render and record the code (uncommitted): the PDF, its name and its code."""
-    issued, pdf, name = _rendered(document, verify_base)
-    documents.record(issued.layout, document, issued.code, issued.digest)
-    return pdf, name, issued.code
-
-
-def _recorded_once(document: documents.Document, verify_base: str) -> tuple[bytes, str]:
-    """`_printed` for a job: the code's record in a savepoint, so the same document
-    printed by two jobs at once (a double click) is recorded once and both jobs succeed."""
-    issued, pdf, name = _rendered(document, verify_base)
+    pdf = documents.render(issued.layout, document, stamp)
     try:
         with db.session.begin_nested():
             documents.record(issued.layout, document, issued.code, issued.digest)
     except IntegrityError:
         if not records.exists(issued.code):
             raise
-    return pdf, name
+    return pdf, f"{issued.layout.title}_{document.date:%Y%m%d}.pdf"
 
 
 def _same_site_referrer() -> str | None:
@@ -147,7 +130,7 @@ def _same_site_referrer() -> str | None:
     if referrer.netloc != request.host or not path.startswith("/") or path.startswith("//") \
             or "\\" in path:
         return None
-    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return path + (f"?{referrer.query}" if referrer.query else "")
 
 
 @jobs.handler(PRINT_JOB, "打印文件生成")
@@ -157,7 +140,7 @@ def print_job(ctx: jobs.JobContext) -> jobs.Outcome:
     document = PRINT_POINTS[given["kind"]].build(actor_from(given["actor"]), given["ref"],
                                                  given["args"])
     ctx.progress(0, len(document.rows))
-    pdf, name = _recorded_once(document, given["verify_base"])
+    pdf, name = _printed(document, given["verify_base"])
     ctx.progress(len(document.rows), len(document.rows))
     return jobs.Outcome({"rows": len(document.rows), "message": f"{given['title']}已生成"},
                         pdf, name)

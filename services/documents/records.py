@@ -78,8 +78,9 @@ def check_code(secret: str, canonical_text: bytes) -> str:
 
 def record(layout: Layout, document: Document, code: str, digest: str) -> None:
     """Keep the document's summary under its code, once; printing it again adds nothing.
-    Two simultaneous first prints both add it: the caller's commit of the second fails on
-    the key and may be rolled back, since the row it wanted is there (`exists`)."""
+    Two simultaneous first prints both add it: the caller records in a savepoint, whose
+    second insert fails on the key and is rolled back alone, since the row it wanted is
+    there (`exists`; web/printing.py)."""
     if exists(code):
         return
     row = DocumentRecord(

@@ -52,6 +52,7 @@ class Stamp:
 #: A print running as a job reports its progress every this many table rows.
 PROGRESS_ROWS = 500
 
+
 def render(layout: Layout, document: Document, stamp: Stamp) -> bytes:
     """The PDF of `document` as `layout` places it."""
     table = cells(layout, document)

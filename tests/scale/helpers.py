@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -78,3 +80,25 @@ def wait_for_job(get_status, seconds: float = 30) -> dict:
             return status
         time.sleep(0.05)
     raise AssertionError(f"job still {status['state']} after {seconds} s")
+
+
+def idle_connection_delay(port: int, request: Callable[[], None], samples: int,
+                          settle: float, idle: int = 200) -> tuple[float, float]:
+    """Median seconds `request()` takes alone, then with `idle` TCP connections open to
+    `port` that never send a byte (opened `settle` seconds before measuring)."""
+    def timed() -> float:
+        started = time.perf_counter()
+        request()
+        return time.perf_counter() - started
+
+    alone = statistics.median(timed() for _ in range(samples))
+    sockets = []
+    try:
+        for _ in range(idle):
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        time.sleep(settle)
+        crowded = statistics.median(timed() for _ in range(samples))
+    finally:
+        for sock in sockets:
+            sock.close()
+    return alone, crowded

@@ -13,7 +13,6 @@ import http.client
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .helpers import HPF, ROOT, free_port, hpf_env
+from .helpers import HPF, ROOT, free_port, hpf_env, idle_connection_delay
 
 CONF = ROOT / "web" / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -187,19 +186,8 @@ def test_password_guessing_is_slowed_by_nginx_before_the_app(proxied):
 def test_two_hundred_idle_connections_do_not_delay_a_request(proxied):
     port = proxied["https"]
 
-    def timed() -> float:
-        started = time.perf_counter()
+    def health() -> None:
         assert get(port, "/healthz")[0] == 200
-        return time.perf_counter() - started
 
-    alone = statistics.median(timed() for _ in range(10))
-    idle = []
-    try:
-        for _ in range(200):
-            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
-        time.sleep(0.5)
-        crowded = statistics.median(timed() for _ in range(10))
-    finally:
-        for sock in idle:
-            sock.close()
+    alone, crowded = idle_connection_delay(port, health, samples=10, settle=0.5)
     assert crowded - alone < 0.1, (alone, crowded)

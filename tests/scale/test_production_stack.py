@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import time
 import urllib.error
@@ -38,7 +37,7 @@ from tests.business.helpers import fill_template
 from tests.ukey import certificate, sign
 
 from . import helpers
-from .helpers import HPF, ROOT, free_port, hpf_env
+from .helpers import HPF, ROOT, free_port, hpf_env, idle_connection_delay
 
 BROKER = os.environ.get("HPF_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 BIG_UNIT_ROWS = 3000
@@ -205,21 +204,12 @@ def test_the_production_stack_serves_a_base_adjustment_and_a_killed_import_once(
             ["items"]} == {"8000.00"}
 
     # 200 idle connections do not hold anyone up
-    def timed() -> float:
-        started = time.perf_counter()
+    def login_page() -> None:
         with urllib.request.urlopen(base + "/login", timeout=10) as response:
             assert response.status == 200
-        return time.perf_counter() - started
 
-    quiet = statistics.median(timed() for _ in range(5))
-    idle = [socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
-            for _ in range(200)]
-    try:
-        time.sleep(0.2)
-        crowded = statistics.median(timed() for _ in range(5))
-    finally:
-        for sock in idle:
-            sock.close()
+    quiet, crowded = idle_connection_delay(int(base.rsplit(":", 1)[1]), login_page,
+                                           samples=5, settle=0.2)
     assert crowded - quiet < 0.1, (quiet, crowded)
 
     # a big unit: 3,000 depositors, made the way `hpf seed-scale` makes them

@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from engine.actors import OPERATOR
-from processes import remittance as remittance_business
 from services import allocation, clock, jobs, ledger, remittance
 from services.db import db
 from services.errors import HallError, NotFound
@@ -64,16 +63,10 @@ def _act(action, tab: str):
 def remittance_verify():
     """【汇缴核定】: “核定成功” and the page moves on to the next month."""
     actor = auth.current_actor()
-    if remittance_business.work_size(actor.unit_id) > current_app.config["ASYNC_ROWS"]:
-        try:  # a large unit: a job writes the lines; its page follows it
-            job_id = money_actions.queue_verification(
-                actor, request.form.get("month"), url_for("views.remittance_page"))
-            db.session.commit()
-            return redirect(url_for("views.job_page", job_id=job_id), code=303)
-        except HallError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("views.remittance_page", tab="verify"), code=303)
+    if money_actions.is_large(actor.unit_id, current_app.config["ASYNC_ROWS"]):
+        # a large unit: a job writes the lines; its page follows it
+        return _queued(lambda: money_actions.queue_verification(
+            actor, request.form.get("month"), url_for("views.remittance_page")), "verify")
 
     def verify() -> str:
         money_actions.verify_month(actor, request.form.get("month"))
@@ -100,20 +93,27 @@ def payable_pay(payable_id: int):
     """使用未分配金额缴款."""
     actor = auth.current_actor()
     if money_actions.is_large(actor.unit_id, current_app.config["ASYNC_ROWS"]):
-        try:  # a large unit: a job allocates; its page follows it
-            job_id = money_actions.queue_pay(actor, payable_id,
-                                             url_for("views.remittance_page", tab="query"))
-            db.session.commit()
-            return redirect(url_for("views.job_page", job_id=job_id), code=303)
-        except HallError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("views.remittance_page", tab="query"), code=303)
+        # a large unit: a job allocates; its page follows it
+        return _queued(lambda: money_actions.queue_pay(
+            actor, payable_id, url_for("views.remittance_page", tab="query")), "query")
 
     def pay() -> str:
         return money_actions.paid_text(money_actions.pay_from_unallocated(actor, payable_id))
 
     return _act(pay, "query")
+
+
+def _queued(queue, tab: str):
+    """A large unit's action as a job: `queue()` checks what would refuse it and queues
+    it; the page goes to the job's page, or back to `tab` with the refusal."""
+    try:
+        job_id = queue()
+        db.session.commit()
+        return redirect(url_for("views.job_page", job_id=job_id), code=303)
+    except HallError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("views.remittance_page", tab=tab), code=303)
 
 
 def _payable(unit_id: int, month: str):
