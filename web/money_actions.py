@@ -176,13 +176,14 @@ def is_large(unit_id: int, limit: int) -> bool:
 
 def queue_payment(data: dict, actor: Actor, limit: int, back: str) -> str | None:
     """缴款登记 for a unit with more than `limit` persons in 正常 as a job (its 分配
-    writes a row per person), once the notice itself is valid; None for a smaller unit
-    (the caller delivers it at once). The form's idempotency key goes with it, so a
-    resent form queues a job that changes nothing."""
+    writes a row per person), once the notice itself is valid; None for a smaller unit or
+    a notice whose key is already recorded (the caller delivers it at once: a repeat
+    answers the first result). The idempotency key goes with the job, so the same notice
+    sent again before the job ran queues a job that changes nothing."""
     require_finance(actor)
     notice = payments.check(data if isinstance(data, dict) else {})
-    if not is_large(notice.unit_id, limit):
-        return None
+    if payments.by_key(notice.idempotency_key) is not None or not is_large(notice.unit_id, limit):
+        return None  # a notice already recorded is answered at once, as a repeat
     return jobs.submit(PAYMENT_JOB, {"data": data, "actor": actor_payload(actor), "back": back},
                        owner=actor.key, unit_id=notice.unit_id)
 
@@ -190,7 +191,8 @@ def queue_payment(data: dict, actor: Actor, limit: int, back: str) -> str | None
 @jobs.handler(PAYMENT_JOB, "缴款登记与分配")
 def payment_job(ctx: jobs.JobContext) -> dict:
     result, replayed = deliver_payment(ctx.payload["data"], actor_from(ctx.payload["actor"]))
-    return {"message": ("该笔缴款已登记过（同一表单重复提交），未重复记账。" if replayed else "")
+    return {**result, "replayed": replayed,  # the API's answer, as a small unit's
+            "message": ("该笔缴款已登记过（同一表单重复提交），未重复记账。" if replayed else "")
             + result["message"]}
 
 

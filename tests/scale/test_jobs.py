@@ -239,9 +239,9 @@ def test_a_large_units_payment_and_pay_from_unallocated_are_allocated_by_jobs(
     unpaid = [v["month"] for v in operator_api.get(f"{API}/remittances").json["items"]]
     assert month["month"] not in unpaid  # allocated: no longer waiting for money
     check_books(app, unit_id)
-    again = wait_for_job(job_status(finance, finance.client.post(
-        "/centre/payments", data=form).headers["Location"].rsplit("/", 1)[1]))
-    assert "已登记过" in again["result"]["message"]
+    again = finance.client.post("/centre/payments", data=form)  # recorded: answered at once
+    assert again.status_code == 303 and again.headers["Location"] == "/centre/payments"
+    assert "已登记过" in finance.get("/centre/payments").text
     check_books(app, unit_id)
 
     # money ahead of the next verification stays 未分配; the unit then pays from it
@@ -257,6 +257,61 @@ def test_a_large_units_payment_and_pay_from_unallocated_are_allocated_by_jobs(
     assert pay_status["state"] == "done" and "已使用未分配金额缴纳" in pay_status["result"]["message"]
     unpaid = [v["month"] for v in operator_api.get(f"{API}/remittances").json["items"]]
     assert following["month"] not in unpaid
+    check_books(app, unit_id)
+
+
+def test_the_api_queues_a_large_units_verification_payment_and_pay_from_unallocated(
+        operator_api, app, demo, make_api, monkeypatch):
+    """The API as the pages: a large unit's 汇缴核定, 缴款 and 使用未分配金额缴款 answer 202
+    and a job does the work; refusals come at once (nothing queued); a payment job's result
+    is the answer a small unit gets, and the same key afterwards is answered with it (200)."""
+    from tests.money_helpers import Today, check_books, unit_id_of
+
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    due = operator_api.get(f"{API}/remittance").json["month"]
+    future = operator_api.post(f"{API}/remittances", {"month": "2099-01"})
+    assert future.status_code == 422 and future.json["errors"]["month"]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Job)).scalar() == 0
+
+    verified = operator_api.post(f"{API}/remittances", {"month": due})
+
+    assert verified.status_code == 202, verified.json
+    status = wait_for_job(job_status(operator_api, verified.json["job_id"]))
+    assert status["state"] == "done" and status["result"]["message"] == "核定成功"
+    month = operator_api.get(f"{API}/remittances/{due}").json
+    assert month["head_count"] == status["total"] > SMALL
+
+    notice = {"unit_account": demo["units"][0]["unit_account"], "amount": month["amount"],
+              "method": "transfer", "reference": "BANK-API-1", "idempotency_key": "bank-large-1"}
+    bad = finance.post(f"{API}/payments", {**notice, "amount": "0"})
+    assert bad.status_code == 422 and "amount" in bad.json["errors"]
+    paid = finance.post(f"{API}/payments", notice)
+    assert paid.status_code == 202, paid.json
+    result = wait_for_job(job_status(finance, paid.json["job_id"]))["result"]
+    assert result["replayed"] is False and [p["month"] for p in result["allocated"]] == [due]
+    check_books(app, unit_id)
+    again = finance.post(f"{API}/payments", notice)
+    assert again.status_code == 200 and again.json["replayed"] is True
+    assert {k: v for k, v in again.json.items() if k != "replayed"} == \
+        {k: v for k, v in result.items() if k != "replayed"}
+    check_books(app, unit_id)
+
+    ahead = finance.post(f"{API}/payments", {**notice, "idempotency_key": "bank-large-2",
+                                              "reference": "BANK-API-2"})
+    assert wait_for_job(job_status(finance, ahead.json["job_id"]))["result"]["allocated"] == []
+    Today(monkeypatch).next_month()
+    following = operator_api.post(f"{API}/remittances", {})
+    wait_for_job(job_status(operator_api, following.json["job_id"]))
+    item = operator_api.get(f"{API}/remittances").json["items"][0]
+    pay = operator_api.post(f"{API}/payables/{item['payable_id']}/pay", {})
+    assert pay.status_code == 202, pay.json
+    assert "已使用未分配金额缴纳" in wait_for_job(
+        job_status(operator_api, pay.json["job_id"]))["result"]["message"]
+    assert operator_api.get(f"{API}/remittances").json["items"] == []
+    twice = operator_api.post(f"{API}/payables/{item['payable_id']}/pay", {})
+    assert twice.status_code in (409, 422) and twice.json["message"]  # refused at once
     check_books(app, unit_id)
 
 

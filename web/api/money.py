@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import request
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -19,6 +19,7 @@ from services.months import YearMonth
 from .. import money_actions
 from ..auth import require_actor
 from . import responses as R
+from .jobs import queued
 from .schemas import Page
 
 PREFIX = ""
@@ -49,15 +50,23 @@ class VerifySchema(HallSchema):
 @blp.post("/payments")
 @blp.alt_response(200, schema=R.Payment, success=True)
 @blp.alt_response(201, schema=R.Payment, success=True)
+@blp.alt_response(202, schema=R.Queued, success=True)
 @blp.doc(requestBody=R.BODIES["PAYMENT"])
 def receive_payment():
     """登记缴款（中心财务或银行接口）：unit_account、amount、method（transfer 转账 / collection 托收）、
     reference（银行流水号）、idempotency_key。同一幂等键再次提交不做任何更改，返回首次的结果（200）；
-    首次为 201。到账后按顺序分配其足额覆盖的已核定月份，其余留作单位未分配金额。"""
+    首次为 201。到账后按顺序分配其足额覆盖的已核定月份，其余留作单位未分配金额。正常缴存人超过
+    HPF_ASYNC_ROWS 人的单位，通知校验通过后由后台任务登记并分配：返回 202 与任务地址，任务结果即
+    本接口首次的结果；任务完成后同一幂等键再次提交即时返回该结果（200）。"""
     actor = require_actor()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("请求体须为 JSON 对象", {"_schema": ["请求体须为 JSON 对象"]})
+    job_id = money_actions.queue_payment(body, actor, current_app.config["ASYNC_ROWS"],
+                                         url_for("views.finance_payments"))
+    if job_id is not None:  # a large unit: its 分配 writes a row per person
+        db.session.commit()
+        return queued(job_id)
     result, replayed = money_actions.deliver_payment(body, actor)
     db.session.commit()
     return {**result, "replayed": replayed}, 200 if replayed else 201
@@ -75,10 +84,17 @@ def remittance_preview():
 @blp.post("/remittances")
 @blp.arguments(VerifySchema)
 @blp.alt_response(201, schema=R.VerifiedMonth, success=True)
+@blp.alt_response(202, schema=R.Queued, success=True)
 def verify(args):
     """汇缴核定：固定该月的缴存人数与金额（“核定成功”）；未来月份、未按月依次、有未办结的基数调整、
-    单位已封存时拒绝并说明原因。"""
+    单位已封存时拒绝并说明原因。正常缴存人超过 HPF_ASYNC_ROWS 人的单位：拒绝的原因即时返回，
+    否则由后台任务核定，返回 202 与任务地址（结果见 GET /remittances/{month}）。"""
     actor = require_actor(OPERATOR)
+    if money_actions.is_large(actor.unit_id, current_app.config["ASYNC_ROWS"]):
+        job_id = money_actions.queue_verification(actor, args["month"],
+                                                  url_for("views.remittance_page"))
+        db.session.commit()
+        return queued(job_id)
     payable = money_actions.verify_month(actor, args["month"])
     db.session.commit()
     return {**remittance.payable_dict(payable), "message": "核定成功",
@@ -142,9 +158,16 @@ def delete_verification(month: str):
 
 @blp.post("/payables/<int:payable_id>/pay")
 @blp.alt_response(200, schema=R.Paid, success=True)
+@blp.alt_response(202, schema=R.Queued, success=True)
 def pay_from_unallocated(payable_id: int):
-    """使用单位未分配金额缴纳一笔已核定的汇缴或已审批的补缴（须足额，且按月依次）。"""
+    """使用单位未分配金额缴纳一笔已核定的汇缴或已审批的补缴（须足额，且按月依次）。正常缴存人超过
+    HPF_ASYNC_ROWS 人的单位：不能缴纳的原因即时返回，否则由后台任务分配，返回 202 与任务地址。"""
     actor = require_actor(OPERATOR)
+    if money_actions.is_large(actor.unit_id, current_app.config["ASYNC_ROWS"]):
+        job_id = money_actions.queue_pay(actor, payable_id,
+                                         url_for("views.remittance_page", tab="query"))
+        db.session.commit()
+        return queued(job_id)
     paid = money_actions.pay_from_unallocated(actor, payable_id)
     db.session.commit()
     return {**paid, "unallocated": str(ledger.unallocated_balance(actor.unit_id))}
