@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import orjson
 from flask_sqlalchemy import SQLAlchemy
@@ -183,21 +183,34 @@ def capped_count(query, cap: int = COUNT_CAP):
     return select(func.count()).select_from(counted.limit(cap).subquery())
 
 
-def page_statements(query, *order, cap: int = LIST_COUNT_CAP):
-    """A list's two statements for `prepared`: its count to `cap`, and a page of it in
-    `order` (LIMIT and OFFSET bound by `run_page`)."""
-    return (capped_count(query, cap),
-            query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")))
+class PageStatements(NamedTuple):
+    """A list's two statements for `prepared`: its count to `cap`, and a page of it."""
+    counting: object
+    listing: object
+    cap: int
 
 
-def run_page(statements, params: dict, page: int, per_page: int, count: bool = True
-             ) -> tuple[list, int | None]:
+def page_statements(query, *order, cap: int = LIST_COUNT_CAP) -> PageStatements:
+    """`query`'s count to `cap` and a page of it in `order` (LIMIT and OFFSET bound by
+    `run_page`)."""
+    return PageStatements(capped_count(query, cap), query.order_by(*order).limit(
+        bindparam("limit")).offset(bindparam("offset")), cap)
+
+
+def run_page(statements: PageStatements, params: dict, page: int, per_page: int,
+             count: bool = True) -> tuple[list, int | None]:
     """One page of `page_statements` with `params` bound: its rows (ORM objects) and the
-    count (None with count=False)."""
-    counting, listing = statements
-    params = {**params, "limit": per_page, "offset": (page - 1) * per_page}
-    total = db.session.execute(counting, params).scalar_one() if count else None
-    return db.session.execute(listing, params).scalars().all(), total
+    count (None with count=False). A page that is not full ends the list, so its count is
+    known without counting (most lists fit on their first page); a full one, or an empty
+    one past the first, is counted."""
+    offset = (page - 1) * per_page
+    params = {**params, "limit": per_page, "offset": offset}
+    rows = db.session.execute(statements.listing, params).scalars().all()
+    if not count:
+        return rows, None
+    if (rows or page == 1) and len(rows) < per_page and offset + len(rows) < statements.cap:
+        return rows, offset + len(rows)
+    return rows, db.session.execute(statements.counting, params).scalar_one()
 
 
 _PREPARED: dict[tuple, object] = {}

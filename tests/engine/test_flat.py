@@ -85,8 +85,11 @@ PAGES = ["/", f"{API}/tasks?list=done", f"{API}/tasks?list=initiated", "/tasks?l
 
 
 def test_pages_run_the_same_statements_however_many_applications_exist(app, make_api):
+    """Once a list fills its page (a shorter page is the whole list: its count is known
+    without counting), more applications add no statement."""
     operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
     finished = finished_application(operator, reviewer)
+    copies(app, finished, 60)  # every list's page is full
     for page in PAGES:  # what a process reads once (the centre's name) is read now
         operator.get(page)
     before = {}
@@ -106,6 +109,27 @@ def test_pages_run_the_same_statements_however_many_applications_exist(app, make
     with statements(app) as seen:
         assert reviewer.get("/centre").status_code == 200
     assert len(seen) == desk
+
+
+def test_a_list_that_fits_its_page_is_not_counted_and_a_full_one_is(app, make_api):
+    operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
+    finished = finished_application(operator, reviewer)
+    url = f"{API}/tasks?list=initiated&per_page=5"
+
+    def counted() -> tuple[int, bool]:
+        with statements(app) as seen:
+            total = operator.get(url).json["total"]
+        return total, any("count(" in s.lower() and "process_instance" in s for s in seen)
+
+    assert counted() == (1, False)
+    copies(app, finished, 4)  # five: the page is full, so the count runs
+    assert counted() == (5, True)
+    copies(app, finished, 1)
+    assert counted() == (6, True)
+    with statements(app) as seen:  # the last page is short: the total is known from it
+        assert operator.get(url + "&page=2").json["total"] == 6
+    assert not any("count(" in s.lower() for s in seen if "process_instance" in s)
+    assert operator.get(url + "&page=3").json["total"] == 6  # past the end: counted
 
 
 def test_a_manifest_edit_runs_the_same_statements_however_long_the_manifest(app, make_api):
