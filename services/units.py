@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import joinedload
 
 from .db import db
@@ -16,15 +16,18 @@ from .money import ZERO
 from .months import YearMonth
 
 _BALANCES = UnitBalance.__table__
-_UNIT_WITH_ACCOUNT = select(Unit).options(joinedload(Unit.account)).where(
-    Unit.id == bindparam("unit_id"))
 _PERSONS = (select(func.count().label("n"), func.sum(PersonAccount.unit_amount).label("u"),
                    func.sum(PersonAccount.person_amount).label("p"))
             .where(PersonAccount.unit_id == bindparam("unit_id"), PersonAccount.status == ACTIVE)
             .subquery())
-_SUMMARY = select(_PERSONS.c.n, _PERSONS.c.u, _PERSONS.c.p, _BALANCES.c.balance,
-                  _BALANCES.c.unallocated).select_from(
-    _PERSONS.outerjoin(_BALANCES, _BALANCES.c.unit_id == bindparam("unit_id")))
+#: The unit with its account, its kept balances and its active persons' count and monthly
+#: amounts: one statement, as the home page asks on every request.
+_SUMMARY = (select(Unit, _PERSONS.c.n, _PERSONS.c.u, _PERSONS.c.p, _BALANCES.c.balance,
+                   _BALANCES.c.unallocated)
+            .select_from(Unit).options(joinedload(Unit.account))
+            .join(_PERSONS, true())
+            .outerjoin(_BALANCES, _BALANCES.c.unit_id == Unit.id)
+            .where(Unit.id == bindparam("unit_id")))
 
 
 @dataclass
@@ -84,13 +87,11 @@ def unit_rate(unit_id: int):
 
 
 def account_summary(unit_id: int) -> AccountSummary:
-    """Two prepared queries: the unit with its account, and the kept balances with the
-    active persons' count and monthly amounts (the home page's every request)."""
-    unit = db.session.execute(_UNIT_WITH_ACCOUNT, {"unit_id": unit_id}).scalar_one_or_none()
-    if unit is None:
+    """What the home page shows, in one prepared statement (`_SUMMARY`)."""
+    found = db.session.execute(_SUMMARY, {"unit_id": unit_id}).one_or_none()
+    if found is None:
         raise NotFound("单位不存在")
-    count, unit_total, person_total, balance, unallocated = db.session.execute(
-        _SUMMARY, {"unit_id": unit_id}).one()
+    unit, count, unit_total, person_total, balance, unallocated = found
     return AccountSummary(
         unit=unit,
         balance=ZERO if balance is None else balance,

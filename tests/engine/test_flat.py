@@ -111,6 +111,20 @@ def test_pages_run_the_same_statements_however_many_applications_exist(app, make
     assert len(seen) == desk
 
 
+def test_home_runs_one_statement_per_thing_it_shows(app, make_api):
+    """Home, the most opened page: the login's check, the unit with its account, balances
+    and active persons' totals, one statement per task preview (待办 fits its page, so it
+    is not counted), the latest messages carrying the unread count, the header's login."""
+    operator = make_api().login_operator()
+    operator.get("/")
+    with statements(app) as seen:
+        page = operator.get("/")
+    assert page.status_code == 200
+    assert len(seen) == 7, seen
+    assert sum("FROM unit" in s and "person_account" in s for s in seen) == 1
+    assert sum("FROM message" in s for s in seen) == 1
+
+
 def test_a_list_that_fits_its_page_is_not_counted_and_a_full_one_is(app, make_api):
     operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
     finished = finished_application(operator, reviewer)

@@ -64,9 +64,9 @@ def home():
     # Only 待办 shows its total; the other previews link to their full lists.
     centre = {which: list_tasks(actor, which, per_page=PREVIEW, count=which == "todo")
               for which in ("todo", "done", "initiated")}
-    latest, _ = messages.list_for_unit(actor.unit_id, per_page=PREVIEW, count=False)
+    latest, unread = messages.latest_for_unit(actor.unit_id, PREVIEW)
     return render_template("hall/home.html", summary=summary, tiles=tiles(), centre=centre,
-                           messages=latest, unread=messages.unread_count(actor.unit_id))
+                           messages=latest, unread=unread)
 
 
 @bp.get("/messages")
