@@ -77,9 +77,12 @@ def refusal(unit_id: int, month: YearMonth, today: date, count_persons: bool = T
         return f"不能核定未来月份：{month} 尚未到来（当前月份为 {current}）"
     if account.paid_through and month <= account.paid_through:
         return f"{month} 已汇缴（本单位缴至 {account.paid_through}），无需核定"
+    # The next month is read before the month's own record: a verification of it that
+    # commits between the two reads is then said as 已核定 (the other order said “须逐月
+    # 办理：下一个为 <the month after>” to the slower of two simultaneous clicks).
+    expected = next_month(unit_id)
     if month_payable(unit_id, month) is not None:
         return f"{month} 已核定，不能重复核定"
-    expected = next_month(unit_id)
     if month != expected:
         return f"汇缴核定须逐月办理：本单位下一个应核定的年月为 {expected}，不能核定 {month}"
     open_adjustment = db.session.execute(select(_INSTANCES.c.id).where(
