@@ -53,8 +53,11 @@ class Unit(Base):
     pay_day: Mapped[str] = mapped_column(String(2), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    city: Mapped[City] = relationship()
-    account: Mapped[UnitAccount] = relationship(back_populates="unit", uselist=False)
+    # Joined: whoever loads a unit reads its account and (for the policy) its city, so one
+    # statement instead of three on every request that checks or applies a business.
+    city: Mapped[City] = relationship(lazy="joined")
+    account: Mapped[UnitAccount] = relationship(back_populates="unit", uselist=False,
+                                                lazy="joined")
 
     @property
     def policy(self) -> Policy:

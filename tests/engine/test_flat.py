@@ -230,3 +230,18 @@ def test_task_lists_count_no_further_than_the_cap(app, make_api):
     assert f"第 {beyond} 页" in later and "下一页" in later
     small = operator.get("/tasks?list=todo").get_data(as_text=True)
     assert "以上" not in small
+
+
+def test_a_unit_loads_with_its_account_and_city_in_one_statement(app, demo):
+    """Checking or applying a business reads the unit's rates, status and policy: one
+    statement, not one per relationship."""
+    from services.units import get_unit
+
+    with app.app_context():
+        unit_id = db.session.execute(sa.text("SELECT min(id) FROM unit")).scalar()
+        db.session.remove()
+    with statements(app) as seen, app.app_context():
+        unit = get_unit(unit_id)
+        assert unit.account.unit_rate and unit.policy.base_floor and unit.city.name
+        db.session.remove()
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
