@@ -9,6 +9,7 @@ import time
 
 from flask import current_app, g, request, session
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from engine.actors import OPERATOR, STAFF, Actor
 from services import accounts
@@ -46,7 +47,8 @@ def log_out() -> None:
 
 
 def current_user() -> Operator | Staff | None:
-    """The logged-in login as an ORM object (pages that show or change it)."""
+    """The logged-in login as an ORM object (pages that show or change it: every page's
+    header shows it, so a page's `current_actor` reads it whole at once)."""
     if "current_user" not in g:
         actor = current_actor()
         model = {OPERATOR: Operator, STAFF: Staff}.get(actor.kind) if actor else None
@@ -61,21 +63,43 @@ _ACTOR_QUERIES = {
     STAFF: select(Staff.id, Staff.name, Staff.active, Staff.session_version, Staff.group,
                   Staff.role).where(Staff.id == bindparam("user_id")),
 }
+#: The same logins whole, for pages (their header shows the login and its unit).
+_USER_QUERIES = {
+    OPERATOR: select(Operator).options(joinedload(Operator.unit))
+    .where(Operator.id == bindparam("user_id")),
+    STAFF: select(Staff).where(Staff.id == bindparam("user_id")),
+}
+
+
+def _row_of(user: Operator | Staff) -> tuple:
+    """A whole login as the row `_ACTOR_QUERIES` reads."""
+    if isinstance(user, Operator):
+        return user.id, user.name, user.active, user.session_version, user.unit_id
+    return user.id, user.name, user.active, user.session_version, user.group, user.role
 
 
 def current_actor() -> Actor | None:
     """Who acts in this request, read once per request in one small query, so that a
-    deactivated login, a logout elsewhere or a new password ends the session at once."""
+    deactivated login, a logout elsewhere or a new password ends the session at once.
+    A page (not the JSON API) reads the login whole in that one query, for its header."""
     if "current_actor" not in g:
         info = session.get("user") or {}
-        query = _ACTOR_QUERIES.get(info.get("kind"))
-        rows = query_direct(query, {"user_id": info["id"]}) \
-            if query is not None and isinstance(info.get("id"), int) else []
-        row = rows[0] if rows else None
+        kind = info.get("kind")
+        row, user = None, None
+        if kind in _ACTOR_QUERIES and isinstance(info.get("id"), int):
+            if (request.blueprint or "").startswith("api"):
+                rows = query_direct(_ACTOR_QUERIES[kind], {"user_id": info["id"]})
+                row = rows[0] if rows else None
+            else:
+                user = db.session.execute(_USER_QUERIES[kind],
+                                          {"user_id": info["id"]}).scalar_one_or_none()
+                row = _row_of(user) if user is not None else None
         age = time.time() - info.get("at", 0)
         valid = (row is not None and row[2] and info.get("v") == row[3]
                  and age < current_app.permanent_session_lifetime.total_seconds())
-        g.current_actor = _actor(info["kind"], row) if valid else None
+        g.current_actor = _actor(kind, row) if valid else None
+        if user is not None:
+            g.current_user = user if valid else None
     return g.current_actor
 
 

@@ -112,15 +112,15 @@ def test_pages_run_the_same_statements_however_many_applications_exist(app, make
 
 
 def test_home_runs_one_statement_per_thing_it_shows(app, make_api):
-    """Home, the most opened page: the login's check, the unit with its account, balances
-    and active persons' totals, one statement per task preview (待办 fits its page, so it
-    is not counted), the latest messages carrying the unread count, the header's login."""
+    """Home, the most opened page: the login (checked, and whole for the header), the unit
+    with its account, balances and active persons' totals, one statement per task preview
+    (待办 fits its page, so it is not counted), the latest messages with the unread count."""
     operator = make_api().login_operator()
     operator.get("/")
     with statements(app) as seen:
         page = operator.get("/")
     assert page.status_code == 200
-    assert len(seen) == 7, seen
+    assert len(seen) == 6, seen
     assert sum("FROM unit" in s and "person_account" in s for s in seen) == 1
     assert sum("FROM message" in s for s in seen) == 1
 

@@ -177,6 +177,8 @@ def test_logging_out_ends_every_copy_of_the_session(app, make_api):
     thief = app.test_client()
     thief.set_cookie("session", copied)
     assert thief.get("/api/v1/auth/me").status_code == 401
+    page = thief.get("/")  # pages read the login their own way (whole, for the header)
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
 
 
 def test_a_new_password_ends_the_other_sessions_but_not_this_one(app, demo, make_api):
@@ -185,7 +187,9 @@ def test_a_new_password_ends_the_other_sessions_but_not_this_one(app, demo, make
     response = here.post("/api/v1/auth/password", {"old": old, "new": "NewPass2026x"})
     assert response.status_code == 200 and response.json["csrf_token"]
     assert here.get("/api/v1/auth/me").status_code == 200
+    assert here.get("/").status_code == 200
     assert elsewhere.get("/api/v1/auth/me").status_code == 401
+    assert elsewhere.get("/").headers["Location"].startswith("/login")
 
 
 def test_five_wrong_passwords_lock_the_login_for_a_while(app, demo, make_api):
@@ -301,3 +305,4 @@ def test_a_session_ends_ten_hours_after_login_however_busy(app, make_api):
     with api.client.session_transaction() as session:
         session["user"] = dict(session["user"], at=int(time.time()) - 10 * 3600 - 1)
     assert api.get("/api/v1/auth/me").status_code == 401
+    assert api.get("/").headers["Location"].startswith("/login")
