@@ -374,3 +374,43 @@ def test_printing_the_account_list_opens_a_sealed_pdf(browser, live, demo):
     expect(bank.locator("#verify-result")).to_contain_text("真实文件")
     expect(bank.locator("#verify-facts")).to_contain_text("216 人")
     shot(bank, "verify")
+
+
+def test_the_person_picker_answers_a_number_typed_early_or_left_at_once(browser, live, demo):
+    """A full 个人账号 picks its person and shows them back even when typed before the
+    page's script ran (a slow page), or when the field is left (Tab) while the search is
+    still answering."""
+    operator = new_page(browser)
+    operator_login(operator, live, demo)
+    first, second = accounts(operator, live, 2)
+    start_application(operator, "base_adjustment")
+    name = operator.locator("#showback [data-show=name]")
+
+    held: list = []
+
+    def hold(route) -> None:
+        held.append(route)
+
+    operator.route("**/static/hall.js*", hold)  # the script waits until released
+    operator.goto(operator.url, wait_until="commit")
+    operator.fill("#person-picker", first["person_account"])
+    assert held, "the page asked for its script"
+    held[0].continue_()
+    operator.unroute("**/static/hall.js*", hold)
+    expect(name).to_have_text(first["name"])
+
+    held.clear()
+
+    def searching(url: str) -> bool:
+        return "per_page=10&q=" in url
+
+    operator.route(searching, hold)
+    operator.fill("#person-picker", second["person_account"])
+    operator.wait_for_timeout(400)  # past the picker's 180 ms typing pause: it searched
+    assert held, "the picker searched"
+    operator.keyboard.press("Tab")  # left while the search is unanswered
+    for route in held:
+        route.continue_()
+    operator.unroute(searching, hold)
+    expect(name).to_have_text(second["name"])
+    expect(operator.locator("#person-picker")).to_have_value(second["person_account"])

@@ -246,9 +246,13 @@
       fetch(picker.dataset.source + sep + "per_page=10&q=" + encodeURIComponent(q) + extra)
         .then(function (r) { return r.json(); })
         .then(function (data) {
-          if (q !== lastQuery) return;
-          items = data.items || []; searched = true; active = items.length ? 0 : -1; render();
-          if (items.length === 1 && items[0].person_account === q) choose(0);
+          // an answer counts while the field still holds what it answers (a blur between
+          // the question and the answer used to drop it: a full number typed then Tab
+          // picked no one)
+          if (q !== picker.value.trim()) return;
+          items = data.items || []; searched = true; active = items.length ? 0 : -1;
+          if (items.length === 1 && items[0].person_account === q) { choose(0); return; }
+          if (document.activeElement === picker) render();
         });
     }
     picker.addEventListener("input", function () {
@@ -268,6 +272,8 @@
       if (e.key === "Enter" && active >= 0) { choose(active); e.preventDefault(); }
     });
     picker.addEventListener("blur", function () { setTimeout(close, 100); lastQuery = null; });
+    // typed before this script ran (a slow page): answer it now rather than never
+    if (picker.value.trim()) search(picker.value.trim());
   }
 
   /* Forms the page submits by itself once shown (a message marks itself read by POST). */
