@@ -23,6 +23,10 @@ def push(unit_id: int, business: str, content: str, instance_id: int | None = No
     return message
 
 
+#: How 消息 are listed: the newest first.
+_NEWEST_FIRST = (Message.created_at.desc(), Message.id.desc())
+
+
 def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: bool = False,
                   business: str | None = None) -> tuple[list[Message], int]:
     def build():
@@ -31,11 +35,10 @@ def list_for_unit(unit_id: int, page: int = 1, per_page: int = 10, unread_only: 
             query = query.where(Message.read_at.is_(None))
         if business:
             query = query.where(Message.business == bindparam("business"))
-        return page_statements(query, Message.created_at.desc(), Message.id.desc())
+        return page_statements(query, *_NEWEST_FIRST)
 
-    rows, total = run_page(prepared((__name__, unread_only, bool(business)), build),
-                           {"unit_id": unit_id, "business": business}, page, per_page)
-    return list(rows), total
+    return run_page(prepared((__name__, unread_only, bool(business)), build),
+                    {"unit_id": unit_id, "business": business}, page, per_page)
 
 
 _UNREAD = select(func.count()).select_from(Message).where(
@@ -43,7 +46,7 @@ _UNREAD = select(func.count()).select_from(Message).where(
 #: The latest messages, each carrying the unit's unread count (home asks both at once).
 _LATEST = (select(Message, _UNREAD.correlate(None).scalar_subquery())
            .where(Message.unit_id == bindparam("unit_id"))
-           .order_by(Message.created_at.desc(), Message.id.desc()).limit(bindparam("limit")))
+           .order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 
 
 def unread_count(unit_id: int) -> int:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select, true
-from sqlalchemy.orm import joinedload
 
 from .db import db
 from .errors import NotFound
@@ -24,7 +23,7 @@ _PERSONS = (select(func.count().label("n"), func.sum(PersonAccount.unit_amount).
 #: amounts: one statement, as the home page asks on every request.
 _SUMMARY = (select(Unit, _PERSONS.c.n, _PERSONS.c.u, _PERSONS.c.p, _BALANCES.c.balance,
                    _BALANCES.c.unallocated)
-            .select_from(Unit).options(joinedload(Unit.account))
+            .select_from(Unit)  # its account and city come joined (the model's)
             .join(_PERSONS, true())
             .outerjoin(_BALANCES, _BALANCES.c.unit_id == Unit.id)
             .where(Unit.id == bindparam("unit_id")))

@@ -56,14 +56,17 @@ def current_user() -> Operator | Staff | None:
     return g.current_user
 
 
-#: Per kind of login: (id, name, active, session_version, then what the Actor needs).
-_ACTOR_QUERIES = {
-    OPERATOR: select(Operator.id, Operator.name, Operator.active, Operator.session_version,
-                     Operator.unit_id).where(Operator.id == bindparam("user_id")),
-    STAFF: select(Staff.id, Staff.name, Staff.active, Staff.session_version, Staff.group,
-                  Staff.role).where(Staff.id == bindparam("user_id")),
+#: Per kind of login: its model and what a request reads of it: (id, name, active,
+#: session_version, then what the Actor needs).
+_ACTOR_FIELDS = {
+    OPERATOR: (Operator, ("id", "name", "active", "session_version", "unit_id")),
+    STAFF: (Staff, ("id", "name", "active", "session_version", "group", "role")),
 }
-#: The same logins whole, for pages (their header shows the login and its unit).
+#: Those fields alone, for the JSON API.
+_ACTOR_QUERIES = {kind: select(*(getattr(model, f) for f in fields))
+                  .where(model.id == bindparam("user_id"))
+                  for kind, (model, fields) in _ACTOR_FIELDS.items()}
+#: The logins whole, for pages (their header shows the login and its unit).
 _USER_QUERIES = {
     OPERATOR: select(Operator).options(joinedload(Operator.unit))
     .where(Operator.id == bindparam("user_id")),
@@ -71,11 +74,9 @@ _USER_QUERIES = {
 }
 
 
-def _row_of(user: Operator | Staff) -> tuple:
+def _row_of(kind: str, user: Operator | Staff) -> tuple:
     """A whole login as the row `_ACTOR_QUERIES` reads."""
-    if isinstance(user, Operator):
-        return user.id, user.name, user.active, user.session_version, user.unit_id
-    return user.id, user.name, user.active, user.session_version, user.group, user.role
+    return tuple(getattr(user, field) for field in _ACTOR_FIELDS[kind][1])
 
 
 def current_actor() -> Actor | None:
@@ -93,7 +94,7 @@ def current_actor() -> Actor | None:
             else:
                 user = db.session.execute(_USER_QUERIES[kind],
                                           {"user_id": info["id"]}).scalar_one_or_none()
-                row = _row_of(user) if user is not None else None
+                row = _row_of(kind, user) if user is not None else None
         age = time.time() - info.get("at", 0)
         valid = (row is not None and row[2] and info.get("v") == row[3]
                  and age < current_app.permanent_session_lifetime.total_seconds())
