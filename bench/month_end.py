@@ -1,7 +1,8 @@
 """Month-end benchmark: a 50,000-person unit on PostgreSQL. Prints seconds for 汇缴核定
 (verification: every person's line of the month written, the reconciliation with the
-month before computed and stored) and for 分配 (allocation: every person's ledger row,
-缴至年月 moved for all of them, 未分配 and the balances moved), beside the floor: one
+month before computed and stored) and for 分配 (allocation: the month's lines booked as
+every person's ledger row, 缴至年月 moved for all of them, 未分配 and the balances
+moved), beside the floor: one
 plain INSERT … SELECT of the same persons into a table shaped like the month's lines.
 
 Between months the unit changes as units do (registrations, seals, base adjustments), so

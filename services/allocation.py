@@ -1,6 +1,7 @@
 """分配: money in 未分配 credited to the persons an 应缴 lists, in one transaction and
-set-wise (one INSERT … SELECT for the persons' ledger rows, one UPDATE for their 缴至年月),
-and which unpaid 应缴 the unit's 未分配 can pay, in the order they must be paid."""
+set-wise (booking the 应缴 under a 业务流水号 makes its lines the persons' ledger rows; one
+UPDATE moves their 缴至年月), and which unpaid 应缴 the unit's 未分配 can pay, in the
+order they must be paid."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, func, literal, select, update
+from sqlalchemy import literal, select, update
 
 from . import changes, ledger
 from .changes import Who
 from .db import YearMonthType, db, set_wise, utcnow
 from .errors import BusinessRuleViolation, Conflict, NotFound
-from .models import LedgerEntry, Payable, PayableLine, PersonAccount, UnitAccount
-from .models.ledger import PERSON, UNALLOCATED
+from .models import Payable, PayableLine, PersonAccount, UnitAccount
+from .models.ledger import UNALLOCATED
 from .models.money import ALLOCATED, BACK_PAY, REMIT, UNPAID
 from .models.org import UNIT_STATUSES
 from .money import fmt
@@ -23,9 +24,6 @@ from .months import YearMonth
 
 #: How a payment reached the unit's 未分配, as the 分配 row's 摘要 says.
 METHODS = {"transfer": "转账", "collection": "托收", "unallocated": "未分配金额"}
-_PERSON_COLUMNS = ["serial_no", "unit_id", "person_account_id", "account_kind", "biz_type",
-                   "summary", "amount", "interest", "head_count", "month", "booked_on",
-                   "instance_id", "created_at"]
 
 
 @dataclass(frozen=True)
@@ -88,29 +86,21 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
     item = payable(payable_id)
     check(item)
     serial = ledger.new_serial_no(day)
-    biz = "remit" if item.kind == REMIT else "back_pay"
     label = f"{item.month} 汇缴" if item.kind == REMIT else "补缴"
     way = METHODS.get(method, method)
     now = utcnow()
-    lines = PayableLine.__table__
-    persons = select(
-        literal(serial, String), literal(item.unit_id, Integer), lines.c.person_account_id,
-        literal(PERSON, String), literal(biz, String),
-        func.coalesce(lines.c.summary, literal(label, String)), lines.c.amount,
-        literal(0, BigInteger), literal(1, Integer), lines.c.month, literal(day, Date),
-        literal(item.instance_id, Integer), literal(now, DateTime)
-    ).where(lines.c.payable_id == item.id)
     unit_row = ledger.entry(
-        serial_no=serial, unit_id=item.unit_id, kind=UNALLOCATED, biz_type=biz,
+        serial_no=serial, unit_id=item.unit_id, kind=UNALLOCATED, biz_type=item.kind,
         summary=f"{label}分配（{way}）", amount=-item.amount, head_count=item.head_count,
         month=item.month, booked_on=day, instance_id=item.instance_id, created_at=now)
-    with set_wise():
-        ledger.allocate_rows(item.unit_id, item.amount, unit_row, _PERSON_COLUMNS, persons)
-        if item.kind == REMIT:
+    ledger.allocate(item.unit_id, item.amount, unit_row)
+    if item.kind == REMIT:
+        with set_wise():
             _move_paid_through(item, who)
+    # Booked: from here the lines are the persons' ledger rows (ledger.PERSON_ROWS).
     db.session.execute(update(Payable).where(Payable.id == item.id).values(
-        status=ALLOCATED, allocate_serial=serial, allocated_on=day)
-        .execution_options(synchronize_session=False))
+        status=ALLOCATED, allocate_serial=serial, allocated_on=day, allocated_at=now,
+        ledger_summary=label).execution_options(synchronize_session=False))
     db.session.expire(item)
     return Allocated(item.id, item.kind, item.month, item.amount, item.head_count, serial,
                      item.instance_id)
@@ -159,10 +149,3 @@ def coverable(unit_id: int, available: Decimal | None = None) -> list[Payable]:
         chosen.append(item)
         available -= item.amount
     return chosen
-
-
-def persons_ledger_total(serial_no: str) -> Decimal:
-    """What an allocation credited to persons (its rows under one 业务流水号)."""
-    total = db.session.execute(select(func.sum(LedgerEntry.amount)).where(
-        LedgerEntry.serial_no == serial_no, LedgerEntry.account_kind == PERSON)).scalar()
-    return total if total is not None else Decimal("0.00")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from . import ledger
 from .db import db, set_wise, utcnow
 from .errors import BusinessRuleViolation
-from .models import InterestSettlement, LedgerEntry, Unit
+from .models import InterestSettlement, Unit
 from .models.ledger import MEMO, PERSON
 from .policy import Policy
 
@@ -76,12 +76,11 @@ def settle_unit(unit_id: int, year: int) -> Settled | None:
             db.session.flush()
     except IntegrityError:
         return None
-    rows = LedgerEntry.__table__
+    rows = ledger.PERSON_ROWS
     days = _days(rows.c.booked_on, start, end)
     product = (select(rows.c.person_account_id.label("person_account_id"),
                       func.sum((rows.c.amount + rows.c.interest) * days).label("product"))
-               .where(rows.c.unit_id == unit_id, rows.c.account_kind == PERSON,
-                      rows.c.booked_on <= end)
+               .where(rows.c.unit_id == unit_id, rows.c.booked_on <= end)
                .group_by(rows.c.person_account_id).subquery("product"))
     numerator, denominator = policy.interest_rate.as_integer_ratio()
     scale = denominator * 360

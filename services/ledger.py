@@ -1,11 +1,13 @@
 """The ledger (业务流水): posting rows and reading balances.
 
 Every money row moves a balance: a person's account (P), the unit's 未分配 (U), or none
-(M, a memo such as a verification). The unit's two totals live in `unit_balance`, moved
-by the same transaction that posts the rows, so the home page reads one row however long
-the history (tests/money_helpers.py `check_books` proves after every money step that
-they equal the sums of the rows). Post through
-`post` (rows given) or `post_select` (an INSERT … SELECT), never by inserting rows alone.
+(M, a memo such as a verification). A person's rows are `PERSON_ROWS`: those posted here
+and the lines of every allocated 应缴, which 分配 books rather than copies. The unit's
+two totals live in `unit_balance`, moved by the same transaction that posts the rows, so
+the home page reads one row however long the history (tests/money_helpers.py
+`check_books` proves after every money step that they equal the sums of the rows). Post
+through `post` (rows given), `post_select` (an INSERT … SELECT) or `allocate`, never by
+inserting rows alone.
 """
 
 from __future__ import annotations
@@ -15,24 +17,44 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, func, insert, select, type_coerce, update
+from sqlalchemy import BigInteger, func, insert, literal_column, select, type_coerce, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import db, utcnow
 from .direct_sql import insert_rows
 from .errors import BusinessRuleViolation
-from .models import LedgerEntry, UnitBalance
+from .models import LedgerEntry, Payable, PayableLine, UnitBalance
 from .models.ledger import MEMO, PERSON, UNALLOCATED
 from .money import ZERO, fmt
 from .months import YearMonth
 
-__all__ = ["MEMO", "PERSON", "UNALLOCATED", "Balances", "allocate_rows", "balance_in_unit",
-           "cents_sum", "entry",
+__all__ = ["MEMO", "PERSON", "PERSON_ROWS", "UNALLOCATED", "Balances", "allocate",
+           "balance_in_unit", "cents_sum", "entry",
            "move", "new_serial_no", "person_balances", "post", "post_select", "totals",
            "unallocated_balance", "unit_balance", "unit_person_balances", "yuan"]
 
 _BALANCES = UnitBalance.__table__
 LEDGER = LedgerEntry.__table__
+_PAYABLES = Payable.__table__
+_LINES = PayableLine.__table__
+
+#: Every person's ledger row, as one selectable: the rows posted to ledger_entry
+#: (transfers, interest, and 应缴 allocated before lines served so) and the lines of each
+#: 应缴 allocated since, booked under the 应缴's 业务流水号, date and 摘要 (a back-pay line
+#: keeps its own 摘要). 分配 of a 50,000-person month thus writes one row, not 50,000
+#: (bench/month_end.py). Read a person's money from here, never from ledger_entry alone;
+#: filters on it reach both halves' indexes.
+PERSON_ROWS = union_all(
+    select(LEDGER.c.serial_no, LEDGER.c.unit_id, LEDGER.c.person_account_id, LEDGER.c.biz_type,
+           LEDGER.c.summary, LEDGER.c.amount, LEDGER.c.interest, LEDGER.c.month,
+           LEDGER.c.booked_on, LEDGER.c.created_at).where(LEDGER.c.account_kind == PERSON),
+    select(_PAYABLES.c.allocate_serial, _PAYABLES.c.unit_id, _LINES.c.person_account_id,
+           _PAYABLES.c.kind, func.coalesce(_LINES.c.summary, _PAYABLES.c.ledger_summary),
+           _LINES.c.amount, literal_column("0", BigInteger), _LINES.c.month,
+           _PAYABLES.c.allocated_on, _PAYABLES.c.allocated_at)
+    .join_from(_LINES, _PAYABLES, _PAYABLES.c.id == _LINES.c.payable_id)
+    .where(_PAYABLES.c.ledger_summary.is_not(None)),
+).subquery("person_ledger")
 
 
 def new_serial_no(day: date) -> str:
@@ -86,14 +108,12 @@ def _serial_sums(serial_no: str, unit_id: int) -> tuple[int, Decimal]:
     return count, (amount or ZERO) + (interest or ZERO)
 
 
-def allocate_rows(unit_id: int, amount: Decimal, unit_row: dict, person_columns: list[str],
-                  person_query) -> None:
+def allocate(unit_id: int, amount: Decimal, unit_row: dict) -> None:
     """分配: `amount` leaves 未分配 (the unit's row, negative) for the persons' accounts
-    (their rows, one INSERT … SELECT adding up to `amount`). The guarded move comes first:
-    if 未分配 does not hold the amount, nothing is written."""
+    (the 应缴's lines, which the caller books as their rows). The guarded move comes
+    first: if 未分配 does not hold the amount, nothing is written."""
     move(unit_id, amount, -amount, need_unallocated=amount)
     insert_rows(LedgerEntry, [unit_row])
-    db.session.execute(insert(LEDGER).from_select(person_columns, person_query))
 
 
 def move(unit_id: int, balance: Decimal, unallocated: Decimal,
@@ -167,29 +187,25 @@ def yuan(cents) -> Decimal:
 def person_balances(person_account_ids: list[int]) -> dict[int, Decimal]:
     if not person_account_ids:
         return {}
-    found = _balances_by_account(LedgerEntry.person_account_id.in_(person_account_ids))
+    found = _balances_by_account(PERSON_ROWS.c.person_account_id.in_(person_account_ids))
     return {pid: found.get(pid, ZERO) for pid in person_account_ids}
 
 
 def balance_in_unit(person_account_id: int, unit_id: int) -> Decimal:
     """A person's balance held in one unit (amount + interest of their rows booked there):
     what leaves that unit when the person is transferred out."""
-    amount, interest = db.session.execute(
-        select(func.sum(LedgerEntry.amount), func.sum(LedgerEntry.interest)).where(
-            LedgerEntry.person_account_id == person_account_id, LedgerEntry.unit_id == unit_id,
-            LedgerEntry.account_kind == PERSON)).one()
-    return (amount or ZERO) + (interest or ZERO)
+    return _balances_by_account(PERSON_ROWS.c.person_account_id == person_account_id,
+                                PERSON_ROWS.c.unit_id == unit_id).get(person_account_id, ZERO)
 
 
 def unit_person_balances(unit_id: int) -> dict[int, Decimal]:
     """Every person account's balance in the unit, in one grouped query."""
-    return _balances_by_account(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON,
-                                LedgerEntry.person_account_id.is_not(None))
+    return _balances_by_account(PERSON_ROWS.c.unit_id == unit_id,
+                                PERSON_ROWS.c.person_account_id.is_not(None))
 
 
 def _balances_by_account(*conditions) -> dict[int, Decimal]:
     rows = db.session.execute(
-        select(LedgerEntry.person_account_id,
-               func.sum(LedgerEntry.amount), func.sum(LedgerEntry.interest))
-        .where(*conditions).group_by(LedgerEntry.person_account_id)).all()
-    return {row[0]: (row[1] or ZERO) + (row[2] or ZERO) for row in rows}
+        select(PERSON_ROWS.c.person_account_id, cents_sum(PERSON_ROWS.c.amount + PERSON_ROWS.c.interest))
+        .where(*conditions).group_by(PERSON_ROWS.c.person_account_id)).all()
+    return {row[0]: yuan(row[1]) for row in rows}

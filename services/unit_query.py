@@ -17,7 +17,7 @@ from . import ledger
 from .db import db
 from .errors import NotFound
 from .models import BIZ_TYPES, LedgerEntry, Payable, PayableLine, Person, PersonAccount
-from .models.ledger import MEMO, PERSON, UNALLOCATED
+from .models.ledger import MEMO, UNALLOCATED
 from .money import ZERO
 
 #: Allocations book a negative 未分配 row; the 流水 shows what reached the persons.
@@ -52,20 +52,19 @@ class AccountInfo:
 def account_info(unit_id: int, since: date, until: date) -> AccountInfo:
     """期初余额 (at the start of `since`), 本期增加 / 本期减少 (rows booked from `since`
     to `until`), 期末余额 and 单位未分配金额 (at the end of `until`)."""
-    rows = LedgerEntry.__table__
+    rows = ledger.PERSON_ROWS
     value = type_coerce(rows.c.amount + rows.c.interest, BigInteger)
-    person = rows.c.account_kind == PERSON
     in_range = rows.c.booked_on.between(since, until)
-    after_until = rows.c.booked_on > until
     sums = db.session.execute(select(
-        ledger.cents_sum(case((person, value), else_=0)),
-        ledger.cents_sum(case(((person & in_range) & (value > 0), value), else_=0)),
-        ledger.cents_sum(case(((person & in_range) & (value < 0), -value), else_=0)),
-        ledger.cents_sum(case(((rows.c.account_kind == UNALLOCATED) & after_until,
-                               rows.c.amount), else_=0)))
-        .where(rows.c.unit_id == unit_id, rows.c.booked_on >= min(since, until))
-        .where(rows.c.account_kind.in_([PERSON, UNALLOCATED]))).one()
-    since_start, increase, decrease, unallocated_after = (ledger.yuan(v) for v in sums)
+        ledger.cents_sum(value),
+        ledger.cents_sum(case((in_range & (value > 0), value), else_=0)),
+        ledger.cents_sum(case((in_range & (value < 0), -value), else_=0)))
+        .where(rows.c.unit_id == unit_id, rows.c.booked_on >= min(since, until))).one()
+    since_start, increase, decrease = (ledger.yuan(v) for v in sums)
+    entries = LedgerEntry.__table__
+    unallocated_after = ledger.yuan(db.session.execute(select(ledger.cents_sum(entries.c.amount))
+        .where(entries.c.unit_id == unit_id, entries.c.account_kind == UNALLOCATED,
+               entries.c.booked_on > until)).scalar())
     kept = ledger.totals(unit_id)
     opening = kept.balance - since_start
     return AccountInfo(since, until, opening, increase, decrease, opening + increase - decrease,
@@ -126,17 +125,14 @@ def details(unit_id: int, serial_no: str, page: int = 1, per_page: int = 50
     业务明细类型); for a 汇缴核定, the persons it fixed."""
     entry = business_row(unit_id, serial_no)
     name = BIZ_TYPES.get(entry.biz_type, entry.biz_type)
-    rows = db.session.execute(select(LedgerEntry.id).where(
-        LedgerEntry.serial_no == entry.serial_no, LedgerEntry.unit_id == unit_id,
-        LedgerEntry.account_kind == PERSON).limit(1)).first()
-    if rows is None and entry.biz_type == "verify":
+    if entry.biz_type == "verify":
         return entry, *_verified_lines(unit_id, entry, name, page, per_page)
-    query = (select(PersonAccount.account_no, Person.name, LedgerEntry.booked_on,
-                    LedgerEntry.amount, LedgerEntry.interest, LedgerEntry.summary)
-             .join(PersonAccount, PersonAccount.id == LedgerEntry.person_account_id)
+    rows = ledger.PERSON_ROWS
+    query = (select(PersonAccount.account_no, Person.name, rows.c.booked_on,
+                    rows.c.amount, rows.c.interest, rows.c.summary)
+             .join(PersonAccount, PersonAccount.id == rows.c.person_account_id)
              .join(Person, Person.id == PersonAccount.person_id)
-             .where(LedgerEntry.serial_no == entry.serial_no, LedgerEntry.unit_id == unit_id,
-                    LedgerEntry.account_kind == PERSON))
+             .where(rows.c.serial_no == entry.serial_no, rows.c.unit_id == unit_id))
     return entry, *_page(query, name, page, per_page)
 
 

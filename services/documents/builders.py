@@ -12,12 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import manifest_rows, person_query, status_query
+from .. import ledger, manifest_rows, person_query, status_query
 from ..db import db
 from ..errors import NotFound
-from ..models import BIZ_TYPES, LedgerEntry, PersonAccount, UnitAccount
+from ..models import BIZ_TYPES, PersonAccount, UnitAccount
 from ..models.account_event import CHANGES
-from ..models.ledger import PERSON
 from ..models.person import PERSON_STATUSES
 from ..money import ZERO
 from ..units import get_unit
@@ -68,10 +67,10 @@ def person_statement(unit_id: int, person_account: str, day: date) -> Document:
     ).scalar_one_or_none()
     if account is None:
         raise NotFound("本单位没有该个人账号")
+    rows = ledger.PERSON_ROWS
     entries = db.session.execute(
-        select(LedgerEntry).where(LedgerEntry.person_account_id == account.id,
-                                  LedgerEntry.account_kind == PERSON)
-        .order_by(LedgerEntry.booked_on, LedgerEntry.id)).scalars()
+        select(rows).where(rows.c.person_account_id == account.id)
+        .order_by(rows.c.booked_on, rows.c.created_at, rows.c.serial_no))
     rows, balance = [], ZERO
     for entry in entries:
         balance += entry.amount + entry.interest

@@ -61,18 +61,26 @@ class Payable(Base):
     allocate_serial: Mapped[str | None] = mapped_column(String(20))
     created_on: Mapped[date]
     allocated_on: Mapped[date | None]
+    allocated_at: Mapped[datetime | None]
+    #: The 摘要 the lines are booked under, set by 分配: from then on the lines are the
+    #: persons' ledger rows (`services.ledger.PERSON_ROWS`), so a month's allocation
+    #: writes no row per person. NULL before, and on 应缴 allocated before lines served so
+    #: (their persons' rows are in ledger_entry).
+    ledger_summary: Mapped[str | None] = mapped_column(String(100))
     actor: Mapped[str] = mapped_column(String(40), default="")
     actor_name: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PayableLine(Base):
-    """One person's amount in an 应缴 (a verified month's 汇缴明细, or a back-pay row).
+    """One person's amount in an 应缴 (a verified month's 汇缴明细, or a back-pay row),
+    and once the 应缴 is allocated that person's ledger row (see Payable.ledger_summary).
     Written set-wise from existing accounts, tens of thousands at a time, so without
     foreign keys (a check per row cost more than the row, see bench/month_end.py)."""
 
     __tablename__ = "payable_line"
-    __table_args__ = (Index("ix_payable_line_payable", "payable_id", "person_account_id"),)
+    __table_args__ = (Index("ix_payable_line_payable", "payable_id", "person_account_id"),
+                      Index("ix_payable_line_person", "person_account_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     payable_id: Mapped[int]
     person_account_id: Mapped[int]

@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload
 
 from engine.models import COMPLETED, ProcessInstance
 from services.db import db
-from services.models import LedgerEntry, PersonAccount, UnitAccount
+from services.ledger import PERSON_ROWS
+from services.models import PersonAccount, UnitAccount
 from services.months import YearMonth
 from tests.money_helpers import check_books, unit_id_of
 from tests.pdf import pdf_text
@@ -175,9 +176,9 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     assert [(p["kind"], p["amount"]) for p in paid["allocated"]] == [("back_pay", "1750.50")]
     with app.app_context():
         assert db.session.get(ProcessInstance, instance_id).status == COMPLETED
-        rows = db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.unit_id == unit_id, LedgerEntry.biz_type == "back_pay",
-            LedgerEntry.account_kind == "P").order_by(LedgerEntry.month)).scalars().all()
+        rows = db.session.execute(select(PERSON_ROWS).where(
+            PERSON_ROWS.c.unit_id == unit_id, PERSON_ROWS.c.biz_type == "back_pay")
+            .order_by(PERSON_ROWS.c.month)).all()
         assert [(r.month, r.amount, r.summary) for r in rows] == [
             (latest - 3, Decimal("1000.00"), f"{latest - 3} 补缴（漏缴）"),
             (latest - 1, Decimal("250.50"), f"{latest - 1} 补缴（漏缴）"),

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from services import clock, interest
 from services.db import db
 from services.errors import BusinessRuleViolation
+from services.ledger import PERSON_ROWS
 from services.models import InterestSettlement, LedgerEntry
 from tests.money_helpers import Today, check_books, unit_id_of, year_after
 
@@ -29,9 +30,8 @@ HPF = [sys.executable, "-c", "import sys; from web.cli import main; sys.argv[0] 
 def expected_interest(unit_id: int, year: int) -> dict[int, Decimal]:
     """Each account's interest computed here, row by row, from the ledger."""
     start, end = date(year - 1, 7, 1), date(year, 6, 30)
-    rows = db.session.execute(select(LedgerEntry).where(
-        LedgerEntry.unit_id == unit_id, LedgerEntry.account_kind == "P",
-        LedgerEntry.booked_on <= end)).scalars()
+    rows = db.session.execute(select(PERSON_ROWS).where(
+        PERSON_ROWS.c.unit_id == unit_id, PERSON_ROWS.c.booked_on <= end))
     products: dict[int, Decimal] = {}
     for row in rows:
         days = (end - max(row.booked_on, start)).days + 1

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from services.db import db
-from services.models import LedgerEntry, Payment
+from services.ledger import PERSON_ROWS
+from services.models import LedgerEntry, Payable, PayableLine, Payment
 from tests.money_helpers import check_books, unit_id_of
 
 API = "/api/v1"
@@ -176,3 +177,36 @@ def test_twenty_deliveries_of_one_notice_at_once_take_effect_once(app, make_api,
             Payment.idempotency_key == body["idempotency_key"])).scalar_one() == 1
     books = check_books(app, unit_id_of(app, demo), unit)
     assert books["unallocated"] == Decimal("10.00")
+
+
+def test_an_allocation_books_the_months_lines_as_the_persons_rows_and_writes_one(app, make_api,
+                                                                                 demo):
+    """分配 writes the unit's 未分配 row and nothing per person: the verified month's lines,
+    booked under the allocation's 业务流水号, are the persons' ledger rows (so a
+    50,000-person month costs what a 5-person one does), and its 明细 lists each of them
+    with the amount verified."""
+    unit = make_api().login_operator()
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    verified = unit.post(f"{API}/remittances", {}).json
+    _, rows_before = payments_count(app)
+    paid = finance.post(f"{API}/payments", notice(demo, verified["amount"], key="bank-lines-1"))
+    assert paid.status_code == 201, paid.json
+    assert payments_count(app)[1] - rows_before == 2  # the payment's row, the allocation's
+
+    with app.app_context():
+        payable = db.session.get(Payable, paid.json["allocated"][0]["payable_id"])
+        serial = payable.allocate_serial
+        lines = db.session.execute(select(PayableLine.person_account_id, PayableLine.amount)
+                                   .where(PayableLine.payable_id == payable.id)).all()
+        booked = db.session.execute(select(PERSON_ROWS.c.person_account_id,
+                                           PERSON_ROWS.c.amount, PERSON_ROWS.c.summary)
+                                    .where(PERSON_ROWS.c.serial_no == serial)).all()
+        db.session.remove()
+    assert len(lines) == verified["head_count"] > 1
+    assert sorted((p, a) for p, a, _ in booked) == sorted(lines)
+    assert {s for _, _, s in booked} == {f"{verified['month']} 汇缴"}
+    details = unit.get(f"{API}/units/me/ledger/{serial}/details?per_page=500").json
+    assert details["total"] == len(details["items"]) == len(lines)
+    assert sum(Decimal(r["amount"]) for r in details["items"]) == Decimal(verified["amount"])
+    check_books(app, unit_id, unit)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services import clock
 from services.db import db
-from services.models import LedgerEntry
+from services.ledger import PERSON_ROWS
 from services.money import fmt
 from tests.money_helpers import check_books, unit_id_of
 from tests.pdf import pdf_text
@@ -20,18 +20,17 @@ from tests.pdf import pdf_text
 API = "/api/v1"
 
 
-def rows_of(app, unit_id) -> list[LedgerEntry]:
+def person_rows_of(app, unit_id) -> list:
+    """The persons' ledger rows booked in the unit (posted ones and allocated lines)."""
     with app.app_context():
-        rows = db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.unit_id == unit_id)).scalars().all()
-        db.session.expunge_all()
-        return rows
+        return db.session.execute(select(PERSON_ROWS).where(
+            PERSON_ROWS.c.unit_id == unit_id)).all()
 
 
 def test_account_information_over_a_date_range_agrees_with_the_rows(app, make_api, demo):
     unit = make_api().login_operator()
     unit_id = unit_id_of(app, demo)
-    rows = [r for r in rows_of(app, unit_id) if r.account_kind == "P"]
+    rows = person_rows_of(app, unit_id)
     days = sorted({r.booked_on for r in rows})
     since, until = days[1], days[-2]  # the middle of the history
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,10 @@ from alembic.migration import MigrationContext
 from engine import queries
 from engine.deploy import deploy
 from engine.models import ProcessDefinition, ProcessInstance
+from services import ledger, unit_query
 from services.db import Base, db
+from services.documents import builders
+from services.models import LedgerEntry, Payable, PersonAccount, UnitAccount
 from tests.conftest import ROOT, make_app
 from web.migrate import alembic_config
 
@@ -88,3 +91,58 @@ def test_an_application_finished_before_the_change_shows_exactly_as_before(old_d
         assert instance.manifest_count == 2 and instance.manifest_amount > 0
         db.session.remove()
         db.engine.dispose()
+
+
+def _books(app, demo) -> dict:
+    """What every reader of persons' money shows for the demo units: each person's
+    balance, the 账户信息 of all time, every person's statement and each allocation's
+    明细."""
+    shown = {}
+    with app.app_context():
+        for index in range(len(demo["units"])):
+            unit_id = db.session.execute(sa.select(UnitAccount.unit_id).where(
+                UnitAccount.account_no == demo["units"][index]["unit_account"])).scalar_one()
+            accounts = db.session.execute(sa.select(PersonAccount.account_no).where(
+                PersonAccount.unit_id == unit_id)).scalars().all()
+            serials = db.session.execute(sa.select(Payable.allocate_serial).where(
+                Payable.unit_id == unit_id, Payable.status == "allocated")).scalars().all()
+            shown[unit_id] = {
+                "balances": ledger.unit_person_balances(unit_id),
+                "account": unit_query.account_info(unit_id, date(2000, 1, 1), date(2100, 1, 1)),
+                "statements": {a: builders.person_statement(unit_id, a, date(2100, 1, 1)).rows
+                               for a in accounts},
+                "details": {s: unit_query.details(unit_id, s, per_page=0)[1] for s in serials}}
+        db.session.remove()
+        db.engine.dispose()
+    return shown
+
+
+def test_allocations_read_the_same_whether_their_lines_or_ledger_rows_hold_the_persons(app,
+                                                                                      demo):
+    """分配 books an 应缴's lines as its persons' ledger rows (ledger01a). Stepping the
+    schema back writes them out as ledger rows, the way 分配 stored them before; those
+    read exactly the same after the migration, counted once."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    before = _books(app, demo)
+    with app.app_context():
+        booked = db.session.execute(sa.select(sa.func.count()).select_from(Payable).where(
+            Payable.ledger_summary.is_not(None))).scalar_one()
+        assert booked > 0  # the demo's months were allocated as lines
+        assert db.session.execute(sa.select(sa.func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.account_kind == "P", LedgerEntry.biz_type == "remit")).scalar_one() == 0
+        db.session.remove()
+        db.engine.dispose()
+    assert sum(len(b["balances"]) for b in before.values()) > 0
+
+    command.downgrade(alembic_config(url), "list01a")
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:  # the old schema: persons' money is ledger rows
+        old = dict(connection.execute(sa.text(
+            "SELECT person_account_id, SUM(amount + interest) FROM ledger_entry "
+            "WHERE account_kind = 'P' GROUP BY person_account_id")).all())
+    engine.dispose()
+    assert old == {pid: int(balance * 100) for b in before.values()
+                   for pid, balance in b["balances"].items()}
+
+    command.upgrade(alembic_config(url), "head")
+    assert _books(app, demo) == before

@@ -18,8 +18,8 @@ from engine.models import HumanTask
 from services.clock import CST, today
 from services.db import db
 from services.documents import DocumentRecord
-from services.models import ChangeRecord, LedgerEntry, PersonAccount, UnitAccount
-from services.models.ledger import PERSON
+from services.ledger import PERSON_ROWS
+from services.models import ChangeRecord, PersonAccount, UnitAccount
 from services.money import fmt
 from tests.pdf import check_code, page_texts, pdf_fonts, pdf_text, qr_codes
 
@@ -54,10 +54,10 @@ def ledger_cents(app, account_ids) -> dict[int, int]:
     """Each account's balance in 分, summed here straight from the ledger rows."""
     with app.app_context():
         return dict(db.session.execute(
-            select(LedgerEntry.person_account_id,
-                   func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest))
-            .where(LedgerEntry.person_account_id.in_(account_ids))
-            .group_by(LedgerEntry.person_account_id)).all())
+            select(PERSON_ROWS.c.person_account_id,
+                   func.sum(PERSON_ROWS.c.amount) + func.sum(PERSON_ROWS.c.interest))
+            .where(PERSON_ROWS.c.person_account_id.in_(account_ids))
+            .group_by(PERSON_ROWS.c.person_account_id)).all())
 
 
 def amount(text: str, label: str) -> Decimal:
@@ -187,9 +187,9 @@ def test_one_account_prints_with_its_ledger_rows(app, demo):
     assert response.status_code == 200
     text = pdf_text(response.data)
     with app.app_context():
-        entries = db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.person_account_id == account.id, LedgerEntry.account_kind == PERSON)
-            .order_by(LedgerEntry.booked_on)).scalars().all()
+        entries = db.session.execute(select(PERSON_ROWS).where(
+            PERSON_ROWS.c.person_account_id == account.id)
+            .order_by(PERSON_ROWS.c.booked_on)).all()
     assert count(text, "笔数", "笔") == len(entries) == 6
     total = sum(e.amount + e.interest for e in entries)
     assert amount(text, "账户余额") == amount(text, "发生额合计") == total

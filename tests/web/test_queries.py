@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from services.db import db
-from services.models import LedgerEntry, PersonAccount, UnitAccount
+from services.ledger import PERSON_ROWS
+from services.models import PersonAccount, UnitAccount
 from services.spreadsheets import table_xlsx
 
 from .test_login import login
@@ -74,10 +75,10 @@ def test_export_holds_every_matching_row_with_ledger_balances(app, demo):
     assert [r[0] for r in rows] == [a.account_no for a in active]  # all, not one page
     with app.app_context():  # the ledger's rows, summed here independently, in 分
         cents = dict(db.session.execute(
-            select(LedgerEntry.person_account_id,
-                   func.sum(LedgerEntry.amount) + func.sum(LedgerEntry.interest))
-            .where(LedgerEntry.person_account_id.in_([a.id for a in active]))
-            .group_by(LedgerEntry.person_account_id)).all())
+            select(PERSON_ROWS.c.person_account_id,
+                   func.sum(PERSON_ROWS.c.amount) + func.sum(PERSON_ROWS.c.interest))
+            .where(PERSON_ROWS.c.person_account_id.in_([a.id for a in active]))
+            .group_by(PERSON_ROWS.c.person_account_id)).all())
     for row, account in zip(rows, active, strict=True):
         assert round(Decimal(str(row[-1])) * 100) == cents[account.id]  # stored as 分
         assert Decimal(row[6].rstrip("%")) == account.person_rate * 100
