@@ -82,7 +82,10 @@ def _name(item: Payable) -> str:
 def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
     """分配: the persons' rows, 未分配 reduced by as much, 缴至年月 moved (a remittance;
     a unit in 开户 becomes 正常), the 应缴 marked allocated. Refused with the reason of
-    `problem`; the money check is one guarded UPDATE, so it holds under races."""
+    `problem`. Taking the money and marking the 应缴 are each one guarded UPDATE (in
+    that order, the order a payment's own allocations lock them), so they hold under
+    races: of two allocations of one 应缴 (one without an application has no lock), the
+    second finds it taken and changes nothing."""
     item = payable(payable_id)
     check(item)
     serial = ledger.new_serial_no(day)
@@ -93,17 +96,22 @@ def allocate(payable_id: int, who: Who, day: date, method: str) -> Allocated:
         serial_no=serial, unit_id=item.unit_id, kind=UNALLOCATED, biz_type=item.kind,
         summary=f"{label}分配（{way}）", amount=-item.amount, head_count=item.head_count,
         month=item.month, booked_on=day, instance_id=item.instance_id, created_at=now)
-    ledger.allocate(item.unit_id, item.amount, unit_row)
+    with db.session.begin_nested():  # a Conflict undoes the money's move too
+        ledger.allocate(item.unit_id, item.amount, unit_row)
+        # Booked: from here the lines are the persons' ledger rows (ledger.PERSON_ROWS).
+        booked = db.session.execute(update(Payable).where(
+            Payable.id == item.id, Payable.status == UNPAID, Payable.active.is_(True)).values(
+            status=ALLOCATED, allocate_serial=serial, allocated_on=day, allocated_at=now,
+            ledger_summary=label).execution_options(synchronize_session=False))
+        if not booked.rowcount:
+            raise Conflict(f"{_name(item)}已分配或已删除")
     if item.kind == REMIT:
         with set_wise():
             _move_paid_through(item, who)
-    # Booked: from here the lines are the persons' ledger rows (ledger.PERSON_ROWS).
-    db.session.execute(update(Payable).where(Payable.id == item.id).values(
-        status=ALLOCATED, allocate_serial=serial, allocated_on=day, allocated_at=now,
-        ledger_summary=label).execution_options(synchronize_session=False))
+    allocated = Allocated(item.id, item.kind, item.month, item.amount, item.head_count, serial,
+                          item.instance_id)
     db.session.expire(item)
-    return Allocated(item.id, item.kind, item.month, item.amount, item.head_count, serial,
-                     item.instance_id)
+    return allocated
 
 
 def _move_paid_through(item: Payable, who: Who) -> None:

@@ -170,13 +170,13 @@ PAY_JOB = "pay_from_unallocated"
 
 
 def is_large(unit_id: int, limit: int) -> bool:
-    """Whether allocating the unit's month writes more than `limit` persons' rows."""
+    """Whether allocating the unit's month moves more than `limit` persons."""
     return work_size(unit_id) > limit
 
 
 def queue_payment(data: dict, actor: Actor, limit: int, back: str) -> str | None:
     """缴款登记 for a unit with more than `limit` persons in 正常 as a job (its 分配
-    writes a row per person), once the notice itself is valid; None for a smaller unit or
+    moves every person's 缴至年月), once the notice itself is valid; None for a smaller unit or
     a notice whose key is already recorded (the caller delivers it at once: a repeat
     answers the first result). The idempotency key goes with the job, so the same notice
     sent again before the job ran queues a job that changes nothing."""

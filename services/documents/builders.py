@@ -70,7 +70,7 @@ def person_statement(unit_id: int, person_account: str, day: date) -> Document:
     rows = ledger.PERSON_ROWS
     entries = db.session.execute(
         select(rows).where(rows.c.person_account_id == account.id)
-        .order_by(rows.c.booked_on, rows.c.created_at, rows.c.serial_no))
+        .order_by(rows.c.booked_on, rows.c.created_at, rows.c.serial_no, rows.c.month))
     rows, balance = [], ZERO
     for entry in entries:
         balance += entry.amount + entry.interest

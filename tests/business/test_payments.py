@@ -6,12 +6,16 @@ the unit pays a later month from it. The books balance after every step."""
 from __future__ import annotations
 
 import threading
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from services import allocation
+from services.changes import Who
 from services.db import db
+from services.errors import Conflict
 from services.ledger import PERSON_ROWS
 from services.models import LedgerEntry, Payable, PayableLine, Payment
 from tests.money_helpers import check_books, unit_id_of
@@ -210,3 +214,29 @@ def test_an_allocation_books_the_months_lines_as_the_persons_rows_and_writes_one
     assert details["total"] == len(details["items"]) == len(lines)
     assert sum(Decimal(r["amount"]) for r in details["items"]) == Decimal(verified["amount"])
     check_books(app, unit_id, unit)
+
+
+def test_an_allocation_that_lost_the_race_for_its_payable_changes_nothing(app, make_api, demo,
+                                                                         monkeypatch):
+    """Two allocations of one 应缴 that both passed the check (an 应缴 made outside the
+    hall has no application to lock): the second finds it booked, moves no money and
+    writes nothing, although 未分配 would cover it again."""
+    unit = make_api().login_operator()
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    verified = unit.post(f"{API}/remittances", {}).json
+    twice = Decimal(verified["amount"]) * 2
+    paid = finance.post(f"{API}/payments", notice(demo, twice, key="bank-twice-1")).json
+    assert Decimal(paid["unallocated"]) == Decimal(verified["amount"])
+    books = check_books(app, unit_id, unit)
+    rows = payments_count(app)
+
+    monkeypatch.setattr(allocation, "check", lambda item: None)  # the stale read
+    with app.app_context():
+        with pytest.raises(Conflict, match="已分配或已删除"):
+            allocation.allocate(paid["allocated"][0]["payable_id"], Who("test", "测试", "汇缴"),
+                                date.today(), "unallocated")
+        db.session.commit()
+        db.session.remove()
+    assert payments_count(app) == rows
+    assert check_books(app, unit_id, unit) == books
