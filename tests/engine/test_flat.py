@@ -245,3 +245,26 @@ def test_a_unit_loads_with_its_account_and_city_in_one_statement(app, demo):
         assert unit.account.unit_rate and unit.policy.base_floor and unit.city.name
         db.session.remove()
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
+
+
+def test_a_persons_money_reads_both_halves_of_the_ledger_through_indexes(app, make_api, demo):
+    """Balances on 缴存人信息查询, a depositor's statement and the 账户信息 read the
+    persons' ledger rows (posted rows and allocated months' lines) by person or by unit,
+    never by scanning the ledger or every 应缴's lines."""
+    operator = make_api().login_operator()
+    account = operator.get(f"{API}/persons?status=01&per_page=1").json["items"][0]
+    with statements(app) as seen:
+        assert operator.client.get("/queries/persons?tab=accounts").status_code == 200
+        assert operator.client.get(
+            f"/documents/person_statement/{account['person_account']}.pdf").status_code == 200
+        assert operator.get(f"{API}/units/me/account?from=2026-01-01&to=2026-12-31"
+                            ).status_code == 200
+    queries = [s for s in seen if s.lstrip().upper().startswith("SELECT")
+               and "payable_line" in s]
+    assert len(queries) >= 3
+    with app.app_context():
+        for sql in queries:
+            plan = " / ".join(row[3] for row in db.session.execute(
+                sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+            for table in ("ledger_entry", "payable_line", "payable"):
+                assert f"SCAN {table}" not in plan, (sql, plan)
