@@ -59,6 +59,16 @@ def check_books(app, unit_id: int, api=None) -> dict:
     return {"persons": persons, "unallocated": unallocated, "total": ledger_total}
 
 
+def ledger_cents(app, account_ids) -> dict[int, int]:
+    """Each account's balance in 分, summed here straight from the ledger rows."""
+    with app.app_context():
+        return dict(db.session.execute(
+            select(PERSON_ROWS.c.person_account_id,
+                   func.sum(PERSON_ROWS.c.amount) + func.sum(PERSON_ROWS.c.interest))
+            .where(PERSON_ROWS.c.person_account_id.in_(account_ids))
+            .group_by(PERSON_ROWS.c.person_account_id)).all())
+
+
 def year_after(day: date) -> int:
     """The 结息 year whose 30 June is on or after `day` (its settlement counts that day)."""
     return day.year if (day.month, day.day) <= (6, 30) else day.year + 1

@@ -67,10 +67,10 @@ def person_statement(unit_id: int, person_account: str, day: date) -> Document:
     ).scalar_one_or_none()
     if account is None:
         raise NotFound("本单位没有该个人账号")
-    rows = ledger.PERSON_ROWS
+    booked = ledger.PERSON_ROWS
     entries = db.session.execute(
-        select(rows).where(rows.c.person_account_id == account.id)
-        .order_by(rows.c.booked_on, rows.c.created_at, rows.c.serial_no, rows.c.month))
+        select(booked).where(booked.c.person_account_id == account.id)
+        .order_by(booked.c.booked_on, booked.c.created_at, booked.c.serial_no, booked.c.month))
     rows, balance = [], ZERO
     for entry in entries:
         balance += entry.amount + entry.interest

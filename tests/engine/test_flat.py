@@ -41,6 +41,12 @@ def statements(app):
         engine.dispose()  # connections traced so far are closed, not reused untraced-off
 
 
+def query_plan(sql: str) -> str:
+    """SQLite's plan for a traced statement, its steps joined by " / " (inside an app context)."""
+    return " / ".join(row[3] for row in db.session.execute(
+        sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+
+
 def finished_application(operator, reviewer) -> int:
     started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}}).json
     person = operator.get(f"{API}/persons?status=01&per_page=1").json["items"][0]
@@ -183,8 +189,7 @@ def test_every_list_query_reads_an_index_in_order(app, make_api):
     assert queries
     with app.app_context():
         for sql in queries:
-            plan = " / ".join(row[3] for row in db.session.execute(
-                sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+            plan = query_plan(sql)
             for table in ("human_task", "process_instance", "message"):
                 assert f"SCAN {table}" not in plan, (sql, plan)
             # sorting is fine only among the rows of the page's own applications
@@ -208,8 +213,7 @@ def test_a_manifest_entry_reads_rows_through_an_index(app, make_api):
     assert any("row_key" in q for q in queries)
     with app.app_context():
         for sql in queries:
-            plan = " / ".join(row[3] for row in db.session.execute(
-                sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+            plan = query_plan(sql)
             assert "SCAN manifest_row" not in plan, (sql, plan)
 
 
@@ -264,7 +268,6 @@ def test_a_persons_money_reads_both_halves_of_the_ledger_through_indexes(app, ma
     assert len(queries) >= 3
     with app.app_context():
         for sql in queries:
-            plan = " / ".join(row[3] for row in db.session.execute(
-                sa.text("EXPLAIN QUERY PLAN " + sql.replace(":", "\\:"))))
+            plan = query_plan(sql)
             for table in ("ledger_entry", "payable_line", "payable"):
                 assert f"SCAN {table}" not in plan, (sql, plan)

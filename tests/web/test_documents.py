@@ -21,6 +21,7 @@ from services.documents import DocumentRecord
 from services.ledger import PERSON_ROWS
 from services.models import ChangeRecord, PersonAccount, UnitAccount
 from services.money import fmt
+from tests.money_helpers import ledger_cents
 from tests.pdf import check_code, page_texts, pdf_fonts, pdf_text, qr_codes
 
 from .test_login import login
@@ -48,16 +49,6 @@ def accounts_of(app, unit_id, status=None) -> list[PersonAccount]:
         rows = db.session.execute(query.order_by(PersonAccount.account_no)).scalars().all()
         db.session.expunge_all()
         return rows
-
-
-def ledger_cents(app, account_ids) -> dict[int, int]:
-    """Each account's balance in 分, summed here straight from the ledger rows."""
-    with app.app_context():
-        return dict(db.session.execute(
-            select(PERSON_ROWS.c.person_account_id,
-                   func.sum(PERSON_ROWS.c.amount) + func.sum(PERSON_ROWS.c.interest))
-            .where(PERSON_ROWS.c.person_account_id.in_(account_ids))
-            .group_by(PERSON_ROWS.c.person_account_id)).all())
 
 
 def amount(text: str, label: str) -> Decimal:

@@ -9,13 +9,13 @@ import re
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from services.db import db
-from services.ledger import PERSON_ROWS
 from services.models import PersonAccount, UnitAccount
 from services.spreadsheets import table_xlsx
+from tests.money_helpers import ledger_cents
 
 from .test_login import login
 
@@ -73,12 +73,7 @@ def test_export_holds_every_matching_row_with_ledger_balances(app, demo):
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     active = [a for a in unit_accounts(app, demo) if a.status == "01"]
     assert [r[0] for r in rows] == [a.account_no for a in active]  # all, not one page
-    with app.app_context():  # the ledger's rows, summed here independently, in 分
-        cents = dict(db.session.execute(
-            select(PERSON_ROWS.c.person_account_id,
-                   func.sum(PERSON_ROWS.c.amount) + func.sum(PERSON_ROWS.c.interest))
-            .where(PERSON_ROWS.c.person_account_id.in_([a.id for a in active]))
-            .group_by(PERSON_ROWS.c.person_account_id)).all())
+    cents = ledger_cents(app, [a.id for a in active])  # summed here independently, in 分
     for row, account in zip(rows, active, strict=True):
         assert round(Decimal(str(row[-1])) * 100) == cents[account.id]  # stored as 分
         assert Decimal(row[6].rstrip("%")) == account.person_rate * 100

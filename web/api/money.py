@@ -64,7 +64,7 @@ def receive_payment():
         raise InvalidInput("请求体须为 JSON 对象", {"_schema": ["请求体须为 JSON 对象"]})
     job_id = money_actions.queue_payment(body, actor, current_app.config["ASYNC_ROWS"],
                                          url_for("views.finance_payments"))
-    if job_id is not None:  # a large unit: its 分配 writes a row per person
+    if job_id is not None:  # a large unit: its 分配 moves every person's 缴至年月
         db.session.commit()
         return queued(job_id)
     result, replayed = money_actions.deliver_payment(body, actor)
