@@ -101,3 +101,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_the_action(connection, name):
+    """Python's sqlite3 opens a transaction only before an INSERT, UPDATE or DELETE, and a
+    SAVEPOINT issued outside one starts a transaction of its own that its RELEASE commits:
+    an action whose first write sat in a savepoint (a payment's idempotency key, a
+    verification's 应缴) committed that write at once, and a later failure of the same
+    action could no longer undo it. So the action's transaction is opened first, taking
+    the write lock the savepoint is about to need (IMMEDIATE: waited for, never a stale
+    read snapshot upgraded)."""
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.dbapi_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN IMMEDIATE")
