@@ -112,69 +112,74 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     key = spec.key_column
     inputs = [n for n in change_type.columns
               if spec.column(n).carries_change and n in positions and n != key]
-    wanted = [(name, index, spec.column(name).kind) for name, index in positions.items()]
-    names = tuple(positions)
-    # The usual row: every wanted cell text, read at C speed (picked, joined, full-width
-    # forms made ASCII in one pass, split, stripped, an identifier upper-cased) exactly
-    # as `cell_text` reads a text cell; any other row is read cell by cell by it.
-    pick = _picker(tuple(positions.values()))
-    width_needed = max(positions.values(), default=-1) + 1
-    upper = [i for i, (_, _, kind) in enumerate(wanted) if kind == "id_number"]
-    result: list[tuple[int, dict]] = []
+    body = grid[1:]
     problems: list[dict] = []
+    unreadable: set[int] = set()  # rows (0-based in `body`) holding a cell not trusted
+    shortest = min(map(len, body), default=0)
+    columns = []
+    for name, index in positions.items():
+        texts, bad = _column_texts(body, index, spec.column(name), shortest)
+        columns.append(texts)
+        problems += bad
+        unreadable.update(problem["row"] - 2 for problem in bad)
+    del grid, body  # the cells as read: freed before the rows are built
+    names = tuple(positions)
+    # Whether each row carries a change (a value in an input column besides the key).
+    keyed = columns[names.index(key)]  # the key column is required (`_check_header`)
+    changing = [columns[i] for i, name in enumerate(names) if name in inputs]
+    carries = list(map(any, zip(*changing, strict=True))) if changing \
+        else [False] * len(keyed)
+    result: list[tuple[int, dict]] = []
     skipped = 0
-    for row_no, cells in enumerate(grid[1:], start=2):
-        unreadable = []
-        picked = pick(cells) if len(cells) >= width_needed else None
-        try:
-            joined = _SEPARATOR.join(picked) if picked is not None else None
-        except TypeError:  # a number, a date or a blank read as None
-            joined = None
-        texts = None
-        if joined is not None:
-            if not joined.isascii():
-                joined = half_width(joined)
-            texts = joined.split(_SEPARATOR)
-            if len(texts) != len(picked):  # a cell held the separator itself
-                texts = None
-        if texts is not None:
-            texts = list(map(str.strip, texts))
-            for i in upper:
-                texts[i] = texts[i].upper()
-            values = dict(zip(names, texts, strict=True))
-        else:
-            values = {}
-            for name, index, kind in wanted:
-                value = cells[index] if index < len(cells) else None
-                values[name], problem = cell_text(value, kind)
-                if problem:
-                    unreadable.append({"row": row_no, "column": spec.column(name).header,
-                                       "message": problem})
-        if not unreadable and not any(map(values.get, inputs)):
-            if not values.get(key):
+    for row_no, (texts, change, key_text) in enumerate(
+            zip(zip(*columns, strict=True), carries, keyed, strict=True), start=2):
+        if not change and row_no - 2 not in unreadable:
+            if not key_text:
                 continue  # a blank row
             if spec.prefillable:
                 skipped += 1  # a prefilled row nobody filled in
                 continue
-        result.append((row_no, values))
-        problems += unreadable
-        if len(result) > MAX_IMPORT_ROWS:
-            raise InvalidInput(f"单次导入不能超过 {MAX_IMPORT_ROWS} 行", {"file": ["行数过多"]})
+        result.append((row_no, dict(zip(names, texts, strict=True))))
+    if len(result) > MAX_IMPORT_ROWS:
+        raise InvalidInput(f"单次导入不能超过 {MAX_IMPORT_ROWS} 行", {"file": ["行数过多"]})
     if not result:
         raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
+    problems.sort(key=itemgetter("row"))  # by row, each row's in column order
     return result, skipped, problems
+
+
+def _column_texts(body: list[list], index: int, column: Column, shortest: int
+                  ) -> tuple[list[str], list[dict]]:
+    """One column of the rows as texts, and the problems of cells that cannot be trusted.
+    A column of text cells, the usual file, is read at C speed: joined, its full-width
+    forms made ASCII in one pass, split and stripped (an identifier upper-cased) exactly
+    as `cell_text` reads each text cell; any other column is read cell by cell by it."""
+    cells = list(map(itemgetter(index), body)) if index < shortest \
+        else [row[index] if index < len(row) else None for row in body]
+    try:
+        joined = _SEPARATOR.join(cells)
+    except TypeError:  # a number, a date or a blank read as None
+        joined = None
+    if joined is not None:
+        if not joined.isascii():
+            joined = half_width(joined)
+        if column.kind == "id_number":
+            joined = joined.upper()
+        texts = joined.split(_SEPARATOR)
+        if len(texts) == len(cells):  # else a cell held the separator itself
+            return list(map(str.strip, texts)), []
+    texts, problems = [], []
+    for row_no, value in enumerate(cells, start=2):
+        text, problem = cell_text(value, column.kind)
+        texts.append(text)
+        if problem:
+            problems.append({"row": row_no, "column": column.header, "message": problem})
+    return texts, problems
 
 
 #: Joins a row's text cells for one pass over them (a control character no cell should
 #: hold; a row where one does is read cell by cell).
 _SEPARATOR = "\x1f"
-
-
-def _picker(indexes: tuple[int, ...]):
-    """A row's cells at `indexes`, as a tuple (itemgetter's, at C speed, when it gives one)."""
-    if len(indexes) > 1:
-        return itemgetter(*indexes)
-    return lambda cells: tuple(cells[i] for i in indexes)
 
 
 def _header_text(value: object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
 
@@ -150,11 +151,15 @@ def _copy_rows(connection, table, columns: list[str], rows: list[tuple]) -> None
 def _bound(processor, value, memo: dict):
     if processor is None or value is None:
         return value if processor is None else processor(value)
-    if isinstance(value, datetime):  # one moment shared by every row converts once
-        key = id(value)
-        if key not in memo or memo[key][0] is not value:
-            memo[key] = (value, processor(value))
-        return memo[key][1]
+    if isinstance(value, datetime | Decimal):
+        # One object shared by many rows (a moment, an amount a file's rows repeat)
+        # converts once per column type; the memo holds both, so neither id is reused
+        # meanwhile.
+        key = (id(processor), id(value))
+        found = memo.get(key)
+        if found is None or found[0] is not processor or found[1] is not value:
+            found = memo[key] = (processor, value, processor(value))
+        return found[2]
     return processor(value)
 
 

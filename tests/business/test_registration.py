@@ -184,6 +184,34 @@ def test_the_same_person_twice_in_the_manifest_or_the_file(make_api):
     assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 1
 
 
+def test_a_file_naming_people_held_by_open_applications_names_each_row_and_stores_nothing(
+        make_api):
+    """The open-key index refuses the file's rows; the answer then names each held row,
+    held here or by another unit's open registration, and the 清册 stays as it was."""
+    unit = make_api().login_operator()
+    instance_id, _ = start(unit)
+    assert add(unit, instance_id, **person(50)).status_code == 201
+    other = make_api().login_operator(unit=1)
+    theirs, _ = start(other)
+    assert add(other, theirs, **person(51)).status_code == 201
+
+    template = unit.get(f"{API}/processes/registration/template.xlsx").data
+    rows = [{"姓名": f"丙{i}", "证件号码": resident_id(i), "手机号码": mobile(i),
+             "缴存基数": "6000"} for i in (52, 50, 51, 53)]
+    refused = upload(unit, instance_id, fill_template(template, rows))
+    assert refused.status_code == 422
+    assert refused.json["errors"] == [
+        {"row": 3, "column": "证件号码",
+         "message": "该证件号码的职工已在开户清册中，如需修改请先删除原记录"},
+        {"row": 4, "column": "证件号码",
+         "message": "该证件号码的职工已在另一笔未办结的缴存人登记中，请先办结或结束该业务"}]
+    assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 1
+    assert other.get(f"{API}/instances/{theirs}/manifest").json["count"] == 1
+    fine = upload(unit, instance_id, fill_template(template, [rows[0], rows[3]]))
+    assert fine.status_code == 200, fine.json
+    assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 3
+
+
 def test_one_bad_row_in_a_thousand_stores_nothing_and_names_row_and_column(make_api):
     unit = make_api().login_operator()
     instance_id, _ = start(unit)

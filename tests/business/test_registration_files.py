@@ -79,3 +79,47 @@ def test_the_empty_template_says_there_is_nothing_to_import(make_api):
     assert "attachment" in template.headers["Content-Disposition"]
     refused = upload(unit, instance_id, template.data, "模板.xlsx")
     assert refused.status_code == 422 and refused.json["message"] == "文件中没有可导入的数据"
+
+
+HEADERS = ["姓名", "证件类型", "证件号码", "手机号码", "缴存基数", "个人缴存比例"]
+TEXT_ONLY = [HEADERS,  # every cell text, as the hall's template keeps them: read at C speed
+             ["  张三 ", "01", "11010119900307663x", "１３８００１３８０００", " 6000", "12%"],
+             ["", "", "", "", "", ""],  # blank: skipped
+             ["李四", "", "110101199003076632", "13800138001", "６０００．００", ""]]
+MIXED = [HEADERS,  # numbers, blanks read as None, a short row, the separator in a cell
+         ["  张三 ", "01", "11010119900307663x", "１３８００１３８０００", "6000", "12%"],
+         ["李\x1f四", 1, "110101199003076632", 13800138001.0, 6000.5, ""],
+         ["王五", "01", 1.1e17, "13800138002", "６０００．００"],
+         ["赵六", None, "110101199003076650", None, None, None],
+         [None] * 6]
+
+
+@pytest.mark.parametrize("grid", [TEXT_ONLY, MIXED], ids=["text", "mixed"])
+def test_every_column_reads_as_its_cells_would_one_by_one(monkeypatch, grid):
+    """A file is read a column at a time (text columns at C speed); whatever the cells
+    hold, each value is what `cell_text` makes of its cell, rows without a change are
+    left out, and untrusted cells are named by row and column in row order."""
+    from forms import manifest_file
+    from forms.registration import MANIFEST
+
+    monkeypatch.setattr(manifest_file, "read_sheet", lambda content, title: type(
+        "Sheet", (), {"rows": grid})())
+    rows, skipped, problems = manifest_file.read_rows(MANIFEST, b"", MANIFEST.change_type(None))
+    kinds = {c.header: c.kind for c in MANIFEST.columns}
+    expected = []
+    for row_no, cells in enumerate(grid[1:], start=2):
+        values = {MANIFEST.columns[i].name: manifest_file.cell_text(
+            cells[i] if i < len(cells) else None, kinds[header])[0]
+            for i, header in enumerate(HEADERS)}
+        if any(values.values()):
+            expected.append((row_no, values))
+    assert rows == expected and skipped == 0
+    first = rows[0][1]
+    assert (first["name"], first["id_number"], first["mobile"], first["base"]) == (
+        "张三", "11010119900307663X", "13800138000", "6000")
+    assert rows[1][1]["base"] == ("6000.00" if grid is TEXT_ONLY else "6000.5")
+    if grid is MIXED:
+        assert rows[1][1]["name"] == "李\x1f四" and rows[1][1]["mobile"] == "13800138001"
+        assert [(p["row"], p["column"]) for p in problems] == [(4, "证件号码")]
+    else:
+        assert problems == []
