@@ -5,8 +5,9 @@ there is no account to pick, so single entry types every field."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 
 from marshmallow import validate
 
@@ -105,15 +106,14 @@ class RegistrationManifest(ManifestSpec):
             if id_type is None:
                 problems["id_type"] = "证件类型须为：" + "、".join(
                     f"{code} {label}" for code, label in ID_TYPES.items())
-        number = checked(problems, "id_number", "证件号码", values,
-                         partial(registration.check_id_number, id_type or "", today=ctx.today))
+        number = checked(problems, "id_number", "证件号码", values, _id_check(ctx, id_type or ""))
         if number and id_type and (held := ctx.subjects.get(number)):
             holder = next((h for h in held if h.id_type == id_type), None)
             if problem := registration.holder_problem(holder, ctx.unit_id):
                 problems["id_number"] = problem
         mobile = checked(problems, "mobile", "手机号码", values, registration.check_mobile)
-        problem, base, rate, total = _amounts(ctx, values.get("base") or "",
-                                              values.get("person_rate") or "")
+        problem, base, rate, total, total_text = _amounts(ctx, values.get("base") or "",
+                                                          values.get("person_rate") or "")
         if problem:
             problems.update(problem)
         if problems:
@@ -124,9 +124,23 @@ class RegistrationManifest(ManifestSpec):
         return NewRow(f"{id_type}:{number}", None, {
             "name": name, "id_type": id_type, "id_type_name": ID_TYPES.get(id_type, id_type),
             "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
-            "birth_date": birth.isoformat() if birth else "", "mobile": mobile,
-            "base": base, "person_rate": rate, "monthly_amount": str(total),
+            "birth_date": _day_text(birth) if birth else "", "mobile": mobile,
+            "base": base, "person_rate": rate, "monthly_amount": total_text,
         }, total)
+
+
+def _id_check(ctx: Context, id_type: str):
+    """The 证件号码 check of a 证件类型, made once per batch of rows."""
+    checks = ctx.extra.setdefault("id_checks", {})
+    if id_type not in checks:
+        checks[id_type] = partial(registration.check_id_number, id_type, today=ctx.today)
+    return checks[id_type]
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_text(day: date) -> str:
+    """A birth date as stored (a unit's staff share birth dates: each is written once)."""
+    return day.isoformat()
 
 
 #: An amount as most cells hold it, read without the general parser's checks.
@@ -136,8 +150,8 @@ CENT = Decimal("0.01")
 
 def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
     """(problems, base and rate as text, 月缴存额) of a row's 缴存基数 and 个人缴存比例
-    (blank: the unit's). A file's rates are few, and its bases repeat: each rate is read
-    once, each (base, rate) worked out once."""
+    (blank: the unit's), and 月缴存额 as text. A file's rates are few, and its bases
+    repeat: each rate is read once, each (base, rate) worked out once."""
     known = ctx.extra.get("amounts")
     if known is None:
         known = ctx.extra["amounts"] = {}
@@ -153,12 +167,12 @@ def _amounts(ctx: Context, base_text: str, rate_text: str) -> tuple:
     if problem:
         problems["person_rate"] = problem
     if problems:
-        return problems, None, None, None
+        return problems, None, None, None, None
     try:
         total = split_amounts(base, ctx.unit_rate, rate, ctx.policy)[2]
     except ValueError as exc:
-        return {"person_rate": str(exc)}, None, None, None
-    found = known[(base_text, rate_text)] = ({}, str(base), str(rate), total)
+        return {"person_rate": str(exc)}, None, None, None, None
+    found = known[(base_text, rate_text)] = ({}, str(base), str(rate), total, str(total))
     return found
 
 
