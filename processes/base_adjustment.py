@@ -39,6 +39,29 @@ BUSINESS = register_business(Business(key=KEY, name="基数调整", single_open=
 
 
 
+def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row],
+                  accounts: dict) -> list[dict]:
+    """The rows of `batch` no longer adjustable today, as (row, column, message): the rules
+    single entry applied (in this unit, only 正常, 生效年月 within the window), asked again
+    since the world may have moved (a seal, a transfer, a month paid). `accounts`: the
+    rows' accounts as they are now (`persons.refs_by_ids`)."""
+    errors = []
+    for row in batch:
+        account = accounts.get(row.person_account_id)
+        month = YearMonth.parse(row.values["effective_month"])
+        if account is None or account.unit_id != ctx.unit_id:
+            problem, column = "已不在本单位，请删除该行", "个人账号"
+        else:
+            problem, column = status_problem(account.status, ACTIVE, "基数调整"), "个人账号"
+        if problem is None:
+            problem = effective_month_problem(month, check.due_month, check.current_month)
+            column = "生效年月"
+        if problem:
+            errors.append({"row": row.position, "column": column,
+                           "message": f"{row.values['name']}：{problem}"})
+    return errors
+
+
 @handler("base_adjustment.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     """On 提交审批: the 清册 must hold rows, each still adjustable today (the same rules as
@@ -46,20 +69,8 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=ctx.now.date())
     errors = []
     for batch in manifest_rows.batches(ctx.instance_id):
-        accounts = persons.refs_by_ids([r.person_account_id for r in batch])
-        for row in batch:
-            account = accounts.get(row.person_account_id)
-            month = YearMonth.parse(row.values["effective_month"])
-            if account is None or account.unit_id != ctx.unit_id:
-                problem, column = "已不在本单位，请删除该行", "个人账号"
-            else:
-                problem, column = status_problem(account.status, ACTIVE, "基数调整"), "个人账号"
-            if problem is None:
-                problem = effective_month_problem(month, check.due_month, check.current_month)
-                column = "生效年月"
-            if problem:
-                errors.append({"row": row.position, "column": column,
-                               "message": f"{row.values['name']}：{problem}"})
+        errors += _row_problems(ctx, check, batch, persons.refs_by_ids(
+            [r.person_account_id for r in batch]))
     totals = manifest_rows.aggregate(ctx.instance_id)
     if not totals.count:
         raise BusinessRuleViolation("清册为空，请先录入需要调整基数的职工再提交审批")
@@ -71,11 +82,18 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
 @handler("base_adjustment.apply")
 def apply(ctx: HandlerContext, data: dict) -> dict:
     """审批通过: new bases and amounts from the 生效年月, with change records naming the
-    operator who applied."""
+    operator who applied. Every row is checked again first: a person sealed or moved to
+    another unit, or a 生效年月 already paid, since the submission refuses the approval
+    (the reviewer returns the application to the unit) and nothing is applied."""
     rate = unit_rate(ctx.unit_id)
+    check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=ctx.now.date())
     who = Who(ctx.initiator, ctx.initiator_name, "基数调整", ctx.instance_id)
-    count, first_month = 0, None
+    count, first_month, errors = 0, None, []
     for batch in manifest_rows.batches(ctx.instance_id):
+        accounts = persons.refs_by_ids([r.person_account_id for r in batch])
+        errors += _row_problems(ctx, check, batch, accounts)
+        if errors:
+            continue  # only the rest of the rows' checks: nothing will be applied
         new_bases = []
         for row in batch:
             values = row.values
@@ -86,6 +104,10 @@ def apply(ctx: HandlerContext, data: dict) -> dict:
                 person_rate=Decimal(values["new_person_rate"]),
                 unit_amount=Decimal(values["new_unit_amount"]),
                 person_amount=Decimal(values["new_person_amount"]), from_month=month))
-        apply_new_bases(ctx.unit_id, rate, new_bases, who)
+        apply_new_bases(ctx.unit_id, rate, new_bases, who, accounts)
         count += len(batch)
+    if errors:
+        raise BusinessRuleViolation(
+            f"提交后情况已有变化，清册中有 {len(errors)} 行已不能调整，不能审批通过，"
+            "请退回单位修改", errors)
     return {"rows": count, "from_month": str(first_month) if first_month else ""}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import changes, persons
+from . import changes
 from .db import defer, utcnow
 from .direct_sql import insert_rows, update_by_key
 from .models import BasePeriod, PersonAccount
@@ -29,12 +29,12 @@ class NewBase:
 
 
 def apply_new_bases(unit_id: int, unit_rate: Decimal, new_bases: list[NewBase],
-                    who: changes.Who) -> None:
-    """Set each account's base, person rate and amounts; record what they were."""
+                    who: changes.Who, current: dict) -> None:
+    """Set each account's base, person rate and amounts; record what they were (`current`:
+    the accounts as `persons.refs_by_ids` read them, by id)."""
     if not new_bases:
         return
     now = utcnow()
-    current = persons.refs_by_ids([n.account_id for n in new_bases])
     defer(update_by_key, PersonAccount, "id", _CHANGED, [
         (n.account_id, n.base, n.person_rate, n.unit_amount, n.person_amount)
         for n in new_bases], {"updated_at": now})

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from services.db import db
 from services.models import BasePeriod, ChangeRecord, PersonAccount
 from services.spreadsheets import MAX_ROWS as MAX_SHEET_ROWS
+from tests.money_helpers import unit_id_of
 
 from . import helpers
 from .helpers import fill_template
@@ -317,6 +318,65 @@ def test_a_person_sealed_after_entry_blocks_the_submission(api, app):
     assert response.status_code == 422
     assert response.json["errors"][0]["column"] == "个人账号"
     assert api.get(f"{API}/instances/{instance_id}").json["tasks"][0]["lane"] == "employer"
+
+
+def _sealed(account, unit_id):
+    account.status = "02"
+
+
+def _moved(account, unit_id):
+    account.unit_id = unit_id  # another unit's now, as a 缴存人单位调整 leaves it
+
+
+def _month_paid(account, unit_id):
+    account.unit.account.paid_through = account.unit.account.due_month  # 生效年月 now paid
+
+
+@pytest.mark.parametrize(("change", "column", "words"), [
+    (_sealed, "个人账号", "封存"), (_moved, "个人账号", "已不在本单位"),
+    (_month_paid, "生效年月", "生效年月")])
+def test_what_changed_during_the_review_refuses_the_approval_and_applies_nothing(
+        make_api, app, demo, change, column, words):
+    """The world moves while the centre reviews: approving a row whose person was sealed or
+    moved to another unit, or whose 生效年月 was paid meanwhile, is refused by row; no base
+    changes and the review stays with the reviewer, who can return it to the unit."""
+    operator = make_api().login_operator()
+    instance_id, task_id = start(operator)
+    person = active_persons(operator, 1)[0]
+    assert operator.post(f"{API}/instances/{instance_id}/manifest/rows", {
+        "person_account": person["person_account"], "new_base": "6000"}).status_code == 201
+    assert operator.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    other_unit = unit_id_of(app, demo, 1)
+    with app.app_context():
+        account = db.session.execute(select(PersonAccount).where(
+            PersonAccount.account_no == person["person_account"])).scalar_one()
+        before = (account.base, account.person_amount, account.unit_amount)
+        change(account, other_unit)
+        db.session.commit()
+        db.session.remove()
+
+    reviewer = make_api().login_reviewer()
+    queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
+    review = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
+    assert reviewer.post(f"{API}/tasks/{review}/claim").status_code == 200
+    refused = reviewer.post(f"{API}/tasks/{review}/complete",
+                            {"data": {"decision": "approve", "opinion": "同意"}})
+    assert refused.status_code == 422, refused.json
+    assert "不能审批通过" in refused.json["message"]
+    [error] = refused.json["errors"]
+    assert error["row"] == 1 and error["column"] == column and words in error["message"]
+    with app.app_context():
+        account = db.session.execute(select(PersonAccount).where(
+            PersonAccount.account_no == person["person_account"])).scalar_one()
+        assert (account.base, account.person_amount, account.unit_amount) == before
+        assert not db.session.execute(select(BasePeriod).where(
+            BasePeriod.instance_id == instance_id)).first()
+        db.session.remove()
+    assert reviewer.get(f"{API}/instances/{instance_id}").json["tasks"][0]["task_id"] == review
+    back = reviewer.post(f"{API}/tasks/{review}/complete",
+                         {"data": {"decision": "reject", "opinion": "请删除已不能调整的职工"}})
+    assert back.status_code == 200
+    assert back.json["tasks"][0]["lane"] == "employer"
 
 
 def test_a_template_of_the_other_change_type_is_refused_not_half_read(api):
