@@ -7,6 +7,9 @@ from decimal import Decimal
 from .money import parse_decimal, parse_money, percent, round_amount
 from .policy import DEMO_POLICY, Policy
 
+#: The finest 缴存比例 an account stores (万分之一).
+RATE_STEP = Decimal("0.0001")
+
 
 def check_base(base: object, policy: Policy = DEMO_POLICY) -> Decimal:
     """A 缴存基数 within the policy's floor and ceiling (both included)."""
@@ -18,10 +21,13 @@ def check_base(base: object, policy: Policy = DEMO_POLICY) -> Decimal:
 
 
 def check_rate(rate: object, label: str, policy: Policy = DEMO_POLICY) -> Decimal:
-    """A 缴存比例 as a fraction within the policy's limits (5%–12% by default)."""
+    """A 缴存比例 as a fraction within the policy's limits (5%–12% by default), to 万分之一
+    at most (0.01%, as accounts store rates: a finer one could never be saved)."""
     value = parse_decimal(rate, label)
     if not policy.rate_min <= value <= policy.rate_max:
         raise ValueError(f"{label} {percent(value)} 超出范围，允许区间：{policy.rate_range_text()}")
+    if value != value.quantize(RATE_STEP):
+        raise ValueError(f"{label}最多精确到 0.01%（如 7.25%），不能为 {(value * 100).normalize():f}%")
     return value
 
 

@@ -238,6 +238,11 @@ def test_a_base_and_rate_adjustment(api):
         "new_person_rate": "13%", "change_type": "base_rate"})
     assert too_high.status_code == 422
     assert "5% - 12%" in too_high.json["errors"]["new_person_rate"][0]
+    too_fine = api.post(f"{API}/instances/{instance_id}/manifest/rows", {
+        "person_account": active_persons(api, 2)[1]["person_account"], "new_base": "10000",
+        "new_person_rate": "7.255%", "change_type": "base_rate"})
+    assert too_fine.status_code == 422
+    assert "最多精确到 0.01%" in too_fine.json["errors"]["new_person_rate"][0]
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -135,6 +135,7 @@ def test_the_whole_story_entry_import_delete_finish(app, make_api, demo):
     ({"base": "2000"}, "base", "缴存基数调整区间：2540.00 - 35811.00"),
     ({"base": "40000"}, "base", "缴存基数调整区间：2540.00 - 35811.00"),
     ({"person_rate": "15%"}, "person_rate", "超出范围"),
+    ({"person_rate": "7.255%"}, "person_rate", "最多精确到 0.01%"),
     ({"name": ""}, "name", "姓名为必填项"),
     ({"id_type": "07"}, "id_type", "证件类型须为"),
 ])
