@@ -36,28 +36,36 @@ BUSINESS = register_business(Business(key=KEY, name="补缴", single_open=True,
 
 
 
+def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row]) -> list[dict]:
+    """The rows of `batch` no longer payable back today, as (row, column, message): the
+    rules single entry applied (in this unit, within the window, a month the person was
+    正常 in), asked again since the world may have moved (a month paid, a transfer)."""
+    accounts = persons.refs_by_ids([r.person_account_id for r in batch])
+    history = back_pay.histories(list(accounts))
+    errors = []
+    for row in batch:
+        month = YearMonth.parse(row.values["month"])
+        account = accounts.get(row.person_account_id)
+        if account is None or account.unit_id != ctx.unit_id:
+            problem, column = "已不在本单位，请删除该行", "个人账号"
+        else:
+            problem = back_pay.month_problem(month, check.extra["window"]) or \
+                back_pay.status_problem(history.get(account.id), month)
+            column = "补缴年月"
+        if problem:
+            errors.append({"row": row.position, "column": column,
+                           "message": f"{row.values['name']}：{problem}"})
+    return errors
+
+
 @handler("back_pay.validate_manifest")
 def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     """【完成办理】: the 清册 holds rows, each still within the window and for a month the
     person was 正常 in (the same rules as when it was entered)."""
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=clock.today())
-    window = check.extra["window"]
     errors = []
     for batch in manifest_rows.batches(ctx.instance_id):
-        accounts = persons.refs_by_ids([r.person_account_id for r in batch])
-        history = back_pay.histories(list(accounts))
-        for row in batch:
-            month = YearMonth.parse(row.values["month"])
-            account = accounts.get(row.person_account_id)
-            if account is None or account.unit_id != ctx.unit_id:
-                problem, column = "已不在本单位，请删除该行", "个人账号"
-            else:
-                problem = back_pay.month_problem(month, window) or back_pay.status_problem(
-                    history.get(account.id), month)
-                column = "补缴年月"
-            if problem:
-                errors.append({"row": row.position, "column": column,
-                               "message": f"{row.values['name']}：{problem}"})
+        errors += _row_problems(ctx, check, batch)
     totals = manifest_rows.aggregate(ctx.instance_id)
     if not totals.count:
         raise BusinessRuleViolation("补缴清册为空，请先录入需要补缴的职工再完成办理")
@@ -68,11 +76,21 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
 
 @handler("back_pay.approve")
 def approve(ctx: HandlerContext, data: dict) -> dict:
-    """审批通过: the back pay becomes an 应缴, owed until paid."""
+    """审批通过: the back pay becomes an 应缴, owed until paid. Every row is checked again
+    first: a month that left the window (a later month was paid meanwhile) or a person
+    moved to another unit refuses the approval (the reviewer returns it to the unit)."""
     unit = get_unit(ctx.unit_id)
-    lines = [back_pay.Line(row.person_account_id, YearMonth.parse(row.values["month"]),
-                           row.values["reason"], Decimal(row.values["amount"]))
-             for row in manifest_rows.stream(ctx.instance_id)]
+    check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=clock.today())
+    lines, errors = [], []
+    for batch in manifest_rows.batches(ctx.instance_id):
+        errors += _row_problems(ctx, check, batch)
+        lines += [back_pay.Line(row.person_account_id, YearMonth.parse(row.values["month"]),
+                                row.values["reason"], Decimal(row.values["amount"]))
+                  for row in batch]
+    if errors:
+        raise BusinessRuleViolation(
+            f"提交后情况已有变化，清册中有 {len(errors)} 行已不能补缴，不能审批通过，"
+            "请退回单位修改", errors)
     defer(back_pay.create_payable, ctx.unit_id, ctx.instance_id, lines, unit.policy,
           ctx.initiator, ctx.initiator_name, clock.today())
     amount = sum((line.amount for line in lines), Decimal("0.00"))

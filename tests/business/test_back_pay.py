@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from engine.models import COMPLETED, ProcessInstance
 from services.db import db
 from services.ledger import PERSON_ROWS
-from services.models import PersonAccount, UnitAccount
+from services.models import Payable, PersonAccount, UnitAccount
 from services.months import YearMonth
 from tests.money_helpers import check_books, unit_id_of
 from tests.pdf import pdf_text
@@ -186,3 +186,39 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     assert "补缴款 1,750.50 元已到账" in unit.get(f"{API}/messages").json["items"][0]["content"]
     check_books(app, unit_id, unit)
     assert unit.post(f"{API}/processes/back_pay/instances", {"data": {}}).status_code == 201
+
+
+def test_a_month_that_left_the_window_during_the_review_refuses_the_approval(app, make_api, demo):
+    """A later month remitted while the centre reviews moves the window on: a row for the
+    month that fell out of it refuses the approval by row, and no 应缴 is made."""
+    unit = make_api().login_operator()
+    reviewer = make_api().login_reviewer()
+    latest = latest_month(app, demo)
+    active = persons(app, demo, "01")[0]
+    instance_id, task_id = start(unit)
+    assert add(unit, instance_id, person_account=active.account_no, reason="01",
+               month=str(latest - 3), amount="300").status_code == 201
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    with app.app_context():  # the next month remitted meanwhile
+        account = db.session.execute(select(UnitAccount).where(
+            UnitAccount.account_no == demo["units"][0]["unit_account"])).scalar_one()
+        account.paid_through = latest + 1
+        db.session.commit()
+        db.session.remove()
+
+    queue = reviewer.get(f"{API}/tasks?list=group").json["items"]
+    review_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
+    assert reviewer.post(f"{API}/tasks/{review_id}/claim").status_code == 200
+    refused = reviewer.post(f"{API}/tasks/{review_id}/complete", {"data": {
+        "decision": "approve", "opinion": "同意补缴"}})
+    assert refused.status_code == 422, refused.json
+    assert "不能审批通过" in refused.json["message"]
+    [error] = refused.json["errors"]
+    assert (error["row"], error["column"]) == (1, "补缴年月")
+    with app.app_context():
+        assert not db.session.execute(select(Payable).where(
+            Payable.instance_id == instance_id)).first()
+        db.session.remove()
+    back = reviewer.post(f"{API}/tasks/{review_id}/complete", {"data": {
+        "decision": "reject", "opinion": "补缴年月已超出可补缴区间"}})
+    assert back.status_code == 200 and back.json["tasks"][0]["lane"] == "employer"
