@@ -108,7 +108,7 @@ class StatusChangeManifest(ManifestSpec):
         account = self.own_account(ctx, values, problems)
         if account is not None:
             found = status_change.problem(change, account.status, ctx.unit_status,
-                                          ctx.extra["month"], account.id in ctx.extra["changed"])
+                                          ctx.extra["month"], ctx.extra["changed"].get(account.id))
             if found:
                 problems["person_account"] = found
         if problems:

@@ -51,7 +51,7 @@ def apply(ctx: HandlerContext, data: dict) -> dict:
             problem = "已不在本单位，请删除该行"
         else:
             problem = status_change.problem(row.values["change"], account.status,
-                                            check.unit_status, month, account.id in changed)
+                                            check.unit_status, month, changed.get(account.id))
         if problem:
             errors.append({"row": row.position, "column": "个人账号",
                            "message": f"{row.values['name']}：{problem}"})

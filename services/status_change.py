@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import changes, remittance
@@ -52,25 +52,30 @@ def reason_label(change: str, code: str, policy: Policy) -> str:
     return dict(reasons(change, policy)).get(code, code)
 
 
-def changed_in(account_ids: list[int], month: YearMonth) -> set[int]:
-    """Of `account_ids`, those already sealed or unsealed in `month`."""
-    return set(db.session.execute(select(AccountEvent.person_account_id).where(
-        one_of(AccountEvent.person_account_id, set(account_ids)),
-        AccountEvent.month == month,
-        AccountEvent.change.in_([SEAL, UNSEAL]))).scalars())
+def changed_in(account_ids: list[int], month: YearMonth) -> dict[int, YearMonth]:
+    """Of `account_ids`, those already sealed or unsealed in `month` or a later one, with
+    that month (the latest). A later one counts too: deleting an unpaid 汇缴核定 moves the
+    effective month back, and a second change then would date before the first, running
+    the person's history backwards."""
+    return dict(db.session.execute(
+        select(AccountEvent.person_account_id, func.max(AccountEvent.month)).where(
+            one_of(AccountEvent.person_account_id, set(account_ids)),
+            AccountEvent.month >= month, AccountEvent.change.in_([SEAL, UNSEAL]))
+        .group_by(AccountEvent.person_account_id)).all())
 
 
 def problem(change: str, status: str, unit_status: str, month: YearMonth,
-            changed_this_month: bool) -> str | None:
-    """Why this person cannot have `change` now, in the unit's words; None if they can."""
+            changed: YearMonth | None) -> str | None:
+    """Why this person cannot have `change` now, in the unit's words; None if they can.
+    `changed`: the month of a change already made in `month` or later (`changed_in`)."""
     required, _, action = RULES[change]
     if change == UNSEAL and unit_status == UNIT_SEALED:
         return "本单位账户已封存，不能为职工启封"
     found = status_problem(status, required, action)
     if found:
         return found
-    if changed_this_month:
-        return ONCE_A_MONTH.format(month=month)
+    if changed is not None:
+        return ONCE_A_MONTH.format(month=changed)
     return None
 
 
@@ -122,7 +127,7 @@ def change_one(account_id: int, change: str, month: YearMonth, reason: str, who:
     """One person's 封存 or 启封 from `month`, with its checks (a script or a test)."""
     account = db.session.get(PersonAccount, account_id)
     found = problem(change, account.status, get_unit(account.unit_id).account.status, month,
-                    bool(changed_in([account_id], month)))
+                    changed_in([account_id], month).get(account_id))
     if found:
         raise BusinessRuleViolation(found)
     apply(account.unit_id, [Change(account_id, change, reason)], month, who)

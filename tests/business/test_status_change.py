@@ -151,6 +151,32 @@ def test_once_a_month_in_the_row_check_and_in_the_database(app, make_api, demo):
     assert status_of(app, third) == "01"
 
 
+def test_deleting_a_verification_does_not_open_a_second_change_dated_before_the_first(
+        app, make_api, demo):
+    """A change takes effect in the month 汇缴核定 opens on next. Verify a month, seal a
+    person (effective the month after), delete the verification: the effective month moves
+    back, and an unseal then would date before the seal. It is refused, naming the month
+    of the change already made."""
+    unit = make_api().login_operator()
+    verified = unit.post(f"{API}/remittances", {})
+    assert verified.status_code == 201, verified.json
+    month, later = verified.json["month"], verified.json["next_month"]
+    person = numbers(app, demo, "01")[0]
+    instance_id, task_id = start(unit)
+    assert add(unit, instance_id, person_account=person, change="seal",
+               reason="01").status_code == 201
+    assert confirm(unit, task_id).status_code == 200
+    assert unit.delete(f"{API}/remittances/{month}").status_code == 200
+    assert unit.get(f"{API}/remittance").json["month"] == month
+
+    instance_id, task_id = start(unit)
+    back = add(unit, instance_id, person_account=person, change="unseal", reason="01")
+    assert back.status_code == 422, back.json
+    assert back.json["errors"]["person_account"] == [
+        f"该职工 {later} 已办理过封存或启封，每人每月只能办理一次"]
+    assert status_of(app, person) == "02"
+
+
 def test_the_database_refuses_a_second_change_in_a_month(ctx, demo):
     """Past every check (two confirmations racing), the unique index decides: a clear
     refusal, not a server error."""
