@@ -2,7 +2,7 @@
 
 Interest is the daily balance product (积数) × rate / 360: every ledger row of the account
 up to the settlement day counts its amount for each day from its booking (or the start of
-the contribution year, if earlier) to 30 June, both included. It is computed by the
+the interest year, 1 July, if earlier) to 30 June, both included. It is computed by the
 database, one grouped INSERT … SELECT per unit (no loop over persons), to the 分 half-up.
 A settlement row per unit and year, written first under a unique constraint, makes a
 second run change nothing.
@@ -22,7 +22,6 @@ from .db import db, set_wise, utcnow
 from .errors import BusinessRuleViolation
 from .models import InterestSettlement, Unit
 from .models.ledger import MEMO, PERSON
-from .policy import Policy
 
 _COLUMNS = ["serial_no", "unit_id", "person_account_id", "account_kind", "biz_type", "summary",
             "amount", "interest", "head_count", "month", "booked_on", "instance_id", "created_at"]
@@ -37,11 +36,12 @@ class Settled:
     serial_no: str
 
 
-def period(year: int, policy: Policy) -> tuple[date, date]:
-    """The contribution year that ends on 30 June of `year` (1 July – 30 June by default)."""
-    end = date(year, 6, 30)
-    start = date(year - 1, policy.year_start_month, 1)
-    return start, end
+def period(year: int) -> tuple[date, date]:
+    """The interest year settled on 30 June of `year`: 1 July of the year before to that
+    day. Settlement is on 30 June whatever month a city starts its contribution year in
+    (`Policy.year_start_month` moves base adjustments, not this): taking the start from it
+    made consecutive periods overlap and a year's interest count some days twice."""
+    return date(year - 1, 7, 1), date(year, 6, 30)
 
 
 def settle(year: int, today: date) -> tuple[list[Settled], int]:
@@ -66,7 +66,7 @@ def settle(year: int, today: date) -> tuple[list[Settled], int]:
 def settle_unit(unit_id: int, year: int) -> Settled | None:
     """One unit's interest for `year`, or None when it was settled before."""
     policy = db.session.get(Unit, unit_id).policy
-    start, end = period(year, policy)
+    start, end = period(year)
     serial = ledger.new_serial_no(end)
     record = InterestSettlement(unit_id=unit_id, year=year, settled_on=end, serial_no=serial,
                                 created_at=utcnow())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from services import clock, interest
 from services.db import db
 from services.errors import BusinessRuleViolation
 from services.ledger import PERSON_ROWS
-from services.models import InterestSettlement, LedgerEntry
+from services.models import InterestSettlement, LedgerEntry, Unit
 from tests.money_helpers import Today, check_books, unit_id_of, year_after
 
 API = "/api/v1"
@@ -85,6 +86,29 @@ def test_interest_is_the_daily_balance_product_settled_once(app, make_api, demo,
     account = unit.get(f"{API}/units/me/account?from={year}-06-30&to={year}-06-30").json
     assert Decimal(account["increase"]) == mine.interest
     assert Decimal(account["closing_balance"]) - Decimal(account["opening_balance"]) == mine.interest
+
+
+def test_the_interest_year_is_july_to_june_whatever_month_the_contribution_year_starts(
+        app, demo, monkeypatch):
+    """A city whose contribution year starts in January still settles on 30 June the year
+    from 1 July: its interest is the same, and no day of the year before counts again."""
+    today = Today(monkeypatch)
+    unit_id = unit_id_of(app, demo, 1)
+    year = year_after(today.day)
+    with app.app_context():
+        city = db.session.get(Unit, unit_id).city
+        city.policy_json = replace(city.policy, year_start_month=1).to_json()
+        db.session.commit()
+        assert interest.period(year) == (date(year - 1, 7, 1), date(year, 6, 30))
+        expected = expected_interest(unit_id, year)
+        today.set(date(year, 7, 1))
+        settled, _ = interest.settle(year, clock.today())
+        mine = next(s for s in settled if s.unit_id == unit_id)
+        posted = dict(db.session.execute(select(LedgerEntry.person_account_id, LedgerEntry.interest)
+                                         .where(LedgerEntry.serial_no == mine.serial_no,
+                                                LedgerEntry.account_kind == "P")).all())
+        assert posted == expected and mine.interest == sum(expected.values())
+        db.session.remove()
 
 
 def test_hpf_settle_interest_posts_once_and_says_so(app, make_api, demo, tmp_path):
