@@ -77,11 +77,14 @@ def check_editable(instance_id: int, actor: Actor) -> store.InstanceRow:
         raise Forbidden("清册由缴存单位经办人维护")
     if instance.status != RUNNING:
         raise Conflict("该业务已办结或已结束，清册不能再修改")
-    ready = db.session.execute(select(HumanTask.id).where(
+    ready = db.session.execute(select(HumanTask.form_key).where(
         HumanTask.instance_id == instance.id, HumanTask.state == READY,
-        HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
-    if ready is None:
+        HumanTask.lane == EMPLOYER_LANE)).scalars().all()
+    if not ready:
         raise Conflict("申请已提交中心审核，审核结束前清册不能修改")
+    if not any(registry.form(key).edits_manifest for key in ready):
+        # e.g. 打印补缴书: the 清册 the centre approved is what is printed and paid
+        raise Conflict("该业务已审核通过，清册不能再修改")
     return instance
 
 

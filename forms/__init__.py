@@ -41,13 +41,19 @@ class FieldSpec:
                 "help": self.help, "max_length": self.max_length}
 
 
+#: `TaskForm.panel` of a task in which the unit edits the 清册.
+MANIFEST_PANEL = "manifest"
+
+
 @dataclass(frozen=True)
 class TaskForm:
     key: str
     title: str
     schema: type
     layout: tuple[FieldSpec, ...]
-    #: The panel shown above the fields: "manifest" for the application's 清册.
+    #: The panel shown above the fields: "manifest" for the application's 清册, editable
+    #: while this task waits (录入、导入、删除); "manifest_view" shows it read-only (a task
+    #: after the centre approved it, such as 打印补缴书, must not change what was approved).
     panel: str | None = None
     #: The label of the submit button.
     submit_label: str = "提交"
@@ -65,6 +71,10 @@ class TaskForm:
     def values(self, task_data: dict) -> dict:
         """Current values for the layout's fields, from the task's data."""
         return {f.name: task_data.get(f.name) for f in self.layout}
+
+    @property
+    def edits_manifest(self) -> bool:
+        return self.panel == MANIFEST_PANEL
 
     @property
     def answers(self) -> tuple[str, ...]:

@@ -62,7 +62,7 @@ PRINT = register(TaskForm(
         FieldSpec("unit_account", "单位账号", readonly=True),
         FieldSpec("unit_name", "单位名称", readonly=True),
     ),
-    panel="manifest",
+    panel="manifest_view",  # approved: the 清册 is what the 补缴书 prints, read-only
     submit_label="打印补缴书",
     extra={"done_prompt": "补缴业务已办理完成，请打印补缴书，并按补缴书金额缴款。",
            "done_print": "back_pay_notice"},

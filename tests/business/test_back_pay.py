@@ -162,6 +162,16 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
                 if t["instance_id"] == instance_id)
     assert todo["title"] == "打印补缴书"
+    # what the centre approved is what is printed and paid: the 清册 no longer changes
+    late = add(unit, instance_id, person_account=people[1].account_no, reason="01",
+               month=str(latest - 1), amount="10")
+    assert late.status_code == 409 and "已审核通过" in late.json["message"]
+    first_row = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"][0]
+    removed = unit.delete(f"{API}/instances/{instance_id}/manifest/rows/{first_row['row_id']}")
+    assert removed.status_code == 409
+    page = unit.get(f"/tasks/{todo['task_id']}").get_data(as_text=True)
+    assert "打印补缴书" in page and "录入清册" not in page and "批量导入" not in page
+    assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 3
     printed = unit.client.post(f"/tasks/{todo['task_id']}", data={"csrf_token": unit.csrf()})
     assert f"/instances/{instance_id}?done=1" in printed.location
     notice = unit.get(f"/documents/back_pay_notice/{instance_id}.pdf")

@@ -13,6 +13,7 @@ from engine.jobs import completes_in_background, submit_completion
 from engine.models import COMPLETED, READY, RUNNING, HumanTask
 from engine.queries import instance_detail, instance_for, task_view, trail
 from engine.tasks import Filters, list_tasks
+from forms import MANIFEST_PANEL
 from forms.manifest_spec import build_context
 from services import manifest_rows, stash
 from services.db import db
@@ -91,7 +92,8 @@ def render_task(task_id: str, errors=None, message=None, submitted=None, import_
     page = render_template(
         "tasks/detail.html", task=view, instance=view["instance"], can_act=can_act,
         values=values, errors=errors or {}, message=message, trail=trail(instance),
-        manifest=_manifest_view(instance, editable=can_act and actor.is_operator,
+        manifest=_manifest_view(instance, editable=can_act and actor.is_operator
+                                and view["form"]["panel"] == MANIFEST_PANEL,
                                 base_url=url_for("views.task_detail", task_id=task_id),
                                 entered=entered),
         import_errors=import_errors or [],
