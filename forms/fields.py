@@ -32,6 +32,18 @@ class Dec(fields.Decimal):
         super().__init__(as_string=True, **kwargs)
 
 
+class Int(fields.Integer):
+    default_error_messages = {**_COMMON, "invalid": "须为整数", "too_large": "数值过大"}
+
+
+class Bool(fields.Boolean):
+    default_error_messages = {**_COMMON, "invalid": "须为 true 或 false"}
+
+
+class Mapping(fields.Dict):
+    default_error_messages = {**_COMMON, "invalid": "数据格式无效，应为对象"}
+
+
 class Month(fields.Field):
     """A year-month (YYYY-MM) as a `YearMonth`."""
 

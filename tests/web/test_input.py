@@ -100,6 +100,33 @@ def test_hostile_input_is_refused_everywhere_and_writes_nothing(app, application
         [r.getMessage() for r in caplog.records]
 
 
+#: marshmallow's own (English) messages, which no answer may carry.
+ENGLISH = re.compile(r"Not a valid|Unknown field|Missing data|Field may not|Invalid value")
+
+
+def test_a_value_of_the_wrong_type_is_refused_in_chinese_everywhere(application):
+    """Every query argument of every endpoint given a word where it wants a number, a
+    yes/no or a date, and bodies with the wrong type where an object is wanted: the
+    refusal names the field in Chinese (marshmallow's defaults are English)."""
+    operator, instance_id, task_id = application
+    refused = 0
+    for method, url, params in endpoints(operator, instance_id, task_id):
+        for name in params if method == "get" else []:
+            answer = operator.get(f"{url}?{name}=zz")
+            assert answer.status_code < 500, (url, name)
+            if answer.status_code >= 400 and answer.is_json:
+                refused += 1
+                assert not ENGLISH.search(answer.get_data(as_text=True)), (url, name, answer.json)
+    assert refused >= 5  # page, per_page, unread, prefill… were all tried
+    for url in (f"{API}/processes/base_adjustment/instances", f"{API}/tasks/{task_id}/complete"):
+        answer = operator.post(url, {"data": "x"})
+        assert answer.status_code == 422
+        assert answer.json["errors"] == {"data": ["数据格式无效，应为对象"]}
+    assert operator.get(f"{API}/persons?per_page=x").json["errors"] == {"per_page": ["须为整数"]}
+    assert operator.get(f"{API}/messages?unread=maybe").json["errors"] == {
+        "unread": ["须为 true 或 false"]}
+
+
 def test_pages_take_any_page_number_without_failing(app, application):
     api, _, task_id = application
     for url in ("/tasks?list=done&page=99999999999999999999", "/messages?page=" + "9" * 5000,

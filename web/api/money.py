@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine.actors import OPERATOR
-from forms.fields import HallSchema, Str
+from forms.fields import HallSchema, Int, Str
 from services import allocation, clock, ledger, remittance, unit_query
 from services.db import db
 from services.errors import InvalidInput, NotFound
@@ -28,7 +28,7 @@ DATE_ERROR = {"invalid": "日期格式应为 YYYY-MM-DD"}
 
 
 class LinesArgs(Page):
-    per_page = fields.Integer(load_default=50, validate=validate.Range(
+    per_page = Int(load_default=50, validate=validate.Range(
         min=1, max=500, error="每页条数须在 1-500 之间"))
 
 

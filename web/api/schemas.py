@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, fields, validate
 
-from forms.fields import HallSchema, Str
+from forms.fields import Bool, HallSchema, Int, Mapping, Str
 
 from ..query_args import MAX_PAGE
 
 
 class Page(HallSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(
+    page = Int(load_default=1, validate=validate.Range(
         min=1, max=MAX_PAGE, error=f"页码须在 1-{MAX_PAGE} 之间"))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(
+    per_page = Int(load_default=20, validate=validate.Range(
         min=1, max=200, error="每页条数须在 1-200 之间"))
 
 
@@ -20,7 +20,7 @@ class LoginSchema(HallSchema):
     unit_account = Str(load_default=None, metadata={"description": "单位账号（经办人登录时必填）"})
     login_name = Str(required=True, validate=validate.Length(min=1, error="请输入登录名称"))
     password = Str(required=True, validate=validate.Length(min=1, error="请输入登录密码"))
-    ukey = fields.Dict(load_default=None, metadata={
+    ukey = Mapping(load_default=None, metadata={
         "description": "UKey 签名：certificate, challenge_id, signature"})
 
 
@@ -30,7 +30,7 @@ class PasswordSchema(HallSchema):
 
 
 class DataSchema(HallSchema):
-    data = fields.Dict(load_default=dict, metadata={"description": "表单数据"})
+    data = Mapping(load_default=dict, metadata={"description": "表单数据"})
 
 
 class TerminateSchema(HallSchema):
@@ -51,16 +51,16 @@ class PersonArgs(Page):
 
 
 class MessageArgs(Page):
-    unread = fields.Boolean(load_default=False)
+    unread = Bool(load_default=False)
 
 
 class TemplateArgs(HallSchema):
     change_type = Str(load_default=None)
-    prefill = fields.Boolean(load_default=False)
+    prefill = Bool(load_default=False)
 
 
 class ManifestArgs(Page):
-    per_page = fields.Integer(load_default=50, validate=validate.Range(
+    per_page = Int(load_default=50, validate=validate.Range(
         min=1, max=500, error="每页条数须在 1-500 之间"))
 
 

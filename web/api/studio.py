@@ -14,7 +14,7 @@ from engine.actors import STAFF
 from engine.diagram import NotReadable
 from engine.validate import check_snippet
 from engine.validate import validate as validate_diagram
-from forms.fields import HallSchema, Str
+from forms.fields import HallSchema, Int, Str
 from services.db import db
 from services.errors import Forbidden, InvalidInput, NotFound
 
@@ -34,13 +34,13 @@ class DiagramSchema(HallSchema):
 
 
 class CompareSchema(HallSchema):
-    version = fields.Integer(required=True, metadata={"description": "与之比较的已部署版本"})
+    version = Int(required=True, metadata={"description": "与之比较的已部署版本"})
     bpmn_xml = Str(load_default=None, validate=validate.Length(max=MAX_XML))
-    other_version = fields.Integer(load_default=None)
+    other_version = Int(load_default=None)
 
 
 class DryRunSchema(DiagramSchema):
-    limit = fields.Integer(load_default=dryrun.DEFAULT_LIMIT, validate=validate.Range(
+    limit = Int(load_default=dryrun.DEFAULT_LIMIT, validate=validate.Range(
         min=1, max=dryrun.MAX_LIMIT, error=f"试运行的申请数须在 1-{dryrun.MAX_LIMIT} 之间"))
 
 
@@ -51,7 +51,7 @@ class SnippetSchema(HallSchema):
 
 
 class InstancesSchema(HallSchema):
-    instance_ids = fields.List(fields.Integer(), required=True,
+    instance_ids = fields.List(Int(), required=True,
                                metadata={"description": "申请号列表"})
 
 

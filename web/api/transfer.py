@@ -4,10 +4,10 @@ name, and that unit's sealed persons (account, name and masked ID only)."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import validate
 
 from engine.actors import OPERATOR
-from forms.fields import HallSchema, Str
+from forms.fields import HallSchema, Int, Str
 from services import transfer
 
 from ..auth import require_actor
@@ -24,7 +24,7 @@ class UnitArgs(HallSchema):
 class SealedArgs(HallSchema):
     from_unit_account = Str(load_default="")
     q = Str(load_default="")
-    per_page = fields.Integer(load_default=10, validate=validate.Range(
+    per_page = Int(load_default=10, validate=validate.Range(
         min=1, max=50, error="每页条数须在 1-50 之间"))
 
 
