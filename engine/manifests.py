@@ -135,10 +135,18 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
             today: date | None = None) -> Added:
     """录入清册: one row by hand; errors come back by field."""
     with editing(instance_id, actor) as edit:
-        if edit.spec.change_type_field:
+        field = edit.spec.change_type_field
+        if field:
             values = dict(values)
-            change_type = change_type or values.pop(edit.spec.change_type_field, None)
-        kind = edit.spec.change_type(change_type)
+            sent = values.pop(field, None)
+            field = field if change_type is None and sent is not None else None
+            change_type = change_type or sent
+        try:
+            kind = edit.spec.change_type(change_type)
+        except InvalidInput as exc:
+            if field:  # named by the field that was sent (`change`), not the parameter
+                exc.errors = {field: exc.errors["change_type"]}
+            raise
         context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
         rows = edit.spec.check_one(context, values, kind)
         _refuse_clashes(edit, rows)

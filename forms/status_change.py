@@ -95,15 +95,19 @@ class StatusChangeManifest(ManifestSpec):
         change = change_type.key
         problems: dict[str, str] = {}
         column = f"{change}_reason"
+        header = self.column(column).header
+        # The file's column, or `reason` as single entry and the API send it: a problem is
+        # named by the field that was sent.
+        sent = column if column in values or "reason" not in values else "reason"
         text = values.get(column) or values.get("reason") or ""
         reason = None
         if not text:
-            problems[column] = f"{self.column(column).header}为必填项"
+            problems[sent] = f"{header}为必填项"
         else:
             options = status_change.reasons(change, ctx.policy)
             reason = code_of(options, text)
             if reason is None:
-                problems[column] = f"{self.column(column).header}须为：" + "、".join(
+                problems[sent] = f"{header}须为：" + "、".join(
                     f"{code} {label}" for code, label in options)
         account = self.own_account(ctx, values, problems)
         if account is not None:
