@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from processes.events import MESSAGES
 from services.db import db, utcnow
 from services.errors import Conflict, Forbidden, InvalidInput
 
@@ -197,7 +198,8 @@ def send_message(instance_id: int, name: str, payload: object = None,
         try:
             run.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=as_stored(payload)))
         except WorkflowException:
-            raise Conflict(f"该业务当前不在等待消息「{name}」") from None
+            raise Conflict(f"该业务当前还不在等待「{MESSAGES.get(name, name)}」，"
+                           "请待前一步办理完成后再试") from None
 
     run.advance(step)
     return run.finish()

@@ -232,3 +232,34 @@ def test_a_month_that_left_the_window_during_the_review_refuses_the_approval(app
     back = reviewer.post(f"{API}/tasks/{review_id}/complete", {"data": {
         "decision": "reject", "opinion": "补缴年月已超出可补缴区间"}})
     assert back.status_code == 200 and back.json["tasks"][0]["lane"] == "employer"
+
+
+def test_money_that_arrives_before_the_notice_is_printed_is_allocated_at_once(
+        app, make_api, demo):
+    """Printing the 补缴书 and paying do not wait for each other: a transfer that reaches
+    the centre before the unit prints is allocated when it arrives, and printing then ends
+    the application."""
+    unit = make_api().login_operator()
+    finance = make_api().login_finance()
+    unit_id = unit_id_of(app, demo)
+    active = persons(app, demo, "01")[0]
+    instance_id, task_id = start(unit)
+    assert add(unit, instance_id, person_account=active.account_no, reason="01",
+               month=str(latest_month(app, demo)), amount="20").status_code == 201
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    helpers.decide(make_api().login_reviewer(), instance_id, opinion="同意补缴")
+    todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
+                if t["instance_id"] == instance_id)
+    assert todo["title"] == "打印补缴书"
+
+    paid = finance.post(f"{API}/payments", {
+        "unit_account": demo["units"][0]["unit_account"], "amount": "20.00",
+        "method": "transfer", "reference": "BP-EARLY", "idempotency_key": "back-pay-early"})
+    assert paid.status_code == 201, paid.json
+    assert [(p["kind"], p["amount"]) for p in paid.json["allocated"]] == [("back_pay", "20.00")]
+    assert paid.json["unallocated"] == "0.00"
+    assert "补缴款 20.00 元已到账" in unit.get(f"{API}/messages").json["items"][0]["content"]
+    check_books(app, unit_id, unit)
+
+    printed = unit.post(f"{API}/tasks/{todo['task_id']}/complete", {"data": {}})
+    assert printed.status_code == 200 and printed.json["status"] == COMPLETED

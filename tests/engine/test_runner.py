@@ -548,7 +548,7 @@ def awaiting_payment(ctx, demo):
     actor = operator(demo)
     instance = runner.start("payment_arrival", actor.unit_id, actor)
     db.session.commit()
-    with pytest.raises(Conflict, match="payment_arrived"):  # not waiting for it yet
+    with pytest.raises(Conflict, match="还不在等待「缴款到账」"):  # not waiting for it yet
         runner.send_message(instance.id, "payment_arrived", {"amount": "1.00"})
     db.session.rollback()
     runner.complete(ready_task(instance.id).id, actor, {"remark": ""})
