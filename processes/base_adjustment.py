@@ -9,7 +9,7 @@ from forms.manifest_spec import build_context
 from services import manifest_rows, persons
 from services.base_changes import NewBase, apply_new_bases
 from services.changes import Who
-from services.eligibility import effective_month_problem, status_problem
+from services.eligibility import effective_month_problem, no_effective_month, status_problem
 from services.errors import BusinessRuleViolation
 from services.models.person import ACTIVE
 from services.months import YearMonth
@@ -24,6 +24,8 @@ KEY = "base_adjustment"
 
 def initial_data(ctx: HandlerContext) -> dict:
     unit = get_unit(ctx.unit_id)
+    if problem := no_effective_month(unit.account.due_month, YearMonth.of(ctx.now.date())):
+        raise BusinessRuleViolation(problem)  # an application no row could be entered into
     return {"unit_account": unit.account.account_no, "unit_name": unit.name,
             "due_month": str(unit.account.due_month)}
 

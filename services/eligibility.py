@@ -21,5 +21,14 @@ def effective_month_problem(month: YearMonth, due_month: YearMonth,
     """生效年月 of a base adjustment: from the unit's 应汇缴年月 to the current month."""
     if due_month <= month <= current_month:
         return None
-    return (f"生效年月须在 {due_month} 至 {current_month} 之间"
-            "（不早于应汇缴年月，不晚于当前月份）")
+    return no_effective_month(due_month, current_month) or (
+        f"生效年月须在 {due_month} 至 {current_month} 之间（不早于应汇缴年月，不晚于当前月份）")
+
+
+def no_effective_month(due_month: YearMonth, current_month: YearMonth) -> str | None:
+    """Why no month can be a 生效年月 now, if none can: the unit has already remitted the
+    current month, so the window from its 应汇缴年月 to the current month is empty."""
+    if due_month <= current_month:
+        return None
+    return (f"本单位已汇缴至 {due_month - 1}，本月已没有可调整的生效年月（须不早于应汇缴年月 "
+            f"{due_month}、不晚于当前月份）：请于 {due_month} 起办理基数调整")

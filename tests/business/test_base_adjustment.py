@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from services.db import db
-from services.models import BasePeriod, ChangeRecord, PersonAccount
+from services.models import BasePeriod, ChangeRecord, PersonAccount, UnitAccount
 from services.spreadsheets import MAX_ROWS as MAX_SHEET_ROWS
 from tests.money_helpers import unit_id_of
 
@@ -450,3 +450,24 @@ def test_helper_columns_before_the_template_columns_are_fine(api):
     response = upload(api, instance_id, buffer.getvalue())
     assert response.status_code == 200, response.json
     assert response.json["imported"] == 1
+
+
+def test_a_unit_that_has_remitted_this_month_is_told_when_it_can_adjust(api, app, demo):
+    """生效年月 runs from the 应汇缴年月 to the current month: once this month is remitted
+    there is none, and starting a base adjustment says so (not an empty range)."""
+    from services import clock
+    from services.months import YearMonth
+
+    this_month = YearMonth.of(clock.today())
+    with app.app_context():
+        account = db.session.execute(select(UnitAccount).where(
+            UnitAccount.account_no == demo["units"][0]["unit_account"])).scalar_one()
+        account.paid_through = this_month
+        db.session.commit()
+        db.session.remove()
+    api.login_operator()
+    refused = api.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert refused.status_code == 422, refused.json
+    assert refused.json["message"] == (
+        f"本单位已汇缴至 {this_month}，本月已没有可调整的生效年月（须不早于应汇缴年月 "
+        f"{this_month + 1}、不晚于当前月份）：请于 {this_month + 1} 起办理基数调整")
