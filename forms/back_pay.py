@@ -81,6 +81,7 @@ def _months(ctx: Context) -> list[tuple[str, str]]:
 class BackPayManifest(ManifestSpec):
     business = "back_pay"
     title = "补缴清册"
+    count_unit = "笔"  # a row is a person-month: one person may be owed several
     columns = (
         Column("person_account", "个人账号", kind="code", required=True, width=18,
                note="12 位数字，末位为校验位"),

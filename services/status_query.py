@@ -15,6 +15,8 @@ from .db import count_capped, db
 from .models import AccountEvent, Person, PersonAccount
 from .models.account_event import CHANGES
 from .models.person import PERSON_STATUSES
+from .status_change import RULES, reason_label
+from .units import get_unit
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,16 @@ def events(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
     query = query.order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
     if per_page:
         query = query.limit(per_page).offset((page - 1) * per_page)
+    policy = get_unit(unit_id).policy
     return [{
         "at": display(event.at), "person_account": account_no, "name": name,
         "id_number": id_number, "change": event.change,
         "change_name": CHANGES.get(event.change, event.change),
         "from_status": PERSON_STATUSES.get(event.from_status, event.from_status or ""),
         "to_status": PERSON_STATUSES.get(event.to_status, event.to_status),
-        "month": str(event.month), "reason": event.reason or "", "actor": event.actor_name,
+        "month": str(event.month), "reason_code": event.reason or "",
+        # 封存 01 is 离职, 启封 01 重新在职: the code alone says nothing
+        "reason": reason_label(event.change, event.reason, policy) if event.reason and
+        event.change in RULES else event.reason or "", "actor": event.actor_name,
         "instance_id": event.instance_id,
     } for event, account_no, name, id_number in db.session.execute(query).all()], total

@@ -69,11 +69,11 @@ PERSON_CHANGES = _add(Layout(
 PERSON_STATUS_CHANGES = _add(Layout(
     kind="person_status_changes", title="缴存人账户状态变更记录",
     fields=(UNIT_QUERY,),
-    columns=(Column("at", "变更时间", width=1.3), *PERSON_COLUMNS,
+    columns=(Column("at", "变更时间", width=1.2), *PERSON_COLUMNS,
              Column("change_name", "变更类型", width=0.7),
-             Column("from_status", "变更前状态", width=0.9),
-             Column("to_status", "变更后状态", width=0.9), Column("month", "生效年月", width=0.8),
-             Column("reason", "变更原因", width=0.75), Column("actor", "经办人", width=0.8)),
+             Column("from_status", "变更前状态", width=0.85),
+             Column("to_status", "变更后状态", width=0.85), Column("month", "生效年月", width=0.8),
+             Column("reason", "变更原因", width=1.25), Column("actor", "经办人", width=0.8)),
     totals=(Item("count", "记录数", "count", "条"), Item("sealed", "封存人数", "count", PERSONS),
             Item("unsealed", "启封人数", "count", PERSONS)),
     landscape=True))

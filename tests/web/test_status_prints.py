@@ -15,12 +15,16 @@ from services.models import AccountEvent, Person, PersonAccount
 from services.models.account_event import CHANGES
 from services.models.person import PERSON_STATUSES
 from services.months import YearMonth
+from services.policy import DEMO_POLICY
 from tests.money_helpers import change_status, register_person, unit_id_of
 from tests.pdf import pdf_text
 
 from .test_login import login
 
 URL = "/documents/person_status_changes/me.pdf"
+#: 变更原因 as printed: the label of the change's code (封存 01 离职…, 启封 01 重新在职).
+REASONS = {**{("seal", code): label for code, label in DEMO_POLICY.seal_reasons},
+           **{("unseal", code): label for code, label in DEMO_POLICY.unseal_reasons}}
 PAGE = "/queries/status-changes"
 
 
@@ -35,7 +39,8 @@ def unit_events(app, unit_id: int) -> list[dict]:
         return [{"at": event.at, "account_no": account_no, "name": name, "id_number": number,
                  "change": event.change, "from_status": event.from_status,
                  "to_status": event.to_status, "month": str(event.month),
-                 "reason": event.reason or "", "actor": event.actor_name}
+                 "reason": REASONS.get((event.change, event.reason), event.reason or ""),
+                 "actor": event.actor_name}
                 for event, account_no, name, number in rows]
 
 

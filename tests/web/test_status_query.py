@@ -13,6 +13,7 @@ from services.clock import local
 from services.db import db
 from services.models import AccountEvent, PersonAccount
 from services.months import YearMonth
+from services.policy import DEMO_POLICY
 from tests.money_helpers import register_person, unit_id_of
 
 from .test_login import login
@@ -67,6 +68,8 @@ def test_export_holds_every_matching_record(app, demo):
     assert len(rows) == len(seals) + 1
     assert {r[1] for r in rows[1:]} == {a for _, a in seals}
     assert {r[4] for r in rows[1:]} == {"封存"}
+    reasons = {dict(code for code in DEMO_POLICY.seal_reasons)[e.reason] for e, _ in seals}
+    assert {r[rows[0].index("变更原因")] for r in rows[1:]} == reasons  # the label, not 01
 
 
 def test_a_large_export_is_a_job_and_its_file_holds_every_matching_record(app, demo):
