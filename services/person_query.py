@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from . import persons
+from .changes import display_value
 from .clock import dates_from, display, on_days
 from .db import count_capped, db
 from .ledger import person_balances, unit_person_balances
@@ -74,7 +75,8 @@ def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
         query = query.limit(per_page).offset((page - 1) * per_page)
     return [{
         "person_account": account_no, "name": name, "field": record.field_label,
-        "old_value": record.old_value, "new_value": record.new_value,
+        "old_value": display_value(record.field, record.old_value),
+        "new_value": display_value(record.field, record.new_value),
         "business": record.business, "actor": record.actor_name,
         "changed_at": display(record.changed_at), "instance_id": record.instance_id,
     } for record, account_no, name in db.session.execute(query).all()], total

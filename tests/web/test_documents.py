@@ -225,7 +225,7 @@ def test_change_records_and_the_approval_notice_of_a_base_adjustment(app, demo, 
         ).scalar()
     assert count(changes_text, "记录数", "条") == records > 0
     assert count(changes_text, "涉及人数", "人") == 2
-    assert "缴存基数" in changes_text and "7200.50" in changes_text
+    assert "缴存基数" in changes_text and "7,200.50" in changes_text
     assert "缴存人客户信息变更记录" in changes_text
 
 

@@ -107,7 +107,9 @@ def test_change_records_show_an_approved_base_adjustment(app, demo, make_api):
     client = app.test_client()
     login(client, demo)
     page = client.get(f"{URL}?tab=changes&q={person['person_account']}").text
-    assert "缴存基数" in page and "6000.00" in page and person["name"] in page
+    assert "缴存基数" in page and "6,000.00" in page and person["name"] in page
+    old_base = f"{Decimal(person['base']):,.2f}"  # as people read it: 9,698.60, not 9698.60
+    assert old_base in page and "720.00" in page  # 6000 × 12%, each side
     assert re.search(rf'href="/instances/{started["instance_id"]}">基数调整</a>', page)
     other = client.get(f"{URL}?tab=changes&since=2000-01-01&until=2000-01-02").text
     assert "没有符合条件的记录" in other
