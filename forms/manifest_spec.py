@@ -51,6 +51,10 @@ class Column:
     cross_check: bool = False
     #: The empty choice of an optional code list in single entry (default: “默认（…）”).
     blank: str = ""
+    #: Single entry suggests values as the user types (at least 2 characters): an endpoint
+    #: answering {"items": [...]} for ?q=, and the item keys of the value and its label
+    #: (e.g. a unit found by its name fills its 单位账号). Never a list of everything.
+    suggest: tuple[str, str, str] | None = None
 
     @property
     def is_input(self) -> bool:
@@ -223,7 +227,7 @@ class ManifestSpec:
         return [{"name": c.name, "label": c.header, "kind": c.kind, "required": c.required,
                  "note": c.note, "options": c.codes(ctx) if c.codes else [],
                  "blank": c.blank, "locked": c.name in locked, "value": start.get(c.name, ""),
-                 "default": c.default(ctx) if c.default else None,
+                 "default": c.default(ctx) if c.default else None, "suggest": c.suggest,
                  "change_types": [t.key for t in self.change_types if c.name in t.columns]}
                 for c in self.columns if c.carries_change and c.name != skip]
 

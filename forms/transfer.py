@@ -41,7 +41,8 @@ class TransferManifest(ManifestSpec):
     title = "缴存人单位调整清册"
     columns = (
         Column("from_unit_account", "转出单位账号", kind="code", required=True, width=14,
-               note="转出单位的单位账号"),
+               note="转出单位的单位账号；也可输入单位名称（至少 2 个字）查找",
+               suggest=("api_transfer.find_units", "unit_account", "name")),
         Column("person_account", "个人账号", kind="code", required=True, width=18,
                note="转出单位中状态为封存的职工"),
         Column("name", "姓名", kind="text", width=12, note="选填；填写时须与个人账号一致",

@@ -109,7 +109,10 @@ def test_transfer_through_the_browser(browser, live, app, demo, tmp_path):
     start_application(page, "transfer")
     expect(page.get_by_role("heading", name="缴存人单位调整清册")).to_be_visible()
 
-    page.fill("#entry-from_unit_account", out_no)
+    # the transferring-out unit found by its name (manual 12.1.2), never a list of all
+    page.fill("#entry-from_unit_account", demo["units"][0]["name"][:4])
+    page.locator("#suggest-from_unit_account button", has_text=out_no).click()
+    expect(page.locator("#entry-from_unit_account")).to_have_value(out_no)
     page.fill("#person-picker", sealed[0])
     expect(page.locator("#showback [data-show=name]")).not_to_be_empty()
     expect(page.locator("#showback [data-show=id_number]")).to_contain_text("*")

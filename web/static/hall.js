@@ -177,6 +177,40 @@
     });
   });
 
+  /* Suggestions for a 清册 input (e.g. 转出单位账号 found by the unit's name): after two
+     characters, the endpoint's matches as buttons; a click fills the input with the
+     match's value. What is searched and shown comes from the page. */
+  document.querySelectorAll("[data-suggest]").forEach(function (input) {
+    var box = document.getElementById("suggest-" + input.name), timer, asked = "";
+    function fill(items) {
+      box.innerHTML = "";
+      items.forEach(function (item) {
+        var value = item[input.dataset.suggestValue], label = item[input.dataset.suggestLabel];
+        if (value === input.value) return;
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "btn btn--ghost suggestion";
+        b.textContent = label + "（" + value + "）";
+        b.addEventListener("click", function () {
+          input.value = value; box.hidden = true; input.focus();
+          input.dispatchEvent(new Event("change", {bubbles: true}));
+        });
+        box.appendChild(b);
+      });
+      box.hidden = !box.childElementCount;
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { box.hidden = true; return; }
+      timer = setTimeout(function () {
+        asked = q;
+        fetch(input.dataset.suggest + "?q=" + encodeURIComponent(q))
+          .then(function (r) { return r.ok ? r.json() : {items: []}; })
+          .then(function (data) { if (asked === q) fill(data.items || []); });
+      }, 250);
+    });
+  });
+
   /* Person picker (个人账号下拉框): type to search, or open it to see the first ones;
      arrows + Enter to choose. Each match shows its masked ID, so two people with one
      name can be told apart; the chosen person's details are shown back. What it searches
