@@ -98,24 +98,29 @@ def save_totals(instance: store.InstanceRow, totals: manifest_rows.Totals) -> No
     store.save(instance, values)
 
 
-def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow],
-                    row_numbers: list[int] | None = None) -> None:
-    """Who is already in this 清册 or in another open application of the business."""
+def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow]) -> None:
+    """Single entry: refuse a row about someone already in this 清册 or in another open
+    application of the business."""
     holders = manifest_rows.open_keys(edit.spec.business, [r.key for r in rows])
-    if not holders:
-        return
-    spec, own = edit.spec, edit.instance.id
-    if row_numbers is None:
+    if holders:
         held = next(r.key for r in rows if r.key in holders)
-        message = spec.in_this_manifest if holders[held] == own \
-            else spec.in_other_application
-        raise InvalidInput(f"录入的数据有误：{message}", {spec.key_column: [message]})
-    header = spec.column(spec.key_column).header
-    errors = [{"row": number, "column": header,
-               "message": spec.in_this_manifest if holders[row.key] == own
-               else spec.in_other_application}
-              for row, number in zip(rows, row_numbers, strict=True) if row.key in holders]
-    raise spec.file_refused(errors)
+        message = _clash_message(edit, holders[held])
+        raise InvalidInput(f"录入的数据有误：{message}", {edit.spec.key_column: [message]})
+
+
+def _clashes(edit: Editing, rows: list[manifest_rows.NewRow]) -> list[dict]:
+    """A file's rows about someone already in this 清册 or in another open application
+    of the business, as (row, column, message)."""
+    holders = manifest_rows.open_keys(edit.spec.business, [r.key for r in rows])
+    header = edit.spec.column(edit.spec.key_column).header
+    return [{"row": row.source_row, "column": header,
+             "message": _clash_message(edit, holders[row.key])}
+            for row in rows if row.key in holders]
+
+
+def _clash_message(edit: Editing, holder: int) -> str:
+    return edit.spec.in_this_manifest if holder == edit.instance.id \
+        else edit.spec.in_other_application
 
 
 class Added(NamedTuple):
@@ -170,15 +175,18 @@ def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str
         count = len(parsed)
         heard = _Progress(progress, count)
         context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)
-        checked = edit.spec.check_many(context, parsed, kind, problems, heard.checked)
+        checked, errors = edit.spec.check_many(context, parsed, kind, problems, heard.checked)
         del parsed  # the cells as read: free before the rows are stored
+        if errors:  # every problem at once: the rows' own, and who is held elsewhere
+            raise edit.spec.file_refused(errors + _clashes(edit, checked))
         try:
             # The open-key index refuses anyone already in an open application; only
             # then is it worth asking who (a 100,000-row file's keys, looked up once).
             with db.session.begin_nested():
                 manifest_rows.add_rows(instance_id, edit.spec.business, checked, heard.stored)
         except IntegrityError:
-            _refuse_clashes(edit, checked, [row.source_row for row in checked])
+            if clashes := _clashes(edit, checked):
+                raise edit.spec.file_refused(clashes) from None
             raise
         edit.totals = edit.totals.plus(checked)
         heard.done()

@@ -257,11 +257,12 @@ class ManifestSpec:
 
     def check_many(self, ctx: Context, rows: list[tuple[int, dict]],
                    change_type: ChangeType, problems: list[dict] | None = None,
-                   progress: Callable[[int], None] | None = None) -> list[NewRow]:
-        """A file's rows: every bad row is reported (with `problems` found while reading
-        it); any error means InvalidInput and nothing returned. The same person twice in
-        the file is an error of the later row. `progress(rows)` hears every
-        PROGRESS_ROWS rows checked."""
+                   progress: Callable[[int], None] | None = None
+                   ) -> tuple[list[NewRow], list[dict]]:
+        """A file's rows: the rows that passed, and every problem of the others (with
+        `problems` found while reading it), as (row, column, message); any problem means
+        nothing is stored. The same person twice in the file is an error of the later row.
+        `progress(rows)` hears every PROGRESS_ROWS rows checked."""
         ctx.subjects = self.lookup(ctx, [v.get(self.key_column, "") for _, v in rows])
         errors = list(problems or [])
         read_badly = {(e["row"], e["column"]) for e in errors}
@@ -282,9 +283,7 @@ class ManifestSpec:
             except RowError as exc:
                 errors.extend(e for e in self.row_errors(row_no, exc.problems)
                               if (e["row"], e["column"]) not in read_badly)
-        if errors:
-            raise self.file_refused(errors)
-        return checked
+        return checked, errors
 
     def row_errors(self, row_no: int, problems: dict[str, str]) -> list[dict]:
         headers = {c.name: c.header for c in self.columns}

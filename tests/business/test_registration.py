@@ -209,6 +209,11 @@ def test_a_file_naming_people_held_by_open_applications_names_each_row_and_store
          "message": "该证件号码的职工已在另一笔未办结的缴存人登记中，请先办结或结束该业务"}]
     assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 1
     assert other.get(f"{API}/instances/{theirs}/manifest").json["count"] == 1
+    # a bad row and a held one in one file: both named at once, not one upload after another
+    both = upload(unit, instance_id, fill_template(template, [
+        {**rows[0], "手机号码": "12345"}, rows[1]]))
+    assert [(e["row"], e["column"]) for e in both.json["errors"]] == [(2, "手机号码"), (3, "证件号码")]
+    assert "2 行数据有误" in both.json["message"]
     fine = upload(unit, instance_id, fill_template(template, [rows[0], *rows[3:]]))
     assert fine.status_code == 200, fine.json
     assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 252
