@@ -36,7 +36,10 @@ EDIT = register(TaskForm(
     panel="manifest",
     submit_label="完成办理",
     confirm="确定按待变更清册完成办理吗？单位名称、统一社会信用代码的变更经中心审核后生效。",
-    extra={"done_prompt": "完成办理，是否打印？", "done_print": "unit_changes"},
+    extra={"done_prompt": "完成办理，是否打印？", "done_print": "unit_changes",
+           # when every change waits for the centre's review, nothing is recorded yet
+           "done_prompt_in_review": "已提交中心审核：审核通过后变更生效，届时可在单位信息查询中"
+                                    "打印变更记录。"},
 ))
 
 _ALL = UNIT_ACCOUNT_FIELDS + UNIT_FIELDS

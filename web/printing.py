@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from engine import history, registry
 from engine.actors import EMPLOYER_LANE, Actor
 from engine.jobs import actor_from, actor_payload
-from engine.models import COMPLETED, DONE, HumanTask
+from engine.models import COMPLETED, DONE, RUNNING, HumanTask
 from engine.queries import instance_for
 from forms.review import APPROVE, DECISIONS
 from services import documents, jobs, person_query
@@ -32,6 +32,7 @@ from services.clock import today
 from services.db import db
 from services.documents import builders, records
 from services.errors import BusinessRuleViolation, Forbidden, InvalidInput, NotFound
+from services.models import ChangeRecord
 from services.units import get_unit
 
 from .auth import require_actor
@@ -180,6 +181,12 @@ def done_prompt(detail: dict) -> dict | None:
     extra = registry.form(form_key).extra
     if not extra.get("done_prompt"):
         return None
+    if extra.get("done_prompt_in_review") and detail["status"] == RUNNING and not \
+            db.session.execute(select(ChangeRecord.id).where(
+                ChangeRecord.unit_id == detail["unit_id"],
+                ChangeRecord.instance_id == detail["instance_id"]).limit(1)).first():
+        # all of it waits for the centre: printing now would give an empty document
+        return {"text": extra["done_prompt_in_review"], "kind": None, "url": None}
     kind = extra.get("done_print")
     return {"text": extra["done_prompt"], "kind": kind,
             "url": url_for("views.document_pdf", kind=kind, ref=detail["instance_id"])

@@ -111,6 +111,8 @@ def test_a_new_name_waits_for_the_centre_and_a_rejection_comes_back(app, make_ap
     assert complete(operator, task_id).status_code == 200
     assert status(operator, instance_id) == "running"
     assert unit(app, demo).name == old_name  # not before the review
+    # nothing is recorded before the review: no empty record is offered to print
+    assert 'id="done-print"' not in operator.client.get(f"/instances/{instance_id}?done=1").text
 
     decide(reviewer, instance_id, "reject", "请附营业执照变更证明")
     task_id = todo_task(operator, instance_id)
@@ -123,6 +125,17 @@ def test_a_new_name_waits_for_the_centre_and_a_rejection_comes_back(app, make_ap
     after = unit(app, demo)
     assert (after.name, after.legal_rep) == ("示范市新名称科技有限公司", "林新")
     assert records(app, "unit", "name") == [(old_name, "示范市新名称科技有限公司", "单位信息变更")]
+
+
+def test_a_change_that_waits_for_review_offers_nothing_empty_to_print(make_api):
+    """A new 统一社会信用代码: nothing is recorded until the centre approves, so the page
+    says so instead of offering an empty record to print."""
+    operator = make_api().login_operator()
+    instance_id, task_id = start(operator, KEY)
+    assert add(operator, instance_id, uscc="91350100M000100Y43").status_code == 201
+    assert complete(operator, task_id).status_code == 200
+    page = operator.client.get(f"/instances/{instance_id}?done=1").text
+    assert "已提交中心审核：审核通过后变更生效" in page and 'id="done-print"' not in page
 
 
 def test_a_field_changed_meanwhile_is_refused_and_nothing_is_lost(app, make_api, demo):
