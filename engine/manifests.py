@@ -90,12 +90,17 @@ def check_editable(instance_id: int, actor: Actor) -> store.InstanceRow:
 
 def save_totals(instance: store.InstanceRow, totals: manifest_rows.Totals) -> None:
     """Write the 清册's totals and the business's summary of them on the instance."""
-    business = registry.business(instance.process_key)
-    values = {"updated_at": utcnow(), "manifest_count": totals.count,
-              "manifest_amount": totals.amount, "manifest_amount_before": totals.amount_before}
+    store.save(instance, {"updated_at": utcnow(), **totals_values(instance.process_key, totals)})
+
+
+def totals_values(process_key: str, totals: manifest_rows.Totals) -> dict:
+    """The instance's columns holding a 清册's totals, and the business's summary of them."""
+    values = {"manifest_count": totals.count, "manifest_amount": totals.amount,
+              "manifest_amount_before": totals.amount_before}
+    business = registry.business(process_key)
     if business.summary:
         values["summary_json"] = json.dumps(business.summary(totals), ensure_ascii=False)
-    store.save(instance, values)
+    return values
 
 
 def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow]) -> None:

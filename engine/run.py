@@ -21,7 +21,7 @@ from services.db import bulk_work, db, deferred_writes, utcnow
 from services.direct_sql import insert_rows
 from services.errors import HallError
 
-from . import cache, history, registry, store
+from . import cache, history, manifests, registry, store
 from .actors import EMPLOYER_LANE, SYSTEM_ACTOR, Actor
 from .models import (
     CANCELLED,
@@ -64,6 +64,9 @@ class Run:
             elif task.state == TaskState.READY and task.task_spec.manual:
                 self.ready_before.add(task.id)
         self.completed_task: store.TaskRow | None = None
+        #: 清册 rows the completion leaves out (unticked when the unit confirmed): they
+        #: leave the 清册 once the step succeeded, so the record shows what was done.
+        self.dropped_rows: set[int] = set()
         self.final_status: str | None = None
 
     @classmethod
@@ -155,6 +158,9 @@ class Run:
                   "next_timer_at": self._next_timer() if waiting else None}
         if ended:
             values.update(status=ended, ended_at=self.now, open_key=None)
+        if self.dropped_rows:
+            values.update(manifests.totals_values(self.instance.process_key, manifest_rows.drop(
+                self.instance.id, self.dropped_rows)))
         # The revision-checked write comes first: whoever lost a race stops here, before
         # touching the task index (both would have created the same next task ids).
         store.save(self.instance, values)

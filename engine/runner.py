@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from processes.events import MESSAGES
+from services import manifest_rows
 from services.db import db, utcnow
 from services.errors import Conflict, Forbidden, InvalidInput
 
@@ -109,6 +110,8 @@ def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
         shown = {k: v for k, v in form.values({**task.data, **values}).items() if v not in (None, "")}
         row.values_json = json.dumps(shown, ensure_ascii=False, default=str) if shown else None
     run.completed_task = row
+    if form.edits_manifest and (spec := registry.manifest(row.process_key)) and spec.selectable:
+        run.dropped_rows = manifest_rows.unchosen(row.instance_id, values)
 
     def step():
         task.data.update(values)

@@ -156,6 +156,26 @@ def delete_row(instance_id: int, row_id: int) -> Row:
     return _row(found)
 
 
+def unchosen(instance_id: int, data: dict) -> set[int]:
+    """The rows a confirmation leaves unticked (see `forms.manifest_spec.chosen_rows`):
+    those its page listed and the unit did not tick, or, from the API, every row not in
+    `rows` when it is given."""
+    ticked = set(data.get("rows") or [])
+    if data.get("shown_rows"):
+        return set(data["shown_rows"]) - ticked
+    if data.get("rows") is None:
+        return set()
+    return set(db.session.execute(select(ManifestRow.id).where(
+        ManifestRow.instance_id == instance_id)).scalars()) - ticked
+
+
+def drop(instance_id: int, row_ids: set[int]) -> Totals:
+    """Delete rows of the 清册; its exact totals after."""
+    db.session.execute(_TABLE.delete().where(_TABLE.c.instance_id == instance_id,
+                                             one_of(_TABLE.c.id, row_ids)))
+    return aggregate(instance_id)
+
+
 def open_keys(business: str, keys: list[str]) -> dict[str, int]:
     """Of `keys`, those in an open row of the business: key → the application holding it."""
     return dict(db.session.connection().execute(

@@ -250,3 +250,29 @@ def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
                        {"data": {"rows": [rows[1]["row_id"]]}})
     assert chosen.status_code == 200, chosen.json
     assert (status_of(app, first), status_of(app, second)) == ("01", "02")
+    # the finished application's 清册 is what was done: the unticked row left it
+    done = unit.get(f"{API}/instances/{instance_id}/manifest").json
+    assert done["count"] == 1 and [r["person_account"] for r in done["items"]] == [second]
+    page = unit.client.get(f"/instances/{instance_id}").text
+    assert second in page and first not in page
+
+
+def test_a_refused_confirmation_keeps_every_row_and_names_it_by_its_place(app, make_api, demo):
+    """Unticked rows leave the 清册 only when the confirmation succeeds; a refusal names
+    the ticked row by its place in the 清册 the unit sees."""
+    unit = make_api().login_operator()
+    first, second = numbers(app, demo, "01")[:2]
+    instance_id, task_id = start(unit)
+    for number in (first, second):
+        assert add(unit, instance_id, person_account=number, change="seal",
+                   reason="01").status_code == 201
+    rows = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    with app.app_context():  # the second one sealed meanwhile by other means
+        db.session.execute(update(PersonAccount).where(PersonAccount.account_no == second)
+                           .values(status="02"))
+        db.session.commit()
+    refused = unit.post(f"{API}/tasks/{task_id}/complete",
+                        {"data": {"rows": [rows[1]["row_id"]]}})
+    assert refused.status_code == 422
+    assert [e["row"] for e in refused.json["errors"]] == [2]
+    assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 2
