@@ -46,8 +46,13 @@ GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军"
          "嘉怡", "一鸣", "文静", "国栋", "丽娟", "春梅", "振华", "雪梅", "立新", "婉婷", "泽宇"]
 AREAS = ["350102", "350103", "350104", "350105", "350111", "350121", "350122", "350181",
          "350182", "350203", "350582", "360102", "110105", "310104", "440106"]
-EDUCATION = ["大学本科", "大学专科", "硕士研究生", "高中", "博士研究生"]
-POSITIONS = ["职员", "工程师", "主管", "经理", "会计", "厨师", "服务员", "技术员"]
+#: 学历, 职务 and 婚姻状况 as stored: codes of their lists (services.info_changes), which
+#: the pages show by label and 缴存人信息变更 starts from.
+EDUCATION = ["20", "30", "10", "60", "20"]  # 大学本科, 大学专科, 研究生, 高中
+#: (As many choices as the names it replaced: the demo's random sequence, and so every
+#: later person, stays the same.)
+POSITIONS = ["3", "3", "2", "2", "3", "3", "3", "1"]  # 一般员工 mostly, 中级领导, 高级领导
+MARITAL = ["20", "10"]  # 已婚, 未婚
 
 DEMO_PASSWORDS = {"operator": "Hall2026demo", "reviewer": "Review2026demo",
                   "analyst": "Model2026demo", "finance": "Money2026demo"}
@@ -233,7 +238,7 @@ def _person(rng: random.Random, used_ids: set[str]) -> Person:
     return Person(id_type="01", id_number=number, name=name, gender=gender, birth_date=birth,
                   mobile=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
                   education=rng.choice(EDUCATION), position=rng.choice(POSITIONS),
-                  marital_status=rng.choice(["已婚", "未婚"]),
+                  marital_status=rng.choice(MARITAL),
                   address=f"示范市{rng.choice(['鼓楼区', '台江区', '仓山区', '晋安区'])}"
                           f"{rng.choice(['东街', '西湖路', '湖东路', '福新路', '华林路'])}"
                           f"{rng.randrange(1, 300)} 号")

@@ -15,7 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from services.db import db
+from services.info_changes import PERSON_BY_NAME
 from services.models import Message, Person, PersonAccount
+from services.policy import DEMO_POLICY
 from tests.money_helpers import unit_id_of
 
 from .helpers import decide
@@ -74,14 +76,21 @@ def test_rejected_then_fixed_then_approved(app, make_api, demo):
 
     picked = operator.get(f"{API}/persons?q={first.account_no}").json["items"][0]
     assert picked["birth_date"] and "education" in picked  # shown back, fills the form
-    one = add(operator, instance_id, person_account=first.account_no, education="大学本科",
-              marital_status="20", family_income="120000", phone=first.person.phone)
+    # the demo stores codes and the form starts from them: a different 学历, by label
+    education = PERSON_BY_NAME["education"]
+    new_code = "10" if first.person.education == "20" else "20"
+    new_label = education.shown(new_code, DEMO_POLICY)
+    new_marital = "40" if first.person.marital_status == "20" else "20"
+    one = add(operator, instance_id, person_account=first.account_no, education=new_label,
+              marital_status=new_marital, family_income="120000", phone=first.person.phone)
     assert one.status_code == 201, one.json
     assert add(operator, instance_id, person_account=second.account_no,
                address="示范市鼓楼区东街 1 号").status_code == 201
     rows = operator.get(f"{API}/instances/{instance_id}/manifest").json["items"]
     assert [(r["name"], r["field_label"], r["new_text"]) for r in rows] == [
-        (first.person.name, "学历", "大学本科"), (first.person.name, "婚姻状况", "已婚"),
+        (first.person.name, "学历", new_label),
+        (first.person.name, "婚姻状况", PERSON_BY_NAME["marital_status"].shown(new_marital,
+                                                                           DEMO_POLICY)),
         (first.person.name, "家庭收入", "120000.00"),
         (second.person.name, "家庭住址", "示范市鼓楼区东街 1 号")]
     assert complete(operator, task_id, remark="年度信息核对").status_code == 200
@@ -105,16 +114,16 @@ def test_rejected_then_fixed_then_approved(app, make_api, demo):
     assert status(operator, instance_id) == "completed"
     changed = person(app, first.person_id)
     assert (changed.education, changed.marital_status, str(changed.family_income)) == (
-        "20", "20", "10000.00")
+        new_code, new_marital, "10000.00")
     assert person(app, second.person_id).address == "示范市鼓楼区东街 1 号"
-    assert records(app, "person", "education") == [(first.person.education or "", "大学本科",
-                                                     "缴存人信息变更")]
+    assert records(app, "person", "education") == [
+        (education.shown(first.person.education, DEMO_POLICY), new_label, "缴存人信息变更")]
     with app.app_context():
         assert "已审核通过并生效" in db.session.execute(select(Message.content).where(
             Message.instance_id == instance_id).order_by(Message.id.desc())).scalar()
 
     page = operator.client.get(f"/queries/persons?tab=changes&q={first.account_no}")
-    assert "大学本科" in page.get_data(as_text=True)
+    assert new_label in page.get_data(as_text=True)
     exported = operator.client.get(f"/queries/persons/changes.xlsx?q={first.account_no}")
     sheet = load_workbook(io.BytesIO(exported.data)).worksheets[0]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
@@ -180,12 +189,13 @@ def test_a_filled_template_imports_a_row_per_changed_field(app, make_api, demo):
     instance_id, _ = start(operator, KEY)
     template = operator.get(f"{API}/processes/{KEY}/template.xlsx")
     assert template.status_code == 200
-    content = fill_template(template.data, [{"个人账号": first.account_no, "学历": "30 大学专科",
-                                             "职称": "中级"}])
+    code, label = ("20", "大学本科") if first.person.education == "30" else ("30", "大学专科")
+    content = fill_template(template.data, [{"个人账号": first.account_no,
+                                             "学历": f"{code} {label}", "职称": "中级"}])
     imported = operator.client.post(
         f"{API}/instances/{instance_id}/manifest/import",
         data={"file": (io.BytesIO(content), "变更.xlsx")},
         headers={"X-CSRF-Token": operator.csrf()}, content_type="multipart/form-data")
     assert imported.status_code == 200, imported.json
     rows = operator.get(f"{API}/instances/{instance_id}/manifest").json["items"]
-    assert [(r["field_label"], r["new_text"]) for r in rows] == [("学历", "大学专科"), ("职称", "中级")]
+    assert [(r["field_label"], r["new_text"]) for r in rows] == [("学历", label), ("职称", "中级")]
