@@ -49,6 +49,16 @@ class AccountInfo:
                 "unallocated": str(self.unallocated)}
 
 
+def account_period(since: date | None, until: date | None, today: date
+                   ) -> tuple[date, date, str | None]:
+    """账户信息's dates: this year so far by default; a start after the end becomes the
+    end's 1 January, with what the page says about it."""
+    until = until or today
+    if since is not None and since > until:
+        return date(until.year, 1, 1), until, "开始日期不能晚于结束日期，已改为结束日期所在年的 1 月 1 日"
+    return since or date(until.year, 1, 1), until, None
+
+
 def account_info(unit_id: int, since: date, until: date) -> AccountInfo:
     """期初余额 (at the start of `since`), 本期增加 / 本期减少 (rows booked from `since`
     to `until`), 期末余额 and 单位未分配金额 (at the end of `until`)."""

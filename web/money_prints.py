@@ -100,6 +100,19 @@ def ledger(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Documen
                            dates["until"], clock.today())
 
 
+@print_point("unit_account")
+def unit_account(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
+    """8.2 打印: 账户信息 for the dates the page shows, with the period's 业务流水."""
+    if ref != OWN_UNIT:
+        raise NotFound("没有这份打印文件")
+    unit_id = _operator(actor)
+    dates, problems = clock.dates_from(args, ("since", "开始日期"), ("until", "结束日期"))
+    if problems:
+        raise BusinessRuleViolation("查询条件有误：" + "；".join(problems.values()))
+    since, until, _ = unit_query.account_period(dates["since"], dates["until"], clock.today())
+    return builders.unit_account(unit_id, since, until, clock.today())
+
+
 @print_point("ledger_details")
 def ledger_details(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """8.3 明细 【打印】: one 业务流水's persons; `ref` is its 业务流水号."""

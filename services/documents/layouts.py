@@ -141,6 +141,15 @@ LEDGER = _add(Layout(
     totals=(Item("count", "笔数", "count", "笔"), Item("amount_total", "发生额合计", MONEY, YUAN),
             Item("interest_total", "利息额合计", MONEY, YUAN))))
 
+# 8.2 账户信息 for the dates queried, with the period's 业务流水 (打印单位账户变更记录).
+UNIT_ACCOUNT = _add(Layout(
+    kind="unit_account", title="单位账户信息",
+    fields=(Item("period", "查询期间", wide=True), Item("opening", "期初余额", MONEY, YUAN),
+            Item("increase", "本期增加", MONEY, YUAN), Item("decrease", "本期减少", MONEY, YUAN),
+            Item("closing", "期末余额", MONEY, YUAN), Item("unallocated", "单位未分配金额", MONEY, YUAN)),
+    columns=LEDGER.columns, totals=(Item("count", "笔数", "count", "笔"),),
+    note="期初余额 + 本期增加 − 本期减少 = 期末余额；余额为职工个人账户合计（含结息）。"))
+
 # 8.3 明细 of one 业务流水: its rows per person.
 LEDGER_DETAILS = _add(Layout(
     kind="ledger_details", title="业务明细",

@@ -92,12 +92,28 @@ def back_pay_receipt(unit_id: int, instance_id: int, operator: str, submitted_at
                              "amount": amount, "amount_words": amount})
 
 
-def ledger(unit_id: int, biz_type: str | None, since: date | None, until: date | None,
-           day: date) -> Document:
-    """业务流水 as the query page lists it."""
+def _ledger_rows(unit_id: int, biz_type: str | None, since: date | None,
+                 until: date | None) -> list[dict]:
     rows, _ = unit_query.ledger_rows(unit_id, biz_type, since, until, per_page=0)
     for row in rows:
         row["biz_type"] = row["biz_type_name"]
+    return rows
+
+
+def unit_account(unit_id: int, since: date, until: date, day: date) -> Document:
+    """8.2 打印: 账户信息 for the dates queried and the period's 业务流水."""
+    info = unit_query.account_info(unit_id, since, until)
+    rows = _ledger_rows(unit_id, None, since, until)
+    return _document("unit_account", unit_id, day, rows=rows, totals={"count": len(rows)},
+                     fields={"period": f"{since} 至 {until}", "opening": info.opening,
+                             "increase": info.increase, "decrease": info.decrease,
+                             "closing": info.closing, "unallocated": info.unallocated})
+
+
+def ledger(unit_id: int, biz_type: str | None, since: date | None, until: date | None,
+           day: date) -> Document:
+    """业务流水 as the query page lists it."""
+    rows = _ledger_rows(unit_id, biz_type, since, until)
     parts = [f"业务类型：{unit_query.BIZ_TYPES[biz_type]}" if biz_type else "业务类型：全部"]
     if since or until:
         parts.append(f"记账日期：{since or '不限'} 至 {until or '不限'}")

@@ -48,6 +48,20 @@ def test_account_information_over_a_date_range_agrees_with_the_rows(app, make_ap
     wrong = unit.get(f"{API}/units/me/account?from={until}&to={since}")
     assert wrong.status_code == 422 and wrong.json["errors"]["from"]
 
+    # 8.2 打印: the page's 打印 prints these figures and the period's 业务流水
+    page = unit.client.get(f"/queries/unit?tab=account&since={since}&until={until}").text
+    link = f"/documents/unit_account/me.pdf?since={since}&amp;until={until}"
+    assert link in page
+    printed = unit.client.get(link.replace("&amp;", "&"))
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
+    text = pdf_text(printed.data)
+    assert "单位账户信息" in text and f"查询期间： {since} 至 {until}" in text
+    for label, key in (("期初余额", "opening_balance"), ("本期增加", "increase"),
+                       ("期末余额", "closing_balance")):
+        assert f"{label}： {fmt(Decimal(info[key]))} 元" in text, label
+    listed = unit.get(f"{API}/units/me/ledger?from={since}&to={until}&per_page=200").json
+    assert f"笔数： {listed['total']} 笔" in text
+
 
 def test_the_ledger_by_type_with_details_export_and_prints(app, make_api, demo):
     unit = make_api().login_operator()

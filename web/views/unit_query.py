@@ -61,11 +61,10 @@ def account_tab(actor: Actor) -> tuple[str, dict]:
     """8.2: 期初余额, 本期增加, 本期减少, 期末余额, 单位未分配金额 for the dates chosen
     (this year so far by default)."""
     dates, problems = _range()
-    until = dates["until"] or clock.today()
-    since = dates["since"] or date(until.year, 1, 1)
-    if since > until:
-        problems["since"] = "开始日期不能晚于结束日期，已改为结束日期所在年的 1 月 1 日"
-        since = date(until.year, 1, 1)
+    since, until, moved = unit_query.account_period(dates["since"], dates["until"],
+                                                    clock.today())
+    if moved:
+        problems["since"] = moved
     info = unit_query.account_info(actor.unit_id, since, until)
     return "unit_query/account.html", {"info": info, "problems": problems}
 
