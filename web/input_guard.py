@@ -93,7 +93,7 @@ def _guard() -> None:
     for source, values in (("query", request.args), ("form", request.form)):
         for key, value in values.items(multi=True):
             _check_text(key, source)
-            _check_text(value, f"{source}.{key}")
+            _check_text(value, key)  # named as validation names it: by the field
     if request.is_json and request.content_length:
         parse_json(request.get_data(cache=True))
 

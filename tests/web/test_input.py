@@ -86,6 +86,7 @@ def test_hostile_input_is_refused_everywhere_and_writes_nothing(app, application
                     response = api.client.get(f"{url}?{name}={value}")
                     assert response.status_code in (400, 422), (url, name, response.status_code)
                     assert response.json["message"], (url, name)
+                    assert list(response.json["errors"]) == [name], (url, response.json)
                     tried += 1
                 for value in ODD_VALUES:
                     assert api.client.get(f"{url}?{name}={value}").status_code < 500, (url, name)
