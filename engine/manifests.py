@@ -152,7 +152,7 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
             field = field if change_type is None and sent is not None else None
             change_type = change_type or sent
         try:
-            kind = edit.spec.change_type(change_type)
+            kind = edit.spec.change_type(change_type, entry=True)
         except InvalidInput as exc:
             if field:  # named by the field that was sent (`change`), not the parameter
                 exc.errors = {field: exc.errors["change_type"]}
@@ -175,8 +175,8 @@ def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str
     `progress(done, total)`, if given, hears how far the work is, in rows of the file:
     checking them is the first CHECKING part of the way, storing them the rest."""
     with bulk_work(), editing(instance_id, actor) as edit:
-        kind = edit.spec.change_type(change_type)
-        parsed, skipped, problems = read_rows(edit.spec, content, kind)
+        kind = edit.spec.change_type(change_type) if change_type else None
+        parsed, skipped, problems, kind = read_rows(edit.spec, content, kind)
         count = len(parsed)
         heard = _Progress(progress, count)
         context = build_context(edit.spec, edit.instance.unit_id, instance_id, today=today)

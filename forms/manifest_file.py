@@ -97,10 +97,11 @@ def _instructions(spec: ManifestSpec, change_type: ChangeType, columns: list[Col
     return lines
 
 
-def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
-              ) -> tuple[list[tuple[int, dict]], int, list[dict]]:
+def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType | None
+              ) -> tuple[list[tuple[int, dict]], int, list[dict], ChangeType]:
     """Rows as (row number, {column name: text}), how many were skipped for carrying no
-    change, and the problems found reading cells (row, column header, message)."""
+    change, the problems found reading cells (row, column header, message), and the change
+    type read: `change_type`, or when none is given the one the file's columns are of."""
     grid = read_sheet(content, spec.title).rows
     header = [_header_text(v) for v in (grid[0][:MAX_COLUMNS] if grid else [])]
     by_header = {c.header: c for c in spec.columns}
@@ -108,6 +109,8 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     for index, text in enumerate(header):
         if text in by_header and by_header[text].is_input:
             positions.setdefault(by_header[text].name, index)
+    if change_type is None:
+        change_type = _of_columns(spec, positions)
     _check_header(spec, change_type, positions)
     key = spec.key_column
     inputs = [n for n in change_type.columns
@@ -145,7 +148,19 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType
     if not result:
         raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
     problems.sort(key=itemgetter("row"))  # by row, each row's in column order
-    return result, skipped, problems
+    return result, skipped, problems, change_type
+
+
+def _of_columns(spec: ManifestSpec, positions: dict[str, int]) -> ChangeType:
+    """The change type a file's columns are of: the first whose required columns it has and
+    none of the others' (else the first type, whose check then says what is missing)."""
+    for change_type in spec.change_types:
+        names = set(change_type.columns)
+        required = {n for n in names if spec.column(n).required}
+        foreign = {n for n in positions if spec.column(n).carries_change and n not in names}
+        if required <= positions.keys() and not foreign:
+            return change_type
+    return spec.change_types[0]
 
 
 def _column_texts(body: list[list], index: int, column: Column, shortest: int

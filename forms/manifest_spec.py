@@ -73,6 +73,9 @@ class ChangeType:
     #: The picker's filters while this type is chosen, when they differ from the
     #: picker's own (e.g. 启封 picks sealed persons, 封存 active ones).
     picker_params: tuple[tuple[str, str], ...] | None = None
+    #: Offered for single entry too; False: files only (e.g. one that mixes the other
+    #: types, each row naming its own).
+    entry: bool = True
 
 
 @dataclass(frozen=True)
@@ -212,12 +215,14 @@ class ManifestSpec:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
-    def change_type(self, key: str | None) -> ChangeType:
-        for change_type in self.change_types:
+    def change_type(self, key: str | None, entry: bool = False) -> ChangeType:
+        """The change type `key` names (the first by default); `entry`: of single entry."""
+        offered = [c for c in self.change_types if c.entry or not entry]
+        for change_type in offered:
             if change_type.key == (key or self.change_types[0].key):
                 return change_type
         raise InvalidInput("变更类别无效", {"change_type": [
-            "须为以下之一：" + "、".join(f"{c.key}（{c.label}）" for c in self.change_types)]})
+            "须为以下之一：" + "、".join(f"{c.key}（{c.label}）" for c in offered)]})
 
     def entry_fields(self, ctx: Context) -> list[dict]:
         """The single-entry inputs besides the picker, with the change types using each

@@ -48,6 +48,14 @@ def _unseal_reasons(ctx: Context) -> list[tuple[str, str]]:
     return status_change.reasons(UNSEAL, ctx.policy)
 
 
+def _changes(ctx: Context) -> list[tuple[str, str]]:
+    return [(SEAL, "封存"), (UNSEAL, "启封")]
+
+
+#: A file of both kinds, each row naming its own (INTERFACES.md: 个人账号, 变更类型, 变更原因).
+MIXED = "mixed"
+
+
 class StatusChangeManifest(ManifestSpec):
     business = "status_change"
     title = "缴存人状态变更清册"
@@ -60,12 +68,18 @@ class StatusChangeManifest(ManifestSpec):
                width=20),
         Column("unseal_reason", "启封原因", kind="code", required=True, codes=_unseal_reasons,
                width=20),
+        # A mixed file's: each row names its change and gives that change's reason code.
+        Column("change", "变更类型", kind="code", required=True, codes=_changes, width=12),
+        Column("reason", "变更原因", kind="code", required=True, width=20,
+               note="填写该行变更类型的原因代码（封存、启封的代码表不同，见封存、启封模板）"),
     )
     change_types = (
         ChangeType(SEAL, "封存", ("person_account", "name", "seal_reason"),
                    picker_params=(("status", "01"),)),
         ChangeType(UNSEAL, "启封", ("person_account", "name", "unseal_reason"),
                    picker_params=(("status", "02"),)),
+        ChangeType(MIXED, "封存与启封混合",
+                   ("person_account", "name", "change", "reason"), entry=False),
     )
     change_type_field = "change"
     selectable = True
@@ -92,6 +106,13 @@ class StatusChangeManifest(ManifestSpec):
         return found
 
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
+        if change_type.key == MIXED:  # the row's own 变更类型 decides
+            text = values.get("change") or ""
+            found = code_of(_changes(ctx), text)
+            if found is None:
+                raise RowError({"change": "变更类型须为：封存 或 启封" if text
+                                else "变更类型为必填项"})
+            change_type = self.change_type(found)
         change = change_type.key
         problems: dict[str, str] = {}
         column = f"{change}_reason"

@@ -104,7 +104,7 @@ def test_every_column_reads_as_its_cells_would_one_by_one(monkeypatch, grid):
 
     monkeypatch.setattr(manifest_file, "read_sheet", lambda content, title: type(
         "Sheet", (), {"rows": grid})())
-    rows, skipped, problems = manifest_file.read_rows(MANIFEST, b"", MANIFEST.change_type(None))
+    rows, skipped, problems, _ = manifest_file.read_rows(MANIFEST, b"", MANIFEST.change_type(None))
     kinds = {c.header: c.kind for c in MANIFEST.columns}
     expected = []
     for row_no, cells in enumerate(grid[1:], start=2):

@@ -202,6 +202,43 @@ def test_the_database_refuses_a_second_change_in_a_month(ctx, demo):
         raise AssertionError("a second change in the month was stored")
 
 
+def test_a_file_of_both_changes_in_the_contracts_columns_imports_row_by_row(
+        app, make_api, demo):
+    """INTERFACES.md's columns (个人账号, 变更类型, 变更原因): one file may seal some and
+    unseal others, each row by its own 变更类型; sent without a change type, the file's
+    columns say what it is. The template of that kind has exactly those columns."""
+    from openpyxl import Workbook, load_workbook
+
+    unit = make_api().login_operator()
+    active, sealed = numbers(app, demo, "01"), numbers(app, demo, "02")
+    instance_id, _ = start(unit)
+    template = unit.get(f"{API}/processes/status_change/template.xlsx?change_type=mixed")
+    headers = [c.value for c in next(load_workbook(io.BytesIO(template.data)).active.rows)]
+    assert headers == ["个人账号", "姓名", "变更类型", "变更原因"]
+
+    def upload(rows):
+        book = Workbook()  # written by another tool, to the contract's columns
+        book.active.append(["个人账号", "变更类型", "变更原因"])
+        for row in rows:
+            book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return unit.client.post(f"{API}/instances/{instance_id}/manifest/import",
+                                data={"file": (io.BytesIO(buffer.getvalue()), "mixed.xlsx")},
+                                headers={"X-CSRF-Token": unit.csrf()},
+                                content_type="multipart/form-data")
+
+    refused = upload([[active[0], "冻结", "01"], [sealed[0], "启封", "42"]])
+    assert refused.status_code == 422
+    assert [(e["row"], e["column"]) for e in refused.json["errors"]] == [
+        (2, "变更类型"), (3, "变更原因")]
+    imported = upload([[active[0], "封存", "01"], [sealed[0], "unseal", "01"]])
+    assert imported.status_code == 200, imported.json
+    rows = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    assert [(r["person_account"], r["change"], r["reason_name"]) for r in rows] == [
+        (active[0], "seal", "离职/解除劳动关系"), (sealed[0], "unseal", "重新在职")]
+
+
 def test_import_both_tabs_and_delete(app, make_api, demo):
     unit = make_api().login_operator()
     active, sealed = numbers(app, demo, "01"), numbers(app, demo, "02")
