@@ -19,7 +19,7 @@ from decimal import Decimal
 from services import clock, persons
 from services.errors import InvalidInput
 from services.identifiers import is_valid_person_account
-from services.manifest_rows import NewRow
+from services.manifest_rows import NewRow, left_out
 from services.months import YearMonth
 from services.policy import Policy
 from services.text import half_width
@@ -303,15 +303,9 @@ class ManifestSpec:
 
 
 def chosen_rows(rows: list, data: dict) -> list:
-    """The rows a submission applies to: every row, less those its page listed and the
-    unit left unticked; or, from the API, exactly the ids in `rows` when it is given."""
-    ticked = set(data.get("rows") or [])
-    if data.get("shown_rows"):
-        unticked = set(data["shown_rows"]) - ticked
-        return [r for r in rows if r.id not in unticked]
-    if data.get("rows") is not None:
-        return [r for r in rows if r.id in ticked]
-    return rows
+    """The rows a submission applies to (see `manifest_rows.left_out`)."""
+    out = left_out(data, lambda: {r.id for r in rows})
+    return [r for r in rows if r.id not in out] if out else rows
 
 
 def required(values: dict, name: str, header: str, problems: dict) -> str:

@@ -156,17 +156,22 @@ def delete_row(instance_id: int, row_id: int) -> Row:
     return _row(found)
 
 
-def unchosen(instance_id: int, data: dict) -> set[int]:
-    """The rows a confirmation leaves unticked (see `forms.manifest_spec.chosen_rows`):
-    those its page listed and the unit did not tick, or, from the API, every row not in
-    `rows` when it is given."""
+def left_out(data: dict, every: Callable[[], set[int]]) -> set[int]:
+    """The row ids a submission that chooses rows leaves out: those its page listed
+    (`shown_rows`) and the unit did not tick (`rows`); or, from the API, every row of
+    `every()` not in `rows` when it is given; none when it chooses none."""
     ticked = set(data.get("rows") or [])
     if data.get("shown_rows"):
         return set(data["shown_rows"]) - ticked
     if data.get("rows") is None:
         return set()
-    return set(db.session.execute(select(ManifestRow.id).where(
-        ManifestRow.instance_id == instance_id)).scalars()) - ticked
+    return every() - ticked
+
+
+def unchosen(instance_id: int, data: dict) -> set[int]:
+    """The rows of the 清册 a confirmation leaves unticked (`left_out`)."""
+    return left_out(data, lambda: set(db.session.execute(select(ManifestRow.id).where(
+        ManifestRow.instance_id == instance_id)).scalars()))
 
 
 def drop(instance_id: int, row_ids: set[int]) -> Totals:
