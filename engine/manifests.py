@@ -106,26 +106,20 @@ def totals_values(process_key: str, totals: manifest_rows.Totals) -> dict:
 def _refuse_clashes(edit: Editing, rows: list[manifest_rows.NewRow]) -> None:
     """Single entry: refuse a row about someone already in this 清册 or in another open
     application of the business."""
-    holders = manifest_rows.open_keys(edit.spec.business, [r.key for r in rows])
-    if holders:
-        held = next(r.key for r in rows if r.key in holders)
-        message = _clash_message(edit, holders[held])
+    if clashes := _clashes(edit, rows):
+        message = clashes[0]["message"]
         raise InvalidInput(f"录入的数据有误：{message}", {edit.spec.key_column: [message]})
 
 
 def _clashes(edit: Editing, rows: list[manifest_rows.NewRow]) -> list[dict]:
-    """A file's rows about someone already in this 清册 or in another open application
-    of the business, as (row, column, message)."""
+    """The rows (a file's, or an entry's) about someone already in this 清册 or in another
+    open application of the business, as (file row, column, message)."""
     holders = manifest_rows.open_keys(edit.spec.business, [r.key for r in rows])
     header = edit.spec.column(edit.spec.key_column).header
     return [{"row": row.source_row, "column": header,
-             "message": _clash_message(edit, holders[row.key])}
+             "message": edit.spec.in_this_manifest if holders[row.key] == edit.instance.id
+             else edit.spec.in_other_application}
             for row in rows if row.key in holders]
-
-
-def _clash_message(edit: Editing, holder: int) -> str:
-    return edit.spec.in_this_manifest if holder == edit.instance.id \
-        else edit.spec.in_other_application
 
 
 class Added(NamedTuple):

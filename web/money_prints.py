@@ -31,6 +31,17 @@ def _operator(actor: Actor) -> int:
     return actor.unit_id
 
 
+def _own_dates(actor: Actor, ref: str, args: Mapping[str, str]) -> tuple[int, dict]:
+    """The unit of a print of its own list (`ref` me) and the dates it is filtered by."""
+    if ref != OWN_UNIT:
+        raise NotFound("没有这份打印文件")
+    unit_id = _operator(actor)
+    dates, problems = clock.dates_from(args, ("since", "开始日期"), ("until", "结束日期"))
+    if problems:
+        raise BusinessRuleViolation("查询条件有误：" + "；".join(problems.values()))
+    return unit_id, dates
+
+
 @print_point("remittance_notice")
 def remittance_notice(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """5.2 打印: the 汇补缴书 of a verified month; `ref` is the month (2026-11)."""
@@ -90,12 +101,7 @@ def back_pay_notice(actor: Actor, ref: str, args: Mapping[str, str]) -> document
 @print_point("ledger")
 def ledger(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """8.3 打印: the 业务流水 as filtered (type, since, until)."""
-    if ref != OWN_UNIT:
-        raise NotFound("没有这份打印文件")
-    unit_id = _operator(actor)
-    dates, problems = clock.dates_from(args, ("since", "开始日期"), ("until", "结束日期"))
-    if problems:
-        raise BusinessRuleViolation("查询条件有误：" + "；".join(problems.values()))
+    unit_id, dates = _own_dates(actor, ref, args)
     return builders.ledger(unit_id, unit_query.parse_type(args.get("type")), dates["since"],
                            dates["until"], clock.today())
 
@@ -103,12 +109,7 @@ def ledger(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Documen
 @print_point("unit_account")
 def unit_account(actor: Actor, ref: str, args: Mapping[str, str]) -> documents.Document:
     """8.2 打印: 账户信息 for the dates the page shows, with the period's 业务流水."""
-    if ref != OWN_UNIT:
-        raise NotFound("没有这份打印文件")
-    unit_id = _operator(actor)
-    dates, problems = clock.dates_from(args, ("since", "开始日期"), ("until", "结束日期"))
-    if problems:
-        raise BusinessRuleViolation("查询条件有误：" + "；".join(problems.values()))
+    unit_id, dates = _own_dates(actor, ref, args)
     since, until, _ = unit_query.account_period(dates["since"], dates["until"], clock.today())
     return builders.unit_account(unit_id, since, until, clock.today())
 
