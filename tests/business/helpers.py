@@ -50,12 +50,18 @@ def submitted_adjustment(operator, change: Decimal, person: int = 0) -> int:
     return instance_id
 
 
-def decide(reviewer, instance_id: int, decision: str = "approve", opinion: str = "同意") -> dict:
-    """The reviewer claims the application's waiting review and decides; returns the
-    application as the API answers after it."""
+def claim_review(reviewer, instance_id: int) -> str:
+    """The reviewer claims the application's waiting review; its task id."""
     queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
     task_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
     assert reviewer.post(f"{API}/tasks/{task_id}/claim").status_code == 200
+    return task_id
+
+
+def decide(reviewer, instance_id: int, decision: str = "approve", opinion: str = "同意") -> dict:
+    """The reviewer claims the application's waiting review and decides; returns the
+    application as the API answers after it."""
+    task_id = claim_review(reviewer, instance_id)
     done = reviewer.post(f"{API}/tasks/{task_id}/complete",
                          {"data": {"decision": decision, "opinion": opinion}})
     assert done.status_code == 200, done.json

@@ -198,17 +198,23 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     assert unit.post(f"{API}/processes/back_pay/instances", {"data": {}}).status_code == 201
 
 
+def submitted(app, demo, unit, month: YearMonth, amount: str) -> int:
+    """A back pay of one 正常 person's `month` for `amount`, 完成办理 (with the centre now)."""
+    active = persons(app, demo, "01")[0]
+    instance_id, task_id = start(unit)
+    assert add(unit, instance_id, person_account=active.account_no, reason="01",
+               month=str(month), amount=amount).status_code == 201
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    return instance_id
+
+
 def test_a_month_that_left_the_window_during_the_review_refuses_the_approval(app, make_api, demo):
     """A later month remitted while the centre reviews moves the window on: a row for the
     month that fell out of it refuses the approval by row, and no 应缴 is made."""
     unit = make_api().login_operator()
     reviewer = make_api().login_reviewer()
     latest = latest_month(app, demo)
-    active = persons(app, demo, "01")[0]
-    instance_id, task_id = start(unit)
-    assert add(unit, instance_id, person_account=active.account_no, reason="01",
-               month=str(latest - 3), amount="300").status_code == 201
-    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    instance_id = submitted(app, demo, unit, latest - 3, "300")
     with app.app_context():  # the next month remitted meanwhile
         account = db.session.execute(select(UnitAccount).where(
             UnitAccount.account_no == demo["units"][0]["unit_account"])).scalar_one()
@@ -216,9 +222,7 @@ def test_a_month_that_left_the_window_during_the_review_refuses_the_approval(app
         db.session.commit()
         db.session.remove()
 
-    queue = reviewer.get(f"{API}/tasks?list=group").json["items"]
-    review_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
-    assert reviewer.post(f"{API}/tasks/{review_id}/claim").status_code == 200
+    review_id = helpers.claim_review(reviewer, instance_id)
     refused = reviewer.post(f"{API}/tasks/{review_id}/complete", {"data": {
         "decision": "approve", "opinion": "同意补缴"}})
     assert refused.status_code == 422, refused.json
@@ -242,11 +246,7 @@ def test_money_that_arrives_before_the_notice_is_printed_is_allocated_at_once(
     unit = make_api().login_operator()
     finance = make_api().login_finance()
     unit_id = unit_id_of(app, demo)
-    active = persons(app, demo, "01")[0]
-    instance_id, task_id = start(unit)
-    assert add(unit, instance_id, person_account=active.account_no, reason="01",
-               month=str(latest_month(app, demo)), amount="20").status_code == 201
-    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    instance_id = submitted(app, demo, unit, latest_month(app, demo), "20")
     helpers.decide(make_api().login_reviewer(), instance_id, opinion="同意补缴")
     todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
                 if t["instance_id"] == instance_id)

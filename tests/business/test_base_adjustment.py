@@ -361,9 +361,7 @@ def test_what_changed_during_the_review_refuses_the_approval_and_applies_nothing
         db.session.remove()
 
     reviewer = make_api().login_reviewer()
-    queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
-    review = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)
-    assert reviewer.post(f"{API}/tasks/{review}/claim").status_code == 200
+    review = helpers.claim_review(reviewer, instance_id)
     refused = reviewer.post(f"{API}/tasks/{review}/complete",
                             {"data": {"decision": "approve", "opinion": "同意"}})
     assert refused.status_code == 422, refused.json

@@ -272,8 +272,9 @@ def test_import_both_tabs_and_delete(app, make_api, demo):
     assert [status_of(app, n) for n in (active[0], active[1], sealed[0])] == ["01", "02", "01"]
 
 
-def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
-    """Manual: 在清册中选择需封存的职工，点击【确定封存】. From the API, `rows` names them."""
+def two_to_seal(app, make_api, demo):
+    """An application with two 正常 persons entered to seal: the unit, their 个人账号,
+    the application and its task, and its rows."""
     unit = make_api().login_operator()
     first, second = numbers(app, demo, "01")[:2]
     instance_id, task_id = start(unit)
@@ -281,6 +282,12 @@ def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
         assert add(unit, instance_id, person_account=number, change="seal",
                    reason="01").status_code == 201
     rows = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    return unit, (first, second), instance_id, task_id, rows
+
+
+def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
+    """Manual: 在清册中选择需封存的职工，点击【确定封存】. From the API, `rows` names them."""
+    unit, (first, second), instance_id, task_id, rows = two_to_seal(app, make_api, demo)
     none = unit.post(f"{API}/tasks/{task_id}/complete", {"data": {"rows": []}})
     assert none.status_code == 422 and "请在清册中勾选" in none.json["message"]
     chosen = unit.post(f"{API}/tasks/{task_id}/complete",
@@ -297,13 +304,7 @@ def test_only_the_ticked_rows_are_confirmed(app, make_api, demo):
 def test_a_refused_confirmation_keeps_every_row_and_names_it_by_its_place(app, make_api, demo):
     """Unticked rows leave the 清册 only when the confirmation succeeds; a refusal names
     the ticked row by its place in the 清册 the unit sees."""
-    unit = make_api().login_operator()
-    first, second = numbers(app, demo, "01")[:2]
-    instance_id, task_id = start(unit)
-    for number in (first, second):
-        assert add(unit, instance_id, person_account=number, change="seal",
-                   reason="01").status_code == 201
-    rows = unit.get(f"{API}/instances/{instance_id}/manifest").json["items"]
+    unit, (_, second), instance_id, task_id, rows = two_to_seal(app, make_api, demo)
     with app.app_context():  # the second one sealed meanwhile by other means
         db.session.execute(update(PersonAccount).where(PersonAccount.account_no == second)
                            .values(status="02"))
