@@ -65,8 +65,14 @@ def events(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
         "from_status": PERSON_STATUSES.get(event.from_status, event.from_status or ""),
         "to_status": PERSON_STATUSES.get(event.to_status, event.to_status),
         "month": str(event.month), "reason_code": event.reason or "",
-        # 封存 01 is 离职, 启封 01 重新在职: the code alone says nothing
-        "reason": reason_label(event.change, event.reason, policy) if event.reason and
-        event.change in RULES else event.reason or "", "actor": event.actor_name,
+        "reason": _reason(event, policy), "actor": event.actor_name,
         "instance_id": event.instance_id,
     } for event, account_no, name, id_number in db.session.execute(query).all()], total
+
+
+def _reason(event: AccountEvent, policy) -> str:
+    """变更原因 as people read it: 封存 01 is 离职, 启封 01 重新在职, so the code alone
+    says nothing; other changes keep what they recorded."""
+    if event.reason and event.change in RULES:
+        return reason_label(event.change, event.reason, policy)
+    return event.reason or ""
