@@ -24,7 +24,7 @@ from services.months import YearMonth
 from services.spreadsheets import MAX_COLUMNS, read_sheet, safe_cell
 from services.text import half_width
 
-from .manifest_spec import ChangeType, Column, Context, ManifestSpec
+from .manifest_spec import ChangeType, Column, Context, FileRows, ManifestSpec
 
 MAX_IMPORT_ROWS = 100_000
 TEMPLATE_ROWS = 1000
@@ -98,8 +98,8 @@ def _instructions(spec: ManifestSpec, change_type: ChangeType, columns: list[Col
 
 
 def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType | None
-              ) -> tuple[list[tuple[int, dict]], int, list[dict], ChangeType]:
-    """Rows as (row number, {column name: text}), how many were skipped for carrying no
+              ) -> tuple[FileRows, int, list[dict], ChangeType]:
+    """The rows (`FileRows`: row numbers, and each column's texts), how many were skipped for carrying no
     change, the problems found reading cells (row, column header, message), and the change
     type read: `change_type`, or when none is given the one the file's columns are of."""
     grid = read_sheet(content, spec.title).rows
@@ -132,21 +132,23 @@ def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType | None
     changing = [columns[i] for i, name in enumerate(names) if name in inputs]
     carries = list(map(any, zip(*changing, strict=True))) if changing \
         else [False] * len(keyed)
-    result: list[tuple[int, dict]] = []
-    skipped = 0
-    for row_no, (texts, change, key_text) in enumerate(
-            zip(zip(*columns, strict=True), carries, keyed, strict=True), start=2):
-        if not change and row_no - 2 not in unreadable:
-            if not key_text:
-                continue  # a blank row
-            if spec.prefillable:
-                skipped += 1  # a prefilled row nobody filled in
-                continue
-        result.append((row_no, dict(zip(names, texts, strict=True))))
-    if len(result) > MAX_IMPORT_ROWS:
+    kept, skipped = list(range(len(keyed))), 0
+    if not all(carries):
+        kept = []
+        for index, (change, key_text) in enumerate(zip(carries, keyed, strict=True)):
+            if not change and index not in unreadable:
+                if not key_text:
+                    continue  # a blank row
+                if spec.prefillable:
+                    skipped += 1  # a prefilled row nobody filled in
+                    continue
+            kept.append(index)
+        columns = [[texts[i] for i in kept] for texts in columns]
+    if len(kept) > MAX_IMPORT_ROWS:
         raise InvalidInput(f"单次导入不能超过 {MAX_IMPORT_ROWS} 行", {"file": ["行数过多"]})
-    if not result:
+    if not kept:
         raise InvalidInput("文件中没有可导入的数据", {"file": ["没有数据行"]})
+    result = FileRows([index + 2 for index in kept], dict(zip(names, columns, strict=True)))
     problems.sort(key=itemgetter("row"))  # by row, each row's in column order
     return result, skipped, problems, change_type
 

@@ -11,7 +11,7 @@ it names no business and no business's field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -119,6 +119,29 @@ class Context:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class FileRows:
+    """A file's rows a column at a time: `numbers` their row numbers in the file, and each
+    column read, by name, its texts in the same order. Iterating gives each row as (row
+    number, {column name: text})."""
+
+    numbers: list[int]
+    columns: dict[str, list[str]]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        names = tuple(self.columns)
+        for row_no, texts in zip(self.numbers, zip(*self.columns.values(), strict=True), strict=True):
+            yield row_no, dict(zip(names, texts, strict=True))
+
+    def column(self, name: str) -> list[str]:
+        """A column's texts; blanks for a column the file does not have."""
+        found = self.columns.get(name)
+        return found if found is not None else [""] * len(self.numbers)
+
+
 class RowError(Exception):
     """Problems of one row, as {column name: message}."""
 
@@ -166,6 +189,15 @@ class ManifestSpec:
 
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
         raise NotImplementedError
+
+    def check_columns(self, ctx: Context, rows: FileRows, change_type: ChangeType,
+                      progress: Callable[[int], None] | None = None) -> list[NewRow] | None:
+        """A file's rows all at once, when checking a column at a time can tell that every
+        row passes `check_row` (and none repeats another's key): the rows it makes, each
+        with its `source_row`, telling `progress(rows)` every PROGRESS_ROWS rows made. None
+        (the default, and whenever any row might not pass): `check_row` then checks row by
+        row and names each problem."""
+        return None
 
     def lookup(self, ctx: Context, keys: list[str]) -> dict:
         """Who the rows are about, by key column value: by default this unit's accounts."""
@@ -260,15 +292,20 @@ class ManifestSpec:
             raise InvalidInput("录入的数据有误：" + "；".join(exc.problems.values()),
                                {k: [m] for k, m in exc.problems.items()}) from None
 
-    def check_many(self, ctx: Context, rows: list[tuple[int, dict]],
-                   change_type: ChangeType, problems: list[dict] | None = None,
+    def check_many(self, ctx: Context, rows: FileRows, change_type: ChangeType,
+                   problems: list[dict] | None = None,
                    progress: Callable[[int], None] | None = None
                    ) -> tuple[list[NewRow], list[dict]]:
         """A file's rows: the rows that passed, and every problem of the others (with
         `problems` found while reading it), as (row, column, message); any problem means
         nothing is stored. The same person twice in the file is an error of the later row.
         `progress(rows)` hears every PROGRESS_ROWS rows checked."""
-        ctx.subjects = self.lookup(ctx, [v.get(self.key_column, "") for _, v in rows])
+        ctx.subjects = self.lookup(ctx, rows.column(self.key_column))
+        if not problems and (made := self.check_columns(ctx, rows, change_type, progress)
+                             ) is not None:
+            if progress:
+                progress(len(rows))
+            return made, []
         errors = list(problems or [])
         read_badly = {(e["row"], e["column"]) for e in errors}
         checked: list[NewRow] = []

@@ -5,6 +5,7 @@ there is no account to pick, so single entry types every field."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -13,7 +14,7 @@ from marshmallow import validate
 
 from services import registration
 from services.contribution import check_base, check_rate, split_amounts
-from services.identifiers import ID_TYPES
+from services.identifiers import ID_TYPES, all_valid_mobiles, all_valid_resident_ids
 from services.manifest_rows import NewRow
 from services.money import percent
 from services.policy import Policy
@@ -21,7 +22,17 @@ from services.policy import Policy
 from . import FieldSpec, TaskForm, register, register_manifest
 from .base_adjustment import parse_rate
 from .fields import HallSchema, Str
-from .manifest_spec import ChangeType, Column, Context, ManifestSpec, RowError, checked, code_of
+from .manifest_spec import (
+    PROGRESS_ROWS,
+    ChangeType,
+    Column,
+    Context,
+    FileRows,
+    ManifestSpec,
+    RowError,
+    checked,
+    code_of,
+)
 
 
 class EditSchema(HallSchema):
@@ -100,9 +111,7 @@ class RegistrationManifest(ManifestSpec):
         name = checked(problems, "name", "姓名", values, registration.check_name)
         id_type = registration.RESIDENT_ID
         if text := values.get("id_type"):
-            # 01 typed into a spreadsheet cell comes back as the number 1
-            id_type = text if text in ID_TYPES else code_of(
-                _id_types(ctx), text.zfill(2) if text.isdigit() else text)
+            id_type = _id_type(ctx, text)
             if id_type is None:
                 problems["id_type"] = "证件类型须为：" + "、".join(
                     f"{code} {label}" for code, label in ID_TYPES.items())
@@ -112,21 +121,63 @@ class RegistrationManifest(ManifestSpec):
             if problem := registration.holder_problem(holder, ctx.unit_id):
                 problems["id_number"] = problem
         mobile = checked(problems, "mobile", "手机号码", values, registration.check_mobile)
-        problem, base, rate, total, total_text = _amounts(ctx, values.get("base") or "",
-                                                          values.get("person_rate") or "")
-        if problem:
-            problems.update(problem)
+        amounts = _amounts(ctx, values.get("base") or "", values.get("person_rate") or "")
+        if amounts[0]:
+            problems.update(amounts[0])
         if problems:
             raise RowError(problems)
-        gender, birth = registration.derived(id_type, number)
-        # Ten values: a dict of at most ten keys is half the size of one with more (a
-        # 100,000-row import holds them all); the amounts are worked out again on opening.
-        return NewRow(f"{id_type}:{number}", None, {
-            "name": name, "id_type": id_type, "id_type_name": ID_TYPES.get(id_type, id_type),
-            "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
-            "birth_date": _day_text(birth) if birth else "", "mobile": mobile,
-            "base": base, "person_rate": rate, "monthly_amount": total_text,
-        }, total)
+        return _new_row(id_type, name, number, mobile, amounts)
+
+    def check_columns(self, ctx: Context, rows: FileRows, change_type: ChangeType,
+                      progress: Callable[[int], None] | None = None) -> list[NewRow] | None:
+        """The usual file, all 身份证 and nobody already registered, a column at a time:
+        each rule `check_row` applies, asked of the whole column (every name given and
+        short enough, every ID and mobile valid, no ID twice) or of each distinct value (证件
+        类型, each 缴存基数 and 个人缴存比例 pair)."""
+        names, numbers, mobiles = (rows.column(n) for n in ("name", "id_number", "mobile"))
+        bases, rates = rows.column("base"), rows.column("person_rate")
+        if ctx.subjects or not all(names) or max(map(len, names)) > registration.NAME_LIMIT:
+            return None
+        if any(text and _id_type(ctx, text) != registration.RESIDENT_ID
+               for text in set(rows.column("id_type"))):
+            return None
+        if (len(set(numbers)) < len(numbers) or not all_valid_mobiles(mobiles)
+                or not all_valid_resident_ids(numbers, ctx.today)):
+            return None
+        amounts = {pair: _amounts(ctx, *pair) for pair in set(zip(bases, rates, strict=True))}
+        if any(found[0] for found in amounts.values()):
+            return None
+        made = []
+        for row_no, name, number, mobile, base, rate in zip(
+                rows.numbers, names, numbers, mobiles, bases, rates, strict=True):
+            row = _new_row(registration.RESIDENT_ID, name, number, mobile, amounts[base, rate])
+            row.source_row = row_no
+            made.append(row)
+            if progress and not len(made) % PROGRESS_ROWS:
+                progress(len(made))
+        return made
+
+
+def _id_type(ctx: Context, text: str) -> str | None:
+    """The 证件类型 code a typed value means (None: none)."""
+    if text in ID_TYPES:
+        return text
+    # 01 typed into a spreadsheet cell comes back as the number 1
+    return code_of(_id_types(ctx), text.zfill(2) if text.isdigit() else text)
+
+
+def _new_row(id_type: str, name: str, number: str, mobile: str, amounts: tuple) -> NewRow:
+    """A checked row as stored, with 性别 and 出生日期 read from a resident ID. Ten values: a
+    dict of at most ten keys is half the size of one with more (a 100,000-row import holds
+    them all); the amounts are worked out again on opening."""
+    _, base, rate, total, total_text = amounts
+    gender, birth = registration.derived(id_type, number)
+    return NewRow(f"{id_type}:{number}", None, {
+        "name": name, "id_type": id_type, "id_type_name": ID_TYPES.get(id_type, id_type),
+        "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
+        "birth_date": _day_text(birth) if birth else "", "mobile": mobile,
+        "base": base, "person_rate": rate, "monthly_amount": total_text,
+    }, total)
 
 
 def _id_check(ctx: Context, id_type: str):

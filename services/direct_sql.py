@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from itertools import repeat
 from operator import itemgetter
 
 from sqlalchemy.exc import DBAPIError
@@ -60,21 +61,18 @@ def insert_tuples(model, fixed: dict, names: tuple[str, ...], rows: list[tuple])
 
     memo: dict = {}
     shared = tuple(_bound(processor(key), value, memo) for key, value in fixed.items())
-    converting = [(index, found) for index, key in enumerate(names)
-                  if (found := processor(key)) is not None]
-    # A row's values then the shared ones, picked into the statement's column order.
+    # Column by column: each converted column is one pass (shared objects, an amount a
+    # file's rows repeat, convert once); rows are taken apart and put back together at C
+    # speed, with the shared values, in the statement's column order.
+    values = list(zip(*rows, strict=True))
+    for index, key in enumerate(names):
+        if (convert := processor(key)) is not None:
+            values[index] = [_bound(convert, value, memo) for value in values[index]]
     slots = {key: index for index, key in enumerate((*names, *fixed))}
-    arrange = itemgetter(*(slots[key] for key in order))
-    params = []
-    for row in rows:
-        if converting:
-            row = list(row)
-            for index, convert in converting:
-                row[index] = _bound(convert, row[index], memo)
-            row = (*row, *shared)
-        else:
-            row = (*row, *shared)
-        params.append(arrange(row))
+    count = len(rows)
+    columns = [values[slots[key]] if slots[key] < len(names)
+               else repeat(shared[slots[key] - len(names)], count) for key in order]
+    params = list(zip(*columns, strict=False))  # `repeat` columns are the rows' length
     if copy:
         _copy_rows(connection, table, order, params)
     elif plan.positional:
@@ -149,12 +147,12 @@ def _copy_rows(connection, table, columns: list[str], rows: list[tuple]) -> None
 
 
 def _bound(processor, value, memo: dict):
-    if processor is None or value is None:
-        return value if processor is None else processor(value)
-    if isinstance(value, datetime | Decimal):
-        # One object shared by many rows (a moment, an amount a file's rows repeat)
-        # converts once per column type; the memo holds both, so neither id is reused
-        # meanwhile.
+    if processor is None:
+        return value
+    if value is None or isinstance(value, datetime | Decimal):
+        # One object shared by many rows (a moment, an amount a file's rows repeat, a
+        # blank) converts once per column type; the memo holds both, so neither id is
+        # reused meanwhile.
         key = (id(processor), id(value))
         found = memo.get(key)
         if found is None or found[0] is not processor or found[1] is not value:

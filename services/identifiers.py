@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import lru_cache
-from operator import mul
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # [0-9], not \d: \d also matches full-width and other Unicode digits.
-_RESIDENT_ID = re.compile(r"^[0-9]{17}[0-9X]$")
-_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_RESIDENT_BODY, _MOBILE_BODY = r"[0-9]{17}[0-9X]", r"1[3-9][0-9]{9}"
+_RESIDENT_ID = re.compile(f"^{_RESIDENT_BODY}$")
+_MOBILE = re.compile(f"^{_MOBILE_BODY}$")
+#: A column of them, each followed by a newline (see `_all_match`).
+_RESIDENT_IDS = re.compile(f"(?:{_RESIDENT_BODY}\n)*")
+_MOBILES = re.compile(f"(?:{_MOBILE_BODY}\n)*")
 _DIGITS = re.compile(r"^[0-9]+$")
 
 #: 证件类型 code list. Only 01 carries a checksum.
@@ -54,29 +57,54 @@ def _birth_date(digits: str) -> date | None:
         return None
 
 
-_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECKS = "10X98765432"
-#: The weighted sum of the digits' character codes less that of "0" at every place: the
-#: sum runs over the ID's bytes without reading each digit as a number.
-_ZERO_OFFSET = ord("0") * sum(_RESIDENT_WEIGHTS)
 
 
 def _resident_check(number: str) -> str:
-    """GB 11643's check character of an ID's first 17 digits (ASCII digits only)."""
-    weighted = sum(map(mul, number.encode("ascii")[:17], _RESIDENT_WEIGHTS))
-    return _RESIDENT_CHECKS[(weighted - _ZERO_OFFSET) % 11]
+    """GB 11643's check character of an ID's first 17 digits (ASCII digits only). The
+    weight of each digit is 2^k mod 11 (k = 17 for the first, 1 for the 17th), and 13 ≡ 2
+    (mod 11): so the weighted sum is, mod 11, twice the 17 digits read in base 13, which
+    int() reads at C speed."""
+    return _RESIDENT_CHECKS[2 * int(number[:17], 13) % 11]
+
+
+def _birth_ok(digits: str, today: date | None) -> bool:
+    """Eight digits (YYYYMMDD) of a resident ID: a real date, not after `today` (by
+    default the clock's), not before 1900."""
+    birth = _birth_date(digits)
+    return birth is not None and birth <= (today or date.today()) and birth.year >= 1900
 
 
 def is_valid_resident_id(text: object, today: date | None = None) -> bool:
     """17 digits + check character, a real birth date not in the future (`today`, by
     default the clock's) nor before 1900, GB 11643 checksum."""
     number = _clean(text)
-    if number is None or not _RESIDENT_ID.match(number):
-        return False
-    birth = _birth_date(number[6:14])
-    if birth is None or birth > (today or date.today()) or birth.year < 1900:
+    if number is None or not _RESIDENT_ID.match(number) or not _birth_ok(number[6:14], today):
         return False
     return _resident_check(number) == number[-1]
+
+
+def all_valid_resident_ids(numbers: list[str], today: date | None = None) -> bool:
+    """Whether `is_valid_resident_id` holds for every one of these cleaned numbers
+    (stripped, upper-case, as a file's column is read): a file's column at once, each
+    distinct birth date read once."""
+    today = today or date.today()
+    return (_all_match(_RESIDENT_IDS, 18, numbers)
+            and all(_birth_ok(digits, today) for digits in {n[6:14] for n in numbers})
+            and all(_resident_check(n) == n[17] for n in numbers))
+
+
+def all_valid_mobiles(texts: list[str]) -> bool:
+    """Whether `is_valid_mobile` holds for every one of these stripped texts."""
+    return _all_match(_MOBILES, 11, texts)
+
+
+def _all_match(pattern: re.Pattern, width: int, texts: list[str]) -> bool:
+    """Whether every text is `width` characters `pattern` (a repeated body followed by a
+    newline) matches: one regex pass over the joined column. The length rules out a text
+    holding a newline itself (it would make two bodies out of one text)."""
+    joined = "\n".join(texts) + "\n" if texts else ""
+    return len(joined) == (width + 1) * len(texts) and pattern.fullmatch(joined) is not None
 
 
 def is_valid_uscc(text: object) -> bool:

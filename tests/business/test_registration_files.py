@@ -104,7 +104,8 @@ def test_every_column_reads_as_its_cells_would_one_by_one(monkeypatch, grid):
 
     monkeypatch.setattr(manifest_file, "read_sheet", lambda content, title: type(
         "Sheet", (), {"rows": grid})())
-    rows, skipped, problems, _ = manifest_file.read_rows(MANIFEST, b"", MANIFEST.change_type(None))
+    read, skipped, problems, _ = manifest_file.read_rows(MANIFEST, b"", MANIFEST.change_type(None))
+    rows = list(read)
     kinds = {c.header: c.kind for c in MANIFEST.columns}
     expected = []
     for row_no, cells in enumerate(grid[1:], start=2):
@@ -123,3 +124,66 @@ def test_every_column_reads_as_its_cells_would_one_by_one(monkeypatch, grid):
         assert [(p["row"], p["column"]) for p in problems] == [(4, "证件号码")]
     else:
         assert problems == []
+
+
+def good_file(count: int = 30) -> dict[str, list[str]]:
+    """A file's columns as read, every row fine: 证件类型 as typed (code, number, label or
+    blank), 个人缴存比例 given or left to the unit's."""
+    return {"name": [f"新职工{s}" for s in range(count)],
+            "id_type": [("01", "1", "身份证", "")[s % 4] for s in range(count)],
+            "id_number": [resident_id(9000 + s, female=s % 2 == 1) for s in range(count)],
+            "mobile": [f"139{9000 + s:08d}" for s in range(count)],
+            "base": [f"{5000 + s * 37}.{s % 100:02d}" for s in range(count)],
+            "person_rate": [("12%", "", "10%")[s % 3] for s in range(count)]}
+
+
+#: One cell of a good file spoiled (or, for the passport, made valid but not 身份证).
+SPOILED = {
+    "name too long": ("name", "张" * 41),
+    "name blank": ("name", ""),
+    "unknown 证件类型": ("id_type", "07"),
+    "passport": ("id_type", "99"),
+    "wrong check digit": ("id_number", resident_id(9003)[:-1] + "0"),
+    "born in the future": ("id_number", resident_id(9003)[:6] + "20991231001" + "X"),
+    "two IDs in one cell": ("id_number", f"{resident_id(1)}\n{resident_id(2)}"),
+    "ID already in the file": ("id_number", resident_id(9000)),
+    "ID of a person with an account": ("id_number", None),  # a demo person's, below
+    "mobile short": ("mobile", "1399000000"),
+    "two mobiles in one cell": ("mobile", "13990000003\n13990000004"),
+    "base above the ceiling": ("base", "9999999"),
+    "base not a number": ("base", "八千"),
+    "rate not offered": ("person_rate", "3%"),
+}
+
+
+@pytest.mark.parametrize("spoiled", [None, *SPOILED], ids=["good", *SPOILED])
+def test_a_file_checked_a_column_at_a_time_makes_what_row_by_row_makes(
+        ctx, demo, monkeypatch, spoiled):
+    """A file is first checked a column at a time (`check_columns`): a good file goes
+    through that way (a 100,000-row import checks no row one by one), and whatever a file
+    holds, the rows stored and the problems named are exactly those of checking row by
+    row; any doubt sends the file row by row."""
+    from forms.manifest_spec import FileRows, build_context
+    from forms.registration import MANIFEST
+    from tests.business.test_registration import demo_person
+    from tests.money_helpers import unit_id_of
+
+    columns = good_file()
+    if spoiled:
+        name, text = SPOILED[spoiled]
+        columns[name][3] = text if text is not None else demo_person(ctx, demo).person.id_number
+    rows = FileRows(list(range(2, 32)), columns)
+    context = build_context(MANIFEST, unit_id_of(ctx, demo), None)
+    kind = MANIFEST.change_type(None)
+    fast = MANIFEST.check_many(context, rows, kind)
+    context.subjects = MANIFEST.lookup(context, rows.column("id_number"))
+    assert (MANIFEST.check_columns(context, rows, kind) is not None) == (spoiled is None)
+    monkeypatch.setattr(type(MANIFEST), "check_columns", lambda *args: None)
+    slow = MANIFEST.check_many(build_context(MANIFEST, unit_id_of(ctx, demo), None), rows, kind)
+
+    def stored(made):
+        return [(r.key, r.person_account_id, r.values, r.amount, r.source_row) for r in made]
+
+    assert (stored(fast[0]), fast[1]) == (stored(slow[0]), slow[1])
+    assert (len(fast[0]), bool(fast[1])) == ((30, False) if spoiled in (None, "passport")
+                                             else (29, True))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 
 import pytest
 
 from services.identifiers import (
     USCC_ALPHABET,
+    all_valid_mobiles,
+    all_valid_resident_ids,
     is_valid_id_number,
     is_valid_mobile,
     is_valid_person_account,
@@ -74,6 +77,49 @@ class TestResidentId:
             body = f"{rng.randrange(110000, 659999)}19{rng.randrange(50, 99)}0{rng.randrange(1, 9)}" \
                    f"{rng.randrange(10, 28)}{rng.randrange(0, 999):03d}"
             assert is_valid_resident_id(body + id_check(body))
+
+    def test_every_check_character_agrees_with_the_written_rule(self):
+        """The checksum is computed in base 13 (13 ≡ 2 mod 11); each of the eleven check
+        characters must come out as the weighted sum says."""
+        rng = random.Random(13)
+        seen = set()
+        while len(seen) < 11:
+            body = f"{rng.randrange(110000, 659999)}19{rng.randrange(10, 99)}0{rng.randrange(1, 9)}" \
+                   f"{rng.randrange(10, 28)}{rng.randrange(0, 999):03d}"
+            seen.add(id_check(body))
+            assert is_valid_resident_id(body + id_check(body))
+            wrong = "10X98765432".replace(id_check(body), "")[rng.randrange(10)]
+            assert not is_valid_resident_id(body + wrong)
+
+
+class TestColumns:
+    """A file's column checked at once says exactly what checking each value says."""
+
+    @pytest.mark.parametrize("odd", [
+        None, "11010519491231002", "110105194912310020", "11010520991231002X",
+        "1101051949123100AX", "１１０１０５１９４９１２３１００２X",
+        "11010519491231002X\n11010119900307663X"])
+    def test_resident_ids(self, odd):
+        valid = [body + id_check(body) for body in
+                 ("11010519491231002", "11010119900307663", "35010219870101001")]
+        column = valid + ([odd] if odd is not None else [])
+        expected = all(is_valid_resident_id(n, date(2026, 12, 1)) for n in column)
+        assert all_valid_resident_ids(column, date(2026, 12, 1)) is expected
+        assert expected is (odd is None)
+
+    def test_a_birth_date_after_the_day_given_is_refused(self):
+        body = "11010520261202001"
+        assert all_valid_resident_ids([body + id_check(body)], date(2026, 12, 2))
+        assert not all_valid_resident_ids([body + id_check(body)], date(2026, 12, 1))
+
+    @pytest.mark.parametrize("odd", [None, "1380013800", "12800138000", "13800138000\n13800138001",
+                                     "138001380001", "", "１３８００１３８０００"])
+    def test_mobiles(self, odd):
+        column = ["13800138000", "19912345678"] + ([odd] if odd is not None else [])
+        assert all_valid_mobiles(column) is all(map(is_valid_mobile, column)) is (odd is None)
+
+    def test_an_empty_column_has_nothing_wrong(self):
+        assert all_valid_resident_ids([]) and all_valid_mobiles([])
 
 
 class TestUscc:
