@@ -94,8 +94,8 @@ def _refuse_second_open(unit_id: int, business) -> None:
     open_id = db.session.execute(select(ProcessInstance.id).where(
         ProcessInstance.unit_id == unit_id, ProcessInstance.open_key == business.key)).scalar()
     if open_id is not None:
-        raise Conflict(f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起",
-                       {"instance_id": open_id})
+        message = f"您单位已有一笔未办结的{business.name}，请在待办中继续办理或结束该流程后再发起"
+        raise Conflict(message, {"key": [message]}, instance_id=open_id)
 
 
 def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:

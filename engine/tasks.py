@@ -139,7 +139,10 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: 
             "state": instance.status, "state_name": STATUS_NAMES.get(instance.status),
             "current": task.title if task and task.state == READY else None,
             "created_at": iso(instance.created_at), "completed_at": iso(instance.ended_at),
-            "completed_by": instance.initiator_name, "initiator": instance.initiator_name,
+            # whoever ended it (approved, finished, or ended the application), as
+            # `completed_at` is when it ended
+            "completed_by": task.completed_by_name if task and instance.ended_at else None,
+            "initiator": instance.initiator_name,
             "decision": task.decision if task else None,
             "opinion": task.opinion if task else None,
             "summary": json.loads(instance.summary_json or "{}")})

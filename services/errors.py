@@ -9,10 +9,13 @@ class HallError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, errors: dict | list | None = None):
+    def __init__(self, message: str, errors: dict | list | None = None, **refers):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        #: What the refusal is about, for a client to act on (e.g. the open application a
+        #: second start meets: `instance_id`), answered beside `errors`.
+        self.refers = refers
 
 
 class InvalidInput(HallError, ValueError):

@@ -41,8 +41,15 @@ class Notice:
     idempotency_key: str
 
 
+#: A notice's fields and what users call them; all are text but `amount` (text or an
+#: integer).
+FIELDS = {"unit_account": "单位账号", "amount": "缴款金额", "method": "缴款方式",
+          "reference": "银行流水号", "idempotency_key": "幂等键"}
+
+
 def check(data: dict) -> Notice:
-    """The notice's fields, or InvalidInput naming each bad field."""
+    """The notice's fields, or InvalidInput naming each bad field (a field it does not
+    know, or a number where text belongs, as the rest of the API refuses them)."""
     errors: dict[str, list[str]] = {}
     account_no = str(data.get("unit_account") or "").strip()
     unit_id = None
@@ -72,6 +79,10 @@ def check(data: dict) -> Notice:
     key = str(data.get("idempotency_key") or "")
     if not _KEY.fullmatch(key):
         errors["idempotency_key"] = ["幂等键须为 8-80 个可见 ASCII 字符（同一到账通知重发时须相同）"]
+    errors.update({name: [f"{label}须为文本"] for name, label in FIELDS.items()
+                   if name != "amount" and data.get(name) is not None
+                   and not isinstance(data[name], str)})
+    errors.update({name: [f"不允许的字段：{shown(name)}"] for name in data if name not in FIELDS})
     if errors:
         raise InvalidInput("缴款信息有误：" + "；".join(m[0] for m in errors.values()), errors)
     return Notice(unit_id, account_no, amount, method, reference, key)

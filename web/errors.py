@@ -19,10 +19,10 @@ def is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def respond(status: int, code: str, message: str, errors=None):
+def respond(status: int, code: str, message: str, errors=None, refers: dict | None = None):
     db.session.rollback()
     if is_api():
-        body = {"code": code, "message": message, "errors": errors or {}}
+        body = {**(refers or {}), "code": code, "message": message, "errors": errors or {}}
         return jsonify(body), status
     return render_template("error.html", status=status, message=message,
                            errors=errors or {}), status
@@ -31,7 +31,7 @@ def respond(status: int, code: str, message: str, errors=None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(HallError)
     def hall_error(error: HallError):
-        return respond(error.status, error.code, error.message, error.errors)
+        return respond(error.status, error.code, error.message, error.errors, error.refers)
 
     app.register_error_handler(HTTPException, http_error_response)
 

@@ -153,6 +153,7 @@ def test_the_whole_story_reject_then_approve(make_api, app):
     assert [t["instance_id"] for t in done].count(instance_id) == 2
     initiated = operator.get(f"{API}/tasks?list=initiated").json["items"]
     assert initiated[0]["instance_id"] == instance_id and initiated[0]["state"] == "completed"
+    assert (initiated[0]["initiator"], initiated[0]["completed_by"]) == ("陈思远", "李文静")
     assert reviewer.get(f"{API}/tasks?list=done").json["total"] == 2
 
 
@@ -277,7 +278,11 @@ def test_only_one_open_base_adjustment_per_unit(api):
     instance_id, _ = start(api)
     response = api.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
     assert response.status_code == 409
-    assert response.json["errors"]["instance_id"] == instance_id
+    assert response.json["instance_id"] == instance_id
+    [open_one] = api.get(f"{API}/tasks?list=initiated").json["items"]
+    assert (open_one["instance_id"], open_one["completed_by"]) == (instance_id, None)
+    assert response.json["errors"] == {"key": [response.json["message"]]}
+    assert "未办结的基数调整" in response.json["message"]
 
 
 def test_read_only_fields_cannot_be_changed(api):

@@ -121,6 +121,13 @@ def test_bad_notices_are_refused_by_field_and_only_finance_may_record(app, make_
     assert bad.json["errors"]["amount"] == ["缴款金额须大于 0"]
     floaty = finance.post(f"{API}/payments", notice(demo, "10.001"))
     assert floaty.status_code == 422 and "两位小数" in floaty.json["errors"]["amount"][0]
+    # a field it does not know, or a number where text belongs, as the rest of the API
+    odd = finance.post(f"{API}/payments", {**notice(demo, "10.00"), "payer": "某银行",
+                                           "unit_account": int(demo["units"][0]["unit_account"])})
+    assert odd.status_code == 422
+    assert odd.json["errors"] == {"payer": ["不允许的字段：payer"],
+                                  "unit_account": ["单位账号须为文本"]}
+    assert "不允许的字段：payer" in odd.json["message"]
     unit = make_api().login_operator()
     assert unit.post(f"{API}/payments", notice(demo, "10.00")).status_code == 403
     reviewer = make_api().login_reviewer()

@@ -426,7 +426,7 @@ def test_a_second_application_cannot_start_while_one_is_open(app, make_api, demo
     response = make_api().login_operator().post(f"{API}/processes/base_adjustment/instances",
                                                 {"data": {}})
     assert response.status_code == 409
-    assert response.json["errors"]["instance_id"] == instance_id
+    assert response.json["instance_id"] == instance_id
 
 
 # -- version pinning --------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from services.models import UnitAccount
 from .. import auth, money_actions
 from . import bp
 
-FIELDS = ("unit_account", "amount", "method", "reference", "idempotency_key")
-
 
 @bp.route("/centre/payments", methods=["GET", "POST"])
 @auth.login_required(STAFF)
@@ -28,7 +26,7 @@ def finance_payments():
     money_actions.require_finance(actor)
     errors, message, entered = {}, None, {}
     if request.method == "POST":
-        entered = {name: (request.form.get(name) or "").strip() for name in FIELDS}
+        entered = {name: (request.form.get(name) or "").strip() for name in payments.FIELDS}
         try:
             job_id = money_actions.queue_payment(entered, actor, current_app.config["ASYNC_ROWS"],
                                                  url_for("views.finance_payments"))

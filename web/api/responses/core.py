@@ -30,9 +30,11 @@ class Error(Doc):
     code = Text(required=True, metadata={"description": "错误代码（英文单词，如 conflict）"})
     message = Text(required=True, metadata={"description": "中文说明"})
     errors = fields.Raw(required=True, metadata={
-        "description": "字段路径 → 问题列表（如 {\"data.remark\": [\"…\"]}）；冲突时可带相关对象"
-                       "（如 {\"instance_id\": 7}）；文件导入时为逐行的问题列表",
+        "description": "字段路径 → 问题列表（如 {\"data.remark\": [\"…\"]}）；"
+                       "文件导入时为逐行的问题列表",
         "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]})
+    instance_id = fields.Integer(metadata={
+        "description": "冲突所涉的业务（如再次发起时那笔未办结的申请）"})
 
 
 class Ok(Doc):
@@ -325,7 +327,7 @@ BODIES = {
                 "properties": {"change_type": {"type": "string"}}}}}},
     "BPMN": _multipart(file={"type": "string", "format": "binary", "description": ".bpmn 文件"}),
     "PAYMENT": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "required": ["unit_account", "amount", "method", "reference", "idempotency_key"],
         "properties": {"unit_account": {"type": "string"},
                        "amount": {"type": "string", "description": "元，两位小数"},
