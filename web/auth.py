@@ -6,17 +6,17 @@ from __future__ import annotations
 import functools
 import secrets
 import time
+from dataclasses import dataclass
 
 from flask import current_app, g, request, session
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
 from engine.actors import OPERATOR, STAFF, Actor
 from services import accounts
 from services.db import db
 from services.direct_sql import query_direct
 from services.errors import AuthFailed, Forbidden
-from services.models import Operator, Staff
+from services.models import Operator, Staff, Unit
 
 
 def log_in(user: Operator | Staff) -> None:
@@ -27,6 +27,7 @@ def log_in(user: Operator | Staff) -> None:
     session.permanent = False
     g.pop("current_actor", None)
     g.pop("current_user", None)
+    g.pop("header", None)
 
 
 def ukey_binding(create: bool = False) -> str | None:
@@ -66,42 +67,58 @@ _ACTOR_FIELDS = {
 _ACTOR_QUERIES = {kind: select(*(getattr(model, f) for f in fields))
                   .where(model.id == bindparam("user_id"))
                   for kind, (model, fields) in _ACTOR_FIELDS.items()}
-#: The logins whole, for pages (their header shows the login and its unit).
-_USER_QUERIES = {
-    OPERATOR: select(Operator).options(joinedload(Operator.unit))
-    .where(Operator.id == bindparam("user_id")),
-    STAFF: select(Staff).where(Staff.id == bindparam("user_id")),
+#: For pages: those fields, then what every page's header shows (`Header`).
+_PAGE_QUERIES = {
+    OPERATOR: _ACTOR_QUERIES[OPERATOR].add_columns(Operator.sound_enabled, Unit.name)
+    .join(Unit, Unit.id == Operator.unit_id),
+    STAFF: _ACTOR_QUERIES[STAFF],
 }
 
 
-def _row_of(kind: str, user: Operator | Staff) -> tuple:
-    """A whole login as the row `_ACTOR_QUERIES` reads."""
-    return tuple(getattr(user, field) for field in _ACTOR_FIELDS[kind][1])
+@dataclass(frozen=True)
+class Header:
+    """What pages show of the login: its name; for a unit's operator the unit's name and
+    the sound setting, for centre staff the group and role (which menus they get)."""
+
+    name: str
+    unit_name: str | None = None
+    sound_enabled: bool = False
+    group: str | None = None
+    role: str | None = None
+
+
+def _header(kind: str, row: tuple) -> Header:
+    if kind == OPERATOR:
+        return Header(row[1], unit_name=row[6], sound_enabled=bool(row[5]))
+    return Header(row[1], group=row[4], role=row[5])
 
 
 def current_actor() -> Actor | None:
     """Who acts in this request, read once per request in one small query, so that a
     deactivated login, a logout elsewhere or a new password ends the session at once.
-    A page (not the JSON API) reads the login whole in that one query, for its header."""
+    A page (not the JSON API) reads in that one query what its header shows too."""
     if "current_actor" not in g:
         info = session.get("user") or {}
         kind = info.get("kind")
-        row, user = None, None
+        row = None
+        page = not (request.blueprint or "").startswith("api")
         if kind in _ACTOR_QUERIES and isinstance(info.get("id"), int):
-            if (request.blueprint or "").startswith("api"):
-                rows = query_direct(_ACTOR_QUERIES[kind], {"user_id": info["id"]})
-                row = rows[0] if rows else None
-            else:
-                user = db.session.execute(_USER_QUERIES[kind],
-                                          {"user_id": info["id"]}).scalar_one_or_none()
-                row = _row_of(kind, user) if user is not None else None
+            rows = query_direct((_PAGE_QUERIES if page else _ACTOR_QUERIES)[kind],
+                                {"user_id": info["id"]})
+            row = rows[0] if rows else None
         age = time.time() - info.get("at", 0)
         valid = (row is not None and row[2] and info.get("v") == row[3]
                  and age < current_app.permanent_session_lifetime.total_seconds())
         g.current_actor = _actor(kind, row) if valid else None
-        if user is not None:
-            g.current_user = user if valid else None
+        g.header = _header(kind, row) if valid and page else None
     return g.current_actor
+
+
+def header() -> Header | None:
+    """The logged-in login as the page header shows it (None: nobody)."""
+    if "header" not in g:
+        current_actor()
+    return g.get("header")
 
 
 def _actor(kind: str, row) -> Actor:

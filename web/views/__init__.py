@@ -13,7 +13,7 @@ from services.db import COUNT_CAP, LIST_COUNT_CAP, db
 from services.models import City
 from services.money import fmt, percent
 
-from ..auth import current_user
+from ..auth import header
 
 bp = Blueprint("views", __name__)
 
@@ -82,5 +82,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=fmt, money_text=money_text, percent=percent_text,
                                  list_count=list_count,
                                  localtime=display, isotime=isotime)
-    app.jinja_env.globals.update(current_user=current_user, centre_name=centre_name,
+    app.jinja_env.globals.update(header=header, centre_name=centre_name,
                                  count_cap=COUNT_CAP, list_count_cap=LIST_COUNT_CAP)
