@@ -51,9 +51,16 @@ def day_start_utc(day: date) -> datetime:
 def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None,
                                                                  datetime | None]:
     """The stored UTC times the Beijing dates since…until span: from the start of `since`
-    to before the start of the day after `until` (either may be open: None)."""
-    return (day_start_utc(since) if since else None,
-            day_start_utc(until + timedelta(days=1)) if until else None)
+    to before the start of the day after `until` (either may be open: None). A bound at
+    the calendar's edge (0001-01-01, 9999-12-31, typed for “no limit”) is open."""
+    return _bound(since, 0), _bound(until, 1)
+
+
+def _bound(day: date | None, days_after: int) -> datetime | None:
+    try:
+        return day_start_utc(day + timedelta(days=days_after)) if day else None
+    except OverflowError:
+        return None
 
 
 def on_days(column, since: date | None, until: date | None) -> list:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
 from sqlalchemy import update
 
 from engine.models import HumanTask, ProcessInstance
@@ -231,3 +232,24 @@ def test_the_database_demo_logins_and_session_key_are_private_files(ctx, tmp_pat
     card_key = f"ukeys/{info['units'][0]['unit_account']}.pem"
     for name in ("hall.db", "secret_key", "demo.json", card_key):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+#: Every page, export and print that filters by a date range, and the API's lists.
+DATED = ["/queries/persons?tab=changes", "/queries/status-changes", "/queries/unit?tab=changes",
+         "/queries/persons/changes.xlsx", "/queries/status-changes.xlsx",
+         "/queries/unit/changes.xlsx", "/documents/person_changes/me.pdf",
+         "/documents/person_status_changes/me.pdf", "/documents/unit_changes/me.pdf",
+         "/tasks?list=done", "/api/v1/tasks?list=done", "/api/v1/tasks?list=initiated"]
+
+
+@pytest.mark.parametrize("edge", ["until=9999-12-31", "since=0001-01-01",
+                                  "since=0001-01-01&until=9999-12-31"])
+def test_a_date_at_the_calendars_edge_means_no_limit(app, make_api, edge):
+    """“9999-12-31” is how people type “no end date”: the lists answer as without it."""
+    api = make_api().login_operator()
+    for url in DATED:
+        joined = f"{url}{'&' if '?' in url else '?'}{edge}"
+        answer = api.client.get(joined)
+        assert answer.status_code == 200, (joined, answer.status_code)
+        if url.startswith("/api/"):
+            assert answer.json["total"] == api.client.get(url).json["total"], joined
