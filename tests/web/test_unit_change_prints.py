@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from services.clock import display, local
-from services.db import db
+from services.db import db, utcnow
 from services.models import ChangeRecord
 from tests.business.info_helpers import add, complete, start
 from tests.money_helpers import unit_id_of
@@ -113,3 +113,20 @@ def test_the_units_list_prints_as_queried(app, demo, make_api):
     assert "创业路" not in theirs and demo["units"][0]["name"] not in theirs
     assert count(theirs) == len(unit_records(app, unit_id_of(app, demo, unit=1)))
     assert other.get(f"/api/v1/documents/unit_changes/{first}.pdf").status_code == 404
+
+
+def test_the_next_page_of_the_units_changes_stays_on_its_tab(app, demo, make_api):
+    """8.1's 下一页 keeps the 客户信息变更 tab and its dates (it used to open 账户信息)."""
+    unit_id = unit_id_of(app, demo)
+    with app.app_context():
+        db.session.add_all(ChangeRecord(
+            unit_id=unit_id, person_account_id=None, subject="unit", field="contact_phone",
+            field_label="联系电话", old_value=f"0591-8800{n:04d}", new_value=f"0591-8800{n + 1:04d}",
+            changed_at=utcnow(), actor="operator:1", actor_name="陈思远", business="单位信息变更",
+            instance_id=None) for n in range(45))
+        db.session.commit()
+    operator = make_api().login_operator()
+    first = operator.client.get("/queries/unit?tab=changes&since=2000-01-01").text
+    [following] = re.findall(r'href="(\?[^"]*page=2[^"]*)"', first)
+    second = operator.client.get("/queries/unit" + following.replace("&amp;", "&")).text
+    assert "第 2/" in second and "0591-8800" in second and "since=2000-01-01" in following
