@@ -61,12 +61,13 @@ def accounts(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
 
 def changes(unit_id: int, filters: Filters, page: int = 1, per_page: int = 20
             ) -> tuple[list[dict], int]:
-    """7.2 客户信息变更查询: changed fields of the unit's depositors, newest first."""
+    """7.2 客户信息变更查询: changed fields of the unit's depositors, newest first: the
+    records the unit made, including of persons it has since transferred out (the account
+    then belongs to the other unit, the records stay this unit's)."""
     query = (select(ChangeRecord, PersonAccount.account_no, Person.name)
              .join(PersonAccount, PersonAccount.id == ChangeRecord.person_account_id)
              .join(Person, Person.id == PersonAccount.person_id)
-             .where(ChangeRecord.unit_id == unit_id, ChangeRecord.subject == "person",
-                    PersonAccount.unit_id == unit_id))
+             .where(ChangeRecord.unit_id == unit_id, ChangeRecord.subject == "person"))
     query = _matching(query, filters.q)
     query = query.where(*on_days(ChangeRecord.changed_at, filters.since, filters.until))
     total = count_capped(query)

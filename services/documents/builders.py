@@ -60,7 +60,9 @@ def person_accounts(unit_id: int, filters: person_query.Filters, day: date) -> D
 
 
 def person_statement(unit_id: int, person_account: str, day: date) -> Document:
-    """7.1 one depositor's account and its ledger rows with the running balance."""
+    """7.1 one depositor's account and its ledger rows in this unit with the running
+    balance (a person transferred in starts with the 转移 row in: the rows booked in the
+    unit they left are that unit's)."""
     account = db.session.execute(
         select(PersonAccount).options(joinedload(PersonAccount.person))
         .where(PersonAccount.unit_id == unit_id, PersonAccount.account_no == person_account)
@@ -69,7 +71,8 @@ def person_statement(unit_id: int, person_account: str, day: date) -> Document:
         raise NotFound("本单位没有该个人账号")
     booked = ledger.PERSON_ROWS
     entries = db.session.execute(
-        select(booked).where(booked.c.person_account_id == account.id)
+        select(booked).where(booked.c.person_account_id == account.id,
+                             booked.c.unit_id == unit_id)
         .order_by(booked.c.booked_on, booked.c.created_at, booked.c.serial_no, booked.c.month))
     rows, balance = [], ZERO
     for entry in entries:

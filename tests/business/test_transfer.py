@@ -7,13 +7,14 @@ out unit, the same unit on both sides, a person already in another open transfer
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import partial
 
 from sqlalchemy import select
 
 from services import ledger
-from services.db import db
+from services.db import db, utcnow
 from services.models import AccountEvent, ChangeRecord, Message, PersonAccount
 from tests.money_helpers import check_books, unit_id_of
 
@@ -56,6 +57,14 @@ def test_the_receiving_unit_asks_the_reviewer_approves_and_the_balance_moves(app
         db.session.remove()
     assert balance > 0
 
+    with app.app_context():  # a change the out unit made while the person was its own
+        db.session.add(ChangeRecord(
+            unit_id=out_id, person_account_id=db.session.execute(select(PersonAccount.id).where(
+                PersonAccount.account_no == sealed[0])).scalar_one(), subject="person",
+            field="phone", field_label="固定电话", old_value="", new_value="0591-87654321",
+            changed_at=utcnow(), actor="operator:1", actor_name="陈思远",
+            business="缴存人信息变更", instance_id=None))
+        db.session.commit()
     instance_id, task_id = start(in_unit)
     added = add(in_unit, instance_id, from_unit_account=out_no, person_account=sealed[0])
     assert added.status_code == 201, added.json
@@ -96,6 +105,18 @@ def test_the_receiving_unit_asks_the_reviewer_approves_and_the_balance_moves(app
         assert [d["person_account"] for d in details] == [sealed[0]]
     assert [p["status"] for p in in_unit.get(f"{API}/persons?q={sealed[0]}").json["items"]] == ["01"]
     assert out_unit.get(f"{API}/persons?q={sealed[0]}").json["items"] == []
+
+    # what each unit keeps of the person: the out unit its own change records (7.2), the in
+    # unit an account statement of its own rows, from the 转入 on
+    with app.app_context():
+        from services import person_query
+        from services.documents import builders
+        kept, _ = person_query.changes(out_id, person_query.Filters(q=sealed[0]))
+        assert [r["field"] for r in kept] == ["固定电话"]
+        statement = builders.person_statement(in_id, sealed[0], date.today())
+        assert [(r["biz_type"], r["amount"]) for r in statement.rows] == [("转移", balance)]
+        assert statement.totals["balance"] == balance
+        db.session.remove()
 
 
 def test_refusals(app, make_api, demo):
