@@ -182,11 +182,20 @@ def terminate(instance_id: int, actor: Actor, reason: str = "") -> store.Instanc
         HumanTask.lane == EMPLOYER_LANE).limit(1)).scalar()
     if employer_task is None:
         raise Conflict("该业务正在中心审核中，不能结束流程")
+    if why := end_refused(instance.process_key, instance_id):
+        raise Conflict(why)
     run = Run.load(instance, actor)
     run.wf.cancel()
     run.event(history.TERMINATED, opinion=(reason or "").strip()[:500] or None)
     run.final_status = TERMINATED
     return run.finish()
+
+
+def end_refused(process_key: str, instance_id: int) -> str | None:
+    """Why the unit can no longer end (结束流程) this application, as its business says
+    (e.g. an approved 补缴 is money owed); None: it can, if the application is in its hands."""
+    business = registry.business(process_key)
+    return business.refuse_end(instance_id) if business.refuse_end else None
 
 
 def send_message(instance_id: int, name: str, payload: object = None,

@@ -39,6 +39,9 @@ class Business:
     #: not its 清册's rows (汇缴核定 writes a line per person in 正常): above ASYNC_ROWS
     #: the completion runs as a job (`engine.jobs.completes_in_background`).
     work_size: Callable[[int], int] | None = None
+    #: Why an application waiting on the unit cannot be ended (结束流程) any more, given its
+    #: id (e.g. an approved 补缴 is money owed); None: it can be.
+    refuse_end: Callable[[int], str | None] | None = None
 
 
 def handler(name: str) -> Callable[[Handler], Handler]:

@@ -31,8 +31,16 @@ def summary(totals: manifest_rows.Totals) -> dict:
     return {"rows": totals.count, "amount": str(totals.amount)}
 
 
+def refuse_end(instance_id: int) -> str | None:
+    """Once approved, a 补缴 is an 应缴 the unit owes: the application stays until paid."""
+    if back_pay.payable_of(instance_id) is not None:
+        return "该补缴已审核通过，应缴金额已生成，不能结束流程：请打印补缴书并按其金额缴款"
+    return None
+
+
 BUSINESS = register_business(Business(key=KEY, name="补缴", single_open=True,
-                                      initial_data=initial_data, summary=summary))
+                                      initial_data=initial_data, summary=summary,
+                                      refuse_end=refuse_end))
 
 
 

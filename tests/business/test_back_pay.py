@@ -251,6 +251,10 @@ def test_money_that_arrives_before_the_notice_is_printed_is_allocated_at_once(
     todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
                 if t["instance_id"] == instance_id)
     assert todo["title"] == "打印补缴书"
+    # approved, it is money owed: the unit cannot end it (the 应缴 would stay unpayable)
+    ended = unit.post(f"{API}/instances/{instance_id}/terminate", {"reason": "不补了"})
+    assert ended.status_code == 409 and "不能结束流程" in ended.json["message"]
+    assert unit.get(f"{API}/instances/{instance_id}").json["status"] == "running"
 
     paid = finance.post(f"{API}/payments", {
         "unit_account": demo["units"][0]["unit_account"], "amount": "20.00",

@@ -184,6 +184,7 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     operator.goto(f"{live}/")
     operator.click("#tab-todo")
     operator.locator("#panel-todo tbody tr", has_text="打印补缴书").first.dblclick()
+    expect(operator.locator("#terminate")).to_have_count(0)  # approved: money owed
     operator.click("#submit-task")
     expect(operator.locator("#done-prompt")).to_contain_text("请打印补缴书")
     notice = operator.request.get(live + operator.locator("#done-print").get_attribute("href"))

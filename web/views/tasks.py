@@ -97,7 +97,8 @@ def render_task(task_id: str, errors=None, message=None, submitted=None, import_
                                 base_url=url_for("views.task_detail", task_id=task_id),
                                 entered=entered),
         import_errors=import_errors or [],
-        can_terminate=actor.is_operator and can_act and instance.status == RUNNING)
+        can_terminate=actor.is_operator and can_act and instance.status == RUNNING
+        and not runner.end_refused(instance.process_key, instance.id))
     return page, status or (422 if errors or message or import_errors else 200)
 
 
