@@ -132,16 +132,18 @@ def _move_paid_through(item: Payable, who: Who) -> None:
 
 
 def queue(unit_id: int) -> list[Payable]:
-    """Unpaid 应缴 of the unit in the order they were made."""
+    """Unpaid 应缴 of the unit in the order money pays them: its verified months first
+    (each month's 汇补缴书 asks for exactly its amount, and an unpaid month is overdue),
+    then its back pays, each kind in the order they were made."""
     return list(db.session.execute(select(Payable).where(
         Payable.unit_id == unit_id, Payable.status == UNPAID, Payable.active.is_(True))
-        .order_by(Payable.id)).scalars())
+        .order_by(Payable.kind != REMIT, Payable.id)).scalars())
 
 
 def coverable(unit_id: int, available: Decimal | None = None) -> list[Payable]:
-    """The unpaid 应缴 that 未分配 pays now, in order: remittance months one after the
-    other from the 应汇缴年月 while the money covers each in full (money that matches
-    no verified month stays 未分配); back pays whenever the money left covers them."""
+    """The unpaid 应缴 that 未分配 pays now, in `queue` order: remittance months one after
+    the other from the 应汇缴年月 while the money covers each in full (money that matches
+    no verified month stays 未分配); then back pays whenever the money left covers them."""
     available = ledger.unallocated_balance(unit_id) if available is None else available
     due = db.session.execute(select(UnitAccount).where(
         UnitAccount.unit_id == unit_id)).scalar_one().due_month

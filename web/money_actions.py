@@ -108,6 +108,7 @@ def deliver_payment(data: dict, actor: Actor) -> tuple[dict, bool]:
     if received.replayed:
         return payments.result_of(received.payment), True
     paid = settle(notice.unit_id, actor, notice.method)
+    waiting = None if paid else next(iter(allocation.queue(notice.unit_id)), None)
     payment = received.payment
     result = {"payment_id": payment.id, "serial_no": payment.serial_no,
               "unit_account": notice.unit_account, "amount": str(payment.amount),
@@ -115,16 +116,23 @@ def deliver_payment(data: dict, actor: Actor) -> tuple[dict, bool]:
               "reference": payment.reference, "idempotency_key": payment.idempotency_key,
               "received_on": payment.received_on.isoformat(), "allocated": paid,
               "unallocated": str(ledger.unallocated_balance(notice.unit_id))}
-    result["message"] = _told(result)
+    result["message"] = _told(result, waiting)
     payments.record_result(payment, result)
     return result, False
 
 
-def _told(result: dict) -> str:
+def _told(result: dict, waiting: Payable | None) -> str:
+    """What a delivery did; when it paid nothing, why the 应缴 next in line is still unpaid
+    (short, or out of turn) or that none is waiting."""
     paid = "、".join(f"{p['month']} {p['kind_name']} {money_text(p['amount'])} 元"
                     for p in result["allocated"])
     text = f"已登记缴款 {money_text(result['amount'])} 元（{result['method_name']}）"
-    text += f"，已分配：{paid}" if paid else "，未匹配到待缴的核定月份，已计入单位未分配金额"
+    if paid:
+        text += f"，已分配：{paid}"
+    elif waiting is not None and (why := allocation.problem(waiting)):
+        text += f"，已计入单位未分配金额，暂未分配（{why}）"
+    else:
+        text += "，未匹配到待缴的核定月份，已计入单位未分配金额"
     return text + f"；单位未分配金额 {money_text(result['unallocated'])} 元"
 
 

@@ -267,3 +267,29 @@ def test_money_that_arrives_before_the_notice_is_printed_is_allocated_at_once(
 
     printed = unit.post(f"{API}/tasks/{todo['task_id']}/complete", {"data": {}})
     assert printed.status_code == 200 and printed.json["status"] == COMPLETED
+
+
+def test_a_months_amount_pays_that_month_before_an_older_back_pay(app, make_api, demo):
+    """A back pay approved before a month is verified does not take the money sent for
+    the month's 汇补缴书: verified months are paid first, back pays from what is left,
+    and money too short for either says so."""
+    unit = make_api().login_operator()
+    finance = make_api().login_finance()
+    instance_id = submitted(app, demo, unit, latest_month(app, demo), "20")
+    helpers.decide(make_api().login_reviewer(), instance_id, opinion="同意补缴")
+    verified = unit.post(f"{API}/remittances", {}).json
+    account = demo["units"][0]["unit_account"]
+
+    def pay(amount: str, key: str):
+        return finance.post(f"{API}/payments", {
+            "unit_account": account, "amount": amount, "method": "transfer",
+            "reference": key, "idempotency_key": key}).json
+
+    month = pay(verified["amount"], "month-exactly")
+    assert [(p["kind"], p["month"]) for p in month["allocated"]] == [("remit", verified["month"])]
+    short = pay("5.00", "back-pay-short")
+    assert short["allocated"] == []
+    assert "暂未分配（单位未分配金额 5.00 元，不足以缴纳补缴（20.00 元））" in short["message"]
+    rest = pay("15.00", "back-pay-rest")
+    assert [(p["kind"], p["amount"]) for p in rest["allocated"]] == [("back_pay", "20.00")]
+    check_books(app, unit_id_of(app, demo), unit)
