@@ -22,6 +22,9 @@ from .money import ZERO
 
 #: Allocations book a negative 未分配 row; the 流水 shows what reached the persons.
 _ALLOCATIONS = ("remit", "back_pay")
+#: The 业务类型 whose 发生额 moves the persons' balances (the 账户余额): not 汇缴核定 (a
+#: memo of what is owed) nor 缴款 (money into 未分配, counted again when allocated).
+BALANCE_MOVES = ("remit", "back_pay", "transfer", "interest")
 
 
 def parse_type(text: str | None) -> str | None:

@@ -96,7 +96,7 @@ def _ledger_rows(unit_id: int, biz_type: str | None, since: date | None,
                  until: date | None) -> list[dict]:
     rows, _ = unit_query.ledger_rows(unit_id, biz_type, since, until, per_page=0)
     for row in rows:
-        row["biz_type"] = row["biz_type_name"]
+        row["biz_type_code"], row["biz_type"] = row["biz_type"], row["biz_type_name"]
     return rows
 
 
@@ -117,10 +117,16 @@ def ledger(unit_id: int, biz_type: str | None, since: date | None, until: date |
     parts = [f"业务类型：{unit_query.BIZ_TYPES[biz_type]}" if biz_type else "业务类型：全部"]
     if since or until:
         parts.append(f"记账日期：{since or '不限'} 至 {until or '不限'}")
+    # One 业务类型: its rows add up. All of them: a month's money appears as its 核定, its
+    # 缴款 and its 汇缴, so only the rows that move the 账户余额 are added (once each).
+    summed = rows if biz_type else [r for r in rows if r["biz_type_code"] in unit_query.BALANCE_MOVES]
+    if not biz_type:
+        names = "、".join(unit_query.BIZ_TYPES[t] for t in unit_query.BALANCE_MOVES)
+        parts.append(f"发生额合计为改变账户余额的业务（{names}）之和")
     return _document("ledger", unit_id, day, fields={"filters": "；".join(parts)}, rows=rows,
                      totals={"count": len(rows),
-                             "amount_total": sum((r["amount"] for r in rows), ZERO),
-                             "interest_total": sum((r["interest"] for r in rows), ZERO)})
+                             "amount_total": sum((r["amount"] for r in summed), ZERO),
+                             "interest_total": sum((r["interest"] for r in summed), ZERO)})
 
 
 def ledger_details(unit_id: int, serial_no: str, day: date) -> Document:

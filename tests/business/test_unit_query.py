@@ -107,6 +107,10 @@ def test_the_ledger_by_type_with_details_export_and_prints(app, make_api, demo):
     assert fmt(Decimal(verified["amount"])) in receipt and f"{month} 汇缴" in receipt
     printed = pdf_text(unit.get(f"/documents/ledger/me.pdf?type=remit&since={today}").data)
     assert "单位业务流水" in printed and remit["serial_no"] in printed
+    # every type: the month's 核定, 缴款 and 汇缴 are listed, its money added up once
+    every = pdf_text(unit.get(f"/documents/ledger/me.pdf?since={today}").data)
+    assert "笔数： 3 笔" in every and f"发生额合计： {fmt(Decimal(verified['amount']))} 元" in every
+    assert "发生额合计为改变账户余额的业务（汇缴、补缴、转移、结息）之和" in "".join(every.split())
     one = pdf_text(unit.get(f"/documents/ledger_details/{remit['serial_no']}.pdf").data)
     assert "业务明细" in one and "人数： 216 人" in one
 
