@@ -8,12 +8,13 @@ from decimal import Decimal
 from marshmallow import validate
 
 from services.contribution import check_base, check_rate, split_amounts
-from services.eligibility import effective_month_problem, status_problem
+from services.eligibility import effective_month_problem, first_effective_month, status_problem
 from services.manifest_rows import NewRow
 from services.models.person import ACTIVE
 from services.money import parse_decimal
 from services.months import YearMonth
 from services.persons import PersonRef
+from services.remittance import verified_through
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .fields import HallSchema, Str
@@ -50,7 +51,11 @@ EDIT = register(TaskForm(
 
 
 def _months(ctx: Context) -> list[tuple[str, str]]:
-    return [(str(m), str(m)) for m in ctx.due_month.until(ctx.current_month)]
+    return [(str(m), str(m)) for m in _first(ctx).until(ctx.current_month)]
+
+
+def _first(ctx: Context) -> YearMonth:
+    return first_effective_month(ctx.due_month, ctx.extra.get("verified"))
 
 
 def _rates(ctx: Context) -> list[tuple[str, str]]:
@@ -103,6 +108,9 @@ class BaseAdjustmentManifest(ManifestSpec):
         empty="没有找到状态正常的职工（封存等状态的职工不能调整基数）")
     prefillable = True
 
+    def prepare(self, ctx: Context, start_data: dict) -> None:
+        ctx.extra["verified"] = verified_through(ctx.unit_id)
+
     def prefill(self, ctx: Context) -> list[dict]:
         from services.persons import refs_of_unit
 
@@ -149,11 +157,12 @@ class BaseAdjustmentManifest(ManifestSpec):
     def _month(ctx: Context, values: dict, problems: dict) -> YearMonth | None:
         text = values.get("effective_month") or ""
         try:
-            month = YearMonth.parse(text, "生效年月") if text else ctx.due_month
+            month = YearMonth.parse(text, "生效年月") if text else _first(ctx)
         except ValueError as exc:
             problems["effective_month"] = str(exc)
             return None
-        if problem := effective_month_problem(month, ctx.due_month, ctx.current_month):
+        if problem := effective_month_problem(month, ctx.due_month, ctx.current_month,
+                                              ctx.extra.get("verified")):
             problems["effective_month"] = problem
         return month
 

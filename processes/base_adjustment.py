@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from forms.base_adjustment import MANIFEST
 from forms.manifest_spec import build_context
-from services import manifest_rows, persons
+from services import manifest_rows, persons, remittance
 from services.base_changes import NewBase, apply_new_bases
 from services.changes import Who
 from services.eligibility import effective_month_problem, no_effective_month, status_problem
@@ -24,7 +24,8 @@ KEY = "base_adjustment"
 
 def initial_data(ctx: HandlerContext) -> dict:
     unit = get_unit(ctx.unit_id)
-    if problem := no_effective_month(unit.account.due_month, YearMonth.of(ctx.now.date())):
+    if problem := no_effective_month(unit.account.due_month, YearMonth.of(ctx.now.date()),
+                                     remittance.verified_through(ctx.unit_id)):
         raise BusinessRuleViolation(problem)  # an application no row could be entered into
     return {"unit_account": unit.account.account_no, "unit_name": unit.name,
             "due_month": str(unit.account.due_month)}
@@ -56,7 +57,8 @@ def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row],
         else:
             problem, column = status_problem(account.status, ACTIVE, "基数调整"), "个人账号"
         if problem is None:
-            problem = effective_month_problem(month, check.due_month, check.current_month)
+            problem = effective_month_problem(month, check.due_month, check.current_month,
+                                              check.extra.get("verified"))
             column = "生效年月"
         if problem:
             errors.append({"row": row.position, "column": column,

@@ -5,7 +5,7 @@ it between `registration.validate_manifest` and `registration.open_accounts`."""
 from __future__ import annotations
 
 from forms.registration import new_account
-from services import clock, manifest_rows, registration
+from services import clock, manifest_rows, registration, remittance
 from services.changes import Who
 from services.db import defer
 from services.errors import BusinessRuleViolation
@@ -20,7 +20,7 @@ KEY = "registration"
 def initial_data(ctx: HandlerContext) -> dict:
     unit = get_unit(ctx.unit_id)
     return {"unit_account": unit.account.account_no, "unit_name": unit.name,
-            "due_month": str(unit.account.due_month)}
+            "due_month": str(remittance.next_month(ctx.unit_id))}
 
 
 def summary(totals: manifest_rows.Totals) -> dict:
@@ -57,9 +57,11 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
 
 @handler("registration.open_accounts")
 def open_accounts(ctx: HandlerContext, data: dict) -> dict:
-    """开户: each row's account in 正常 from the unit's 应汇缴年月, with its 个人账号."""
+    """开户: each row's account in 正常 from the first month 汇缴核定 has not fixed yet (the
+    unit's 应汇缴年月, or the month after one verified and unpaid, which lists only the
+    persons it had), with its 个人账号."""
     unit = get_unit(ctx.unit_id)
-    month = unit.account.due_month
+    month = remittance.next_month(ctx.unit_id)
     who = Who(ctx.initiator, ctx.initiator_name, "缴存人登记", ctx.instance_id)
     rows = [new_account(row.values, unit.account.unit_rate, unit.policy)
             for row in manifest_rows.stream(ctx.instance_id)]

@@ -56,6 +56,13 @@ def latest_verified(unit_id: int) -> Payable | None:
         .order_by(Payable.month.desc()).limit(1)).scalar_one_or_none()
 
 
+def verified_through(unit_id: int) -> YearMonth | None:
+    """The latest month whose 汇缴核定 stands unpaid (its persons and amounts fixed until
+    it is paid or deleted), or None."""
+    month = next_month(unit_id)
+    return month - 1 if month > _account(unit_id).due_month else None
+
+
 def next_month(unit_id: int) -> YearMonth:
     """The month 汇缴核定 opens on: the 应汇缴年月, or the month after the latest one
     verified and not yet paid."""

@@ -474,3 +474,23 @@ def test_a_unit_that_has_remitted_this_month_is_told_when_it_can_adjust(api, app
     assert refused.json["message"] == (
         f"本单位已汇缴至 {this_month}，本月已没有可调整的生效年月（须不早于应汇缴年月 "
         f"{this_month + 1}、不晚于当前月份）：请于 {this_month + 1} 起办理基数调整")
+
+
+def test_a_verified_month_is_not_adjusted_until_its_verification_is_deleted(api):
+    """汇缴核定 fixed the month's amounts: a base adjusted in it would be paid at the old
+    amount. The application says so (delete the verification first) and takes the month
+    once the verification is gone."""
+    api.login_operator()
+    verified = api.post(f"{API}/remittances", {}).json
+    month = verified["month"]
+    refused = api.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert refused.status_code == 422
+    assert f"{month} 已完成汇缴核定" in refused.json["message"]
+    assert f"请先在汇缴核定中删除 {month} 的核定" in refused.json["message"]
+
+    assert api.delete(f"{API}/remittances/{month}").status_code == 200
+    instance_id, _ = start(api)
+    person = active_persons(api, 1)[0]
+    added = api.post(f"{API}/instances/{instance_id}/manifest/rows",
+                     {"person_account": person["person_account"], "new_base": "6000"})
+    assert added.status_code == 201 and added.json["effective_month"] == month

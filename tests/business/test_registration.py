@@ -371,3 +371,22 @@ def test_a_passport_holder_is_registered_without_gender_or_birth_date(make_api):
     short = add(unit, instance_id, **person(71, id_type="护照", id_number="E12"))
     assert short.status_code == 422
     assert short.json["errors"]["id_number"] == ["证件号码须为 5 至 30 位字母或数字"]
+
+
+def test_a_person_registered_after_the_months_verification_starts_the_month_after(
+        app, make_api, demo):
+    """The standing 汇缴核定 lists the persons it had; someone registered after it is due
+    from the next month, which the page shows as 首次汇缴年月 and the account keeps."""
+    unit = make_api().login_operator()
+    month = YearMonth.parse(unit.post(f"{API}/remittances", {}).json["month"])
+    instance_id, task_id = start(unit)
+    shown = unit.get(f"{API}/tasks/{task_id}").json
+    assert shown["values"]["due_month"] == str(month + 1)
+    assert add(unit, instance_id, **person(71)).status_code == 201
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    with app.app_context():
+        first = db.session.execute(select(PersonAccount.first_month).join(
+            PersonAccount.person).where(registration.Person.id_number == resident_id(71))
+        ).scalar_one()
+        db.session.remove()
+    assert first == month + 1
