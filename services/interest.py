@@ -14,13 +14,25 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from . import ledger
-from .db import db, set_wise, utcnow
+from .db import db, one_of, set_wise, utcnow
 from .errors import BusinessRuleViolation
-from .models import InterestSettlement, Unit
+from .models import AccountEvent, InterestSettlement, PersonAccount, Unit
+from .models.account_event import TRANSFER_IN
 from .models.ledger import MEMO, PERSON
 
 _COLUMNS = ["serial_no", "unit_id", "person_account_id", "account_kind", "biz_type", "summary",
@@ -76,12 +88,11 @@ def settle_unit(unit_id: int, year: int) -> Settled | None:
             db.session.flush()
     except IntegrityError:
         return None
-    rows = ledger.PERSON_ROWS
-    days = _days(rows.c.booked_on, start, end)
-    product = (select(rows.c.person_account_id.label("person_account_id"),
-                      func.sum((rows.c.amount + rows.c.interest) * days).label("product"))
-               .where(rows.c.unit_id == unit_id, rows.c.booked_on <= end)
-               .group_by(rows.c.person_account_id).subquery("product"))
+    source = _accounts_rows(unit_id, end)
+    days = _days(source.c.booked_on, start, end)
+    product = (select(source.c.person_account_id.label("person_account_id"),
+                      func.sum((source.c.amount + source.c.interest) * days).label("product"))
+               .group_by(source.c.person_account_id).subquery("product"))
     numerator, denominator = policy.interest_rate.as_integer_ratio()
     scale = denominator * 360
     interest = _int_div(product.c.product * (2 * numerator) + scale, 2 * scale)
@@ -100,6 +111,29 @@ def settle_unit(unit_id: int, year: int) -> Settled | None:
     record.head_count, record.interest = count, total
     db.session.flush()
     return Settled(unit_id, year, count, total, serial)
+
+
+def _accounts_rows(unit_id: int, end: date):
+    """The rows up to `end` of the accounts the unit holds now, wherever they were booked:
+    its own rows of them, and for an account transferred in, its rows in the units it
+    came from. Interest is the account's over the whole year, booked where it is now; a
+    unit settling the rows booked in it paid interest into accounts it had handed on,
+    which no later transfer carried along. Both parts are read by index (by unit; the few
+    accounts transferred in by person)."""
+    rows = ledger.PERSON_ROWS
+    picked = (rows.c.person_account_id, rows.c.amount, rows.c.interest, rows.c.booked_on)
+    held = select(PersonAccount.id).where(PersonAccount.unit_id == unit_id)
+    here = select(*picked).where(rows.c.unit_id == unit_id, rows.c.booked_on <= end,
+                                 rows.c.person_account_id.in_(held))
+    moved_in = db.session.execute(select(AccountEvent.person_account_id).join(
+        PersonAccount, PersonAccount.id == AccountEvent.person_account_id).where(
+        AccountEvent.unit_id == unit_id, AccountEvent.change == TRANSFER_IN,
+        PersonAccount.unit_id == unit_id).distinct()).scalars().all()
+    if not moved_in:
+        return here.subquery("booked")
+    before = select(*picked).where(one_of(rows.c.person_account_id, moved_in),
+                                   rows.c.unit_id != unit_id, rows.c.booked_on <= end)
+    return union_all(here, before).subquery("booked")
 
 
 def _days(booked_on, start: date, end: date):

@@ -13,8 +13,9 @@ from ..db import Base, YearMonthType, utcnow
 from ..months import YearMonth
 
 #: Kinds of change, and how the queries name them.
-CHANGES = {"open": "开户", "seal": "封存", "unseal": "启封", "transfer_in": "转入",
-           "transfer_out": "转出"}
+TRANSFER_IN, TRANSFER_OUT = "transfer_in", "transfer_out"
+CHANGES = {"open": "开户", "seal": "封存", "unseal": "启封", TRANSFER_IN: "转入",
+           TRANSFER_OUT: "转出"}
 
 
 class AccountEvent(Base):

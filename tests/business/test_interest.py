@@ -19,7 +19,7 @@ from services import clock, interest
 from services.db import db
 from services.errors import BusinessRuleViolation
 from services.ledger import PERSON_ROWS
-from services.models import InterestSettlement, LedgerEntry, Unit
+from services.models import InterestSettlement, LedgerEntry, PersonAccount, Unit
 from tests.money_helpers import Today, check_books, unit_id_of, year_after
 
 API = "/api/v1"
@@ -29,10 +29,12 @@ HPF = [sys.executable, "-c", "import sys; from web.cli import main; sys.argv[0] 
 
 
 def expected_interest(unit_id: int, year: int) -> dict[int, Decimal]:
-    """Each account's interest computed here, row by row, from the ledger."""
+    """Each account's interest computed here, row by row, from the ledger: the accounts
+    the unit holds, over their rows in whichever unit they were booked."""
     start, end = date(year - 1, 7, 1), date(year, 6, 30)
-    rows = db.session.execute(select(PERSON_ROWS).where(
-        PERSON_ROWS.c.unit_id == unit_id, PERSON_ROWS.c.booked_on <= end))
+    rows = db.session.execute(select(PERSON_ROWS).join(
+        PersonAccount, PersonAccount.id == PERSON_ROWS.c.person_account_id).where(
+        PersonAccount.unit_id == unit_id, PERSON_ROWS.c.booked_on <= end))
     products: dict[int, Decimal] = {}
     for row in rows:
         days = (end - max(row.booked_on, start)).days + 1
@@ -148,3 +150,36 @@ def test_hpf_settle_interest_posts_once_and_says_so(app, make_api, demo, tmp_pat
                                   ).scalar() == 2
         db.session.remove()
     assert [check_books(app, unit_id, api) for unit_id, api in units] == after_first
+
+
+def test_a_person_transferred_mid_year_earns_the_years_interest_where_they_are_now(
+        app, demo, monkeypatch):
+    """The account's whole year counts, booked in the unit that holds it on 30 June; the
+    unit it left books none for it (it used to keep the days before the transfer, money
+    of a person it no longer had)."""
+    from services import transfer
+    from services.changes import Who
+    from services.ledger import balance_in_unit
+
+    today = Today(monkeypatch)
+    year = year_after(today.day)
+    out_id, in_id = unit_id_of(app, demo, 1), unit_id_of(app, demo, 0)
+    with app.app_context():
+        moved = db.session.execute(select(PersonAccount.id).where(
+            PersonAccount.unit_id == out_id, PersonAccount.status == "02")
+            .order_by(PersonAccount.id).limit(1)).scalar_one()
+        transfer.approve(in_id, [transfer.Move(moved, out_id)], Who("staff:1", "李文静", "缴存人单位调整"))
+        db.session.commit()
+        held = balance_in_unit(moved, in_id)
+        expected = expected_interest(in_id, year)
+        assert held > 0 and expected[moved] > 0
+        today.set(date(year, 7, 1))
+        settled, _ = interest.settle(year, clock.today())
+        by_unit = {s.unit_id: s.serial_no for s in settled}
+        posted = dict(db.session.execute(select(LedgerEntry.unit_id, LedgerEntry.interest).where(
+            LedgerEntry.person_account_id == moved, LedgerEntry.biz_type == "interest")).all())
+        assert posted == {in_id: expected[moved]}
+        assert balance_in_unit(moved, out_id) == Decimal("0.00")
+        assert balance_in_unit(moved, in_id) == held + expected[moved]
+        assert set(by_unit) >= {in_id, out_id}
+        db.session.remove()
