@@ -214,8 +214,14 @@ def _remitted_month(unit: Unit, account_no: str, month: YearMonth, who: Who) -> 
     payable = remittance.verify(unit.id, month, who, verified_on)
     notice = payments.Notice(unit.id, account_no, payable.amount, "transfer",
                              f"DEMO{month.to_int()}", f"demo-{account_no}-{month}")
-    payments.receive(notice, who.actor, who.actor_name, paid_on)
+    received = payments.receive(notice, who.actor, who.actor_name, paid_on)
     allocation.allocate(payable.id, who, paid_on, "transfer")
+    # what a delivery records of itself (its 缴费凭条 names the month it paid)
+    payments.record_result(received.payment, {
+        "payment_id": received.payment.id, "serial_no": received.payment.serial_no,
+        "amount": str(payable.amount), "method": "transfer", "allocated": [
+            {"payable_id": payable.id, "kind": payable.kind, "kind_name": "汇缴",
+             "month": str(month), "amount": str(payable.amount), "instance_id": None}]})
 
 
 def _at(day: date) -> datetime:

@@ -88,3 +88,20 @@ def test_seeding_twice_changes_nothing(ctx, tmp_path):
 def test_the_demo_months_follow_today(ctx):
     account = db.session.execute(select(UnitAccount).limit(1)).scalar_one()
     assert isinstance(account.paid_through, YearMonth)
+
+
+def test_each_demo_payments_receipt_names_the_month_it_paid(ctx, demo):
+    """The demo's payments record what they paid, as a delivery does: their 缴费凭条 say
+    “<month> 汇缴”, not “计入单位未分配金额”."""
+    from services.documents.money import payment_receipt
+    from services.models import Payment
+
+    unit_id = db.session.execute(select(UnitAccount.unit_id).where(
+        UnitAccount.account_no == demo["units"][0]["unit_account"])).scalar_one()
+    paid = db.session.execute(select(Payment).where(Payment.unit_id == unit_id)
+                              .order_by(Payment.received_on)).scalars().all()
+    assert len(paid) >= 3
+    for payment in paid:
+        receipt = payment_receipt(unit_id, payment.serial_no)
+        month = YearMonth.of(payment.received_on)
+        assert (receipt.fields["month"], receipt.fields["summary"]) == (month, f"{month} 汇缴")
