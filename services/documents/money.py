@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from .. import back_pay, manifest_rows, remittance, unit_query
 from ..db import db
-from ..errors import NotFound
+from ..errors import BusinessRuleViolation, NotFound
 from ..models import Payable, Payment, Unit
-from ..models.money import BACK_PAY
+from ..models.money import BACK_PAY, UNPAID
 from ..money import ZERO
 from ..months import YearMonth
 from ..payments import METHODS
@@ -30,10 +30,14 @@ def _payee(unit_id: int) -> dict:
 
 
 def remittance_notice(unit_id: int, month: YearMonth) -> Document:
-    """汇补缴书 of a verified month, with its reconciliation and its persons."""
+    """汇补缴书 of a verified month, with its reconciliation and its persons: a notice to
+    pay, so not once the month is paid (its 缴费凭条 is the record then)."""
     payable = remittance.month_payable(unit_id, month)
     if payable is None:
         raise NotFound(f"没有 {month} 的汇缴核定记录")
+    if payable.status != UNPAID:
+        raise BusinessRuleViolation(f"{month} 的汇缴已于 {payable.allocated_on} 缴款分配，不再打印"
+                                    "汇补缴书（请勿重复缴款）；缴款记录请在业务流水中打印缴费凭条")
     rows, _ = remittance.lines(payable.id, per_page=0)
     unit = db.session.get(Unit, unit_id)
     fields = {"month": payable.month, "unit_rate": unit.account.unit_rate, **_payee(unit_id),

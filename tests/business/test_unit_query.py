@@ -118,6 +118,10 @@ def test_the_ledger_by_type_with_details_export_and_prints(app, make_api, demo):
     assert "打印缴费凭条" in page and f"/queries/unit/ledger/{remit['serial_no']}" in page
     assert "期初余额" in unit.get("/queries/unit").get_data(as_text=True)
 
+    # paid: no more notice to pay it (a second payment would follow), the receipt instead
+    again = unit.get(f"/documents/remittance_notice/{month}.pdf")
+    assert again.status_code == 422 and "不再打印汇补缴书" in again.get_data(as_text=True)
+
     other = make_api().login_operator(1)
     assert other.get(f"{API}/units/me/ledger/{remit['serial_no']}/details").status_code == 404
     assert other.get(f"/documents/payment_receipt/{paid['serial_no']}.pdf").status_code == 404
