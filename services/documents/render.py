@@ -58,9 +58,13 @@ def render(layout: Layout, document: Document, stamp: Stamp) -> bytes:
     table = cells(layout, document)
     digest = rows_digest(table)
     with tempfile.TemporaryDirectory(prefix="hpf-font-") as folder:
-        path = Path(folder) / "cjk.ttf"
-        path.write_bytes(fonts.face().subset(_texts(layout, document, table, stamp)))
-        pdf = _Pdf(layout, document, stamp, path)
+        faces = []
+        for index, (data, chars) in enumerate(fonts.subsets(_texts(layout, document, table,
+                                                                     stamp))):
+            path = Path(folder) / f"cjk{index}.ttf"
+            path.write_bytes(data)
+            faces.append((path, chars))
+        pdf = _Pdf(layout, document, stamp, faces)
         pdf.draw(table, digest)
         return bytes(pdf.output())
 
@@ -96,16 +100,24 @@ def _texts(layout: Layout, document: Document, table: list[list[str]], stamp: St
 
 
 class _Pdf(FPDF):
-    def __init__(self, layout: Layout, document: Document, stamp: Stamp, font: Path):
+    def __init__(self, layout: Layout, document: Document, stamp: Stamp,
+                 faces: list[tuple[Path, frozenset[str]]]):
         super().__init__(orientation="L" if layout.landscape else "P", unit="mm", format="A4")
         self.layout, self.document, self.stamp = layout, document, stamp
         self.in_table = False
         self.segment_top = 0.0
         self.widths: dict[tuple[str, float], float] = {}
-        self.add_font("cjk", "", str(font))
-        # The subset's glyphs keep their stored bounding boxes: fpdf2 subsets the font once
-        # more on output, and recomputing every glyph's box there costs more than drawing.
-        self.fonts["cjk"].ttfont.recalcBBoxes = False
+        #: The font of each character the main one lacks (a 生僻字 from a fallback face).
+        self.rare: dict[str, str] = {}
+        for index, (path, chars) in enumerate(faces):
+            family = "cjk" if index == 0 else f"cjk{index}"
+            self.add_font(family, "", str(path))
+            # The subset's glyphs keep their stored bounding boxes: fpdf2 subsets the font
+            # once more on output, and recomputing every glyph's box there costs more than
+            # drawing.
+            self.fonts[family].ttfont.recalcBBoxes = False
+            if index:
+                self.rare.update(dict.fromkeys(chars, family))
         self.set_font("cjk", size=9)
         self.set_text_color(*INK)
         self.set_fill_color(*INK)  # fpdf2 wraps every text in q…Q while these differ
@@ -323,22 +335,45 @@ class _Pdf(FPDF):
             tx = x + (PAD if size_h else 0)
         baseline = y + box / 2 + size * PT * 0.36
         if color == INK and not bold:
-            self.text(tx, baseline, text)
+            self._text(tx, baseline, text)
             return
         context = {"text_mode": "FILL_STROKE", "line_width": size * 0.012} if bold else {}
         with self.local_context(text_color=color, draw_color=color, **context):
-            self.text(tx, baseline, text)
+            self._text(tx, baseline, text)
+
+    def _text(self, x: float, baseline: float, text: str) -> None:
+        """`text` at x, each run of rare characters in the face that has them."""
+        if not self.rare or not any(c in self.rare for c in text):
+            self.text(x, baseline, text)
+            return
+        size = self.font_size_pt
+        for family, run in self._runs(text):
+            self.set_font(family, size=size)
+            self.text(x, baseline, run)
+            x += self._width(run)
+        self.set_font("cjk", size=size)
+
+    def _runs(self, text: str) -> Iterator[tuple[str, str]]:
+        start = 0
+        for end in range(1, len(text) + 1):
+            if end == len(text) or self.rare.get(text[end], "cjk") != \
+                    self.rare.get(text[start], "cjk"):
+                yield self.rare.get(text[start], "cjk"), text[start:end]
+                start = end
 
     def _bold(self, text: str, size: float, y: float) -> None:
         self._line(MARGIN + QR_SIZE, y, self.content - 2 * QR_SIZE, text, size, "C", bold=True)
 
     def _width(self, text: str) -> float:
         size = self.font_size_pt
+        family = self.font_family
         total = 0.0
         for char in text:
             key = (char, size)
             if key not in self.widths:
+                self.set_font(self.rare.get(char, "cjk"), size=size)
                 self.widths[key] = self.get_string_width(char)
+                self.set_font(family, size=size)
             total += self.widths[key]
         return total
 

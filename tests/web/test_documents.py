@@ -281,3 +281,30 @@ def test_the_query_page_links_its_prints_with_its_filters(app, demo):
     assert 'class="print-one"' in page
     changes = client.get("/queries/persons?tab=changes&q=王").text
     assert re.search(r'href="/documents/person_changes/me\.pdf\?q=%E7%8E%8B"', changes)
+
+
+def test_a_name_with_rare_characters_prints_whole(app, demo):
+    """生僻字 Micro Hei lacks (Extension A 䶮, Extension B 𠮷) print from HanaMin, beside
+    the characters it has; the paper's text holds the name as stored."""
+    account = accounts_of(app, unit_id_of(app, demo), status="01")[3]
+    with app.app_context():
+        db.session.get(PersonAccount, account.id).person.name = "𠮷䶮龥王"
+        db.session.commit()
+    client = app.test_client()
+    login(client, demo)
+    pdf = client.get(f"/documents/person_statement/{account.account_no}.pdf").data
+    assert "𠮷䶮龥王" in pdf_text(pdf)
+    fonts = pdf_fonts(pdf)
+    assert [f["name"].split("+")[1] for f in fonts] == ["WenQuanYiMicroHei", "HanaMinA"]
+    assert all((f["emb"], f["sub"]) == ("yes", "yes") for f in fonts)
+
+
+def test_a_character_no_font_has_is_refused_not_printed_as_a_gap(app, demo):
+    account = accounts_of(app, unit_id_of(app, demo), status="01")[4]
+    with app.app_context():  # a variation selector, which no face has
+        db.session.get(PersonAccount, account.id).person.name = "王\U000E0100五"
+        db.session.commit()
+    client = app.test_client()
+    login(client, demo)
+    refused = client.get(f"/documents/person_statement/{account.account_no}.pdf")
+    assert refused.status_code == 422 and "本系统字体无法显示的字" in refused.text
