@@ -67,6 +67,7 @@ class TransferManifest(ManifestSpec):
     def lookup(self, ctx: Context, keys: list[str]) -> dict:
         found = refs_by_account(None, keys)
         ctx.extra["active"] = transfer.active_elsewhere([r.person_id for r in found.values()])
+        ctx.extra["owed"] = transfer.owed_in_unit([r.id for r in found.values()])
         ctx.extra.setdefault("units", {})
         return found
 
@@ -100,7 +101,8 @@ class TransferManifest(ManifestSpec):
         elif not is_valid_person_account(number):
             problems["person_account"] = "个人账号有误（应为 12 位数字且校验位正确），请核对"
         elif from_unit is not None:
-            if found := transfer.person_problem(account, from_unit, ctx.extra["active"]):
+            if found := transfer.person_problem(account, from_unit, ctx.extra["active"],
+                                                ctx.extra["owed"]):
                 problems["person_account"] = found
             elif (name := values.get("name") or "") and name != account.name:
                 problems["name"] = "姓名与个人账号不符"

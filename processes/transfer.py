@@ -45,14 +45,16 @@ BUSINESS = register_business(Business(key=KEY, name="缴存人单位调整", ini
                                       summary=summary, start_data=start_data))
 
 
-def _checked_rows(ctx: HandlerContext) -> list[manifest_rows.Row]:
-    """Every row, each still allowed; any that is not refuses the whole 清册."""
+def _checked_rows(ctx: HandlerContext, approving: bool = False) -> list[manifest_rows.Row]:
+    """Every row, each still allowed; any that is not refuses the whole 清册, told as the
+    one acting can act on it (the unit deletes the row; the reviewer returns it)."""
     rows = list(manifest_rows.stream(ctx.instance_id))
     if not rows:
         raise BusinessRuleViolation("清册为空，请先录入需要调入本单位的职工")
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id)
     accounts = persons.refs_by_ids([r.person_account_id for r in rows])
     active = transfer.active_elsewhere([a.person_id for a in accounts.values()])
+    owed = transfer.owed_in_unit(list(accounts))
     units: dict = {}
     errors = []
     for row in rows:
@@ -60,12 +62,13 @@ def _checked_rows(ctx: HandlerContext) -> list[manifest_rows.Row]:
         if number not in units:
             units[number] = transfer.find_unit(number)
         problem = transfer.unit_problem(units[number], check.unit_id) or transfer.person_problem(
-            accounts.get(row.person_account_id), units[number], active)
+            accounts.get(row.person_account_id), units[number], active, owed)
         if problem:
             errors.append({"row": row.position, "column": "个人账号",
                            "message": f"{row.values['name']}：{problem}"})
     if errors:
-        raise BusinessRuleViolation(f"清册中有 {len(errors)} 行已不能调整单位，请删除后再提交", errors)
+        then = "不能审批通过，请退回单位修改" if approving else "请删除后再提交"
+        raise BusinessRuleViolation(f"清册中有 {len(errors)} 行已不能调整单位，{then}", errors)
     return rows
 
 
@@ -77,7 +80,7 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
 @handler("transfer.approve")
 def approve(ctx: HandlerContext, data: dict) -> dict:
     """审批通过: the checks again, then every account moves with its balance."""
-    rows = _checked_rows(ctx)
+    rows = _checked_rows(ctx, approving=True)
     units = {r.values["from_unit_account"]: None for r in rows}
     ids = {number: transfer.find_unit(number).id for number in units}
     who = Who(ctx.initiator, ctx.initiator_name, "缴存人单位调整", ctx.instance_id)

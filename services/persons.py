@@ -127,13 +127,14 @@ def search(unit_id: int, q: str = "", status: str | None = None, page: int = 1,
     return list(db.session.execute(query).scalars().all()), total
 
 
-def text_match(q: str):
-    """个人账号, 姓名 or 证件号码 containing `q`: % and _ taken literally, and the same on
-    every database whatever the case of an ID number's final X. None when `q` is blank."""
+def text_match(q: str, columns: tuple = ()):
+    """个人账号, 姓名 or 证件号码 (or `columns`) containing `q`: % and _ taken literally, and
+    the same on every database whatever the case of an ID number's final X. None when `q`
+    is blank."""
     q = (q or "").strip()
     if not q:
         return None
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped.upper()}%"
-    return or_(*(func.upper(column).like(like, escape="\\")
-                 for column in (PersonAccount.account_no, Person.name, Person.id_number)))
+    return or_(*(func.upper(column).like(like, escape="\\") for column in
+                 columns or (PersonAccount.account_no, Person.name, Person.id_number)))

@@ -15,17 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from . import changes, ledger, messages, remittance
 from .changes import Who
 from .clock import today
 from .contribution import split_amounts
-from .db import db
-from .eligibility import status_problem
+from .db import db, one_of
 from .errors import BusinessRuleViolation
 from .identifiers import mask_id_number
-from .models import AccountEvent, BasePeriod, Person, PersonAccount, Unit, UnitAccount
+from .models import (
+    AccountEvent,
+    BasePeriod,
+    Payable,
+    PayableLine,
+    Person,
+    PersonAccount,
+    Unit,
+    UnitAccount,
+)
+from .models.money import REMIT, UNPAID
 from .models.person import ACTIVE, SEALED
 from .money import ZERO, fmt
 from .persons import PersonRef, text_match
@@ -61,13 +70,16 @@ def search_units(q: str, limit: int = 10) -> list[UnitRef]:
 
 
 def sealed_persons(unit_id: int, q: str = "", limit: int = 10) -> list[dict]:
-    """The picker's list: the unit's sealed persons, with only account, name, masked ID."""
+    """The picker's list: the unit's sealed persons, with only account, name, masked ID.
+    Another unit's people are found by 个人账号 or 姓名 containing `q`, or by their whole
+    证件号码: never by part of it, which would let the masked digits be guessed."""
     query = (select(PersonAccount.account_no, Person.name, Person.id_number)
              .join(Person, Person.id == PersonAccount.person_id)
              .where(PersonAccount.unit_id == unit_id, PersonAccount.status == SEALED))
-    condition = text_match(q)
-    if condition is not None:
-        query = query.where(condition)
+    q = (q or "").strip()
+    if q:
+        query = query.where(or_(text_match(q, (PersonAccount.account_no, Person.name)),
+                                func.upper(Person.id_number) == q.upper()))
     rows = db.session.execute(query.order_by(PersonAccount.account_no).limit(limit)).all()
     return [{"person_account": number, "name": name, "id_number_masked": mask_id_number(idn),
              "id_number": mask_id_number(idn)} for number, name, idn in rows]
@@ -90,13 +102,33 @@ def unit_problem(from_unit: UnitRef | None, to_unit_id: int) -> str | None:
     return None
 
 
-def person_problem(account: PersonRef | None, from_unit: UnitRef,
-                   active: dict[int, str]) -> str | None:
-    if account is None or account.unit_id != from_unit.id:
-        return "转出单位没有该个人账号"
-    found = status_problem(account.status, SEALED, "调整单位")
-    if found:
-        return found
+def owed_in_unit(account_ids: list[int]) -> dict[int, str]:
+    """Account → the unpaid 应缴 of the unit holding it that lists it (a verified month or
+    a back pay, named): paid later, its money would be booked to that unit after the
+    person had left it, and the month would be owed in both units."""
+    if not account_ids:
+        return {}
+    rows = db.session.execute(
+        select(PayableLine.person_account_id, Payable.kind, Payable.month)
+        .join(Payable, Payable.id == PayableLine.payable_id)
+        .join(PersonAccount, PersonAccount.id == PayableLine.person_account_id)
+        .where(one_of(PayableLine.person_account_id, sorted(set(account_ids))),
+               Payable.status == UNPAID, Payable.active.is_(True),
+               Payable.unit_id == PersonAccount.unit_id)
+        .order_by(Payable.month)).all()
+    return {account: f"{month} 的{'汇缴核定' if kind == REMIT else '补缴'}"
+            for account, kind, month in rows}
+
+
+def person_problem(account: PersonRef | None, from_unit: UnitRef, active: dict[int, str],
+                   owed: dict[int, str]) -> str | None:
+    """Why the receiving unit cannot take this account. Another unit's person: whether
+    they are there, and sealed, is all it learns (not their status otherwise)."""
+    if account is None or account.unit_id != from_unit.id or account.status != SEALED:
+        return "转出单位没有该个人账号的封存职工"
+    if account.id in owed:
+        return (f"转出单位 {owed[account.id]} 尚未缴款分配（含该职工），请待其缴款分配后再办理调整，"
+                "以免同一月份在两个单位重复缴存")
     if account.person_id in active:
         return f"该职工已有状态正常的个人账户（{active[account.person_id]}），不能再转入"
     return None

@@ -125,18 +125,32 @@ def test_refusals(app, make_api, demo):
     active, sealed = numbers(app, demo, "01")[0], numbers(app, demo, "02")
     instance_id, task_id = start(in_unit)
 
+    # another unit's person: whether they are there and sealed is all the unit learns
     not_sealed = add(in_unit, instance_id, from_unit_account=out_no, person_account=active)
     assert not_sealed.status_code == 422
-    assert "只有状态封存的职工才可调整单位" in not_sealed.json["errors"]["person_account"][0]
+    assert not_sealed.json["errors"]["person_account"] == ["转出单位没有该个人账号的封存职工"]
     own = numbers(app, demo, "01", unit=1)[0]
     same = add(in_unit, instance_id, from_unit_account=own_no, person_account=own)
     assert same.json["errors"]["from_unit_account"] == ["转出单位与转入单位不能相同"]
     nowhere = add(in_unit, instance_id, from_unit_account="1234567890", person_account=sealed[0])
     assert nowhere.json["errors"]["from_unit_account"] == ["没有该单位账号，请核对转出单位账号"]
     wrong_unit = add(in_unit, instance_id, from_unit_account=out_no, person_account=own)
-    assert wrong_unit.json["errors"]["person_account"] == ["转出单位没有该个人账号"]
+    assert wrong_unit.json["errors"]["person_account"] == ["转出单位没有该个人账号的封存职工"]
     assert in_unit.get(f"{API}/transfer/sealed-persons?from_unit_account={own_no}").json[
         "items"] == []
+    # found by account, name or whole ID; never by part of an ID (the masked digits)
+    with app.app_context():
+        person = db.session.execute(select(PersonAccount).where(
+            PersonAccount.account_no == sealed[0])).scalar_one().person
+        id_number, name = person.id_number, person.name
+        db.session.remove()
+    url = f"{API}/transfer/sealed-persons?from_unit_account={out_no}&q="
+
+    def found(q: str) -> list[str]:
+        return [p["person_account"] for p in in_unit.get(url + q).json["items"]]
+
+    assert sealed[0] in found(id_number) and sealed[0] in found(name) and found(sealed[0][-6:])
+    assert found(id_number[6:14]) == [] and found(id_number[:17]) == []
     assert submit(in_unit, task_id).status_code == 422
 
     assert add(in_unit, instance_id, from_unit_account=out_no,
@@ -186,7 +200,37 @@ def test_the_out_unit_changing_the_person_before_approval_is_caught(app, make_ap
     refused = reviewer.post(f"{API}/tasks/{review}/complete",
                             {"data": {"decision": "approve", "opinion": "同意"}})
     assert refused.status_code == 422
-    assert "只有状态封存的职工才可调整单位" in refused.json["errors"][0]["message"]
+    assert "不能审批通过，请退回单位修改" in refused.json["message"]  # the reviewer deletes nothing
+    assert "转出单位没有该个人账号的封存职工" in refused.json["errors"][0]["message"]
+
+
+def test_a_person_on_the_out_units_unpaid_verification_waits_until_it_is_paid(
+        app, make_api, demo):
+    """Sealed after the out unit verified a month that lists them, a person would be owed
+    that month in both units, and its money booked where they no longer are: the transfer
+    waits until the month is paid."""
+    out_unit = make_api().login_operator(unit=0)
+    in_unit = make_api().login_operator(unit=1)
+    finance = make_api().login_finance()
+    out_no = demo["units"][0]["unit_account"]
+    verified = out_unit.post(f"{API}/remittances", {}).json
+    listed = out_unit.get(f"{API}/remittances/{verified['month']}/lines?per_page=1").json
+    person = listed["items"][0]["person_account"]
+    change = out_unit.post(f"{API}/processes/status_change/instances", {"data": {}}).json
+    assert add(out_unit, change["instance_id"], person_account=person, change="seal",
+               reason="01").status_code == 201
+    assert out_unit.post(f"{API}/tasks/{change['tasks'][0]['task_id']}/complete",
+                         {"data": {}}).status_code == 200
+
+    instance_id, _ = start(in_unit)
+    waiting = add(in_unit, instance_id, from_unit_account=out_no, person_account=person)
+    assert waiting.status_code == 422
+    assert f"{verified['month']} 的汇缴核定 尚未缴款分配" in waiting.json["errors"]["person_account"][0]
+    assert finance.post(f"{API}/payments", {
+        "unit_account": out_no, "amount": verified["amount"], "method": "transfer",
+        "reference": "OUT-PAID", "idempotency_key": "transfer-after-paid"}).status_code == 201
+    assert add(in_unit, instance_id, from_unit_account=out_no,
+               person_account=person).status_code == 201
 
 
 def test_the_start_may_name_the_out_unit_for_rows_that_do_not(app, make_api, demo):
