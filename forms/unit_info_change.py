@@ -5,13 +5,10 @@ policy allows and greyed (置灰) elsewhere; 【确定】 puts each changed fiel
 from __future__ import annotations
 
 from marshmallow import validate
-from sqlalchemy import select
 
 from services import info_changes
-from services.db import db
 from services.info_changes import NOTHING_CHANGED, UNIT_ACCOUNT_FIELDS, UNIT_BY_NAME, UNIT_FIELDS
 from services.manifest_rows import NewRow
-from services.models import Unit
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .fields import HallSchema, Str
@@ -76,9 +73,8 @@ class UnitInfoChangeManifest(ManifestSpec):
         found, problems = info_changes.diff(UNIT_BY_NAME, current, values,
                                             self.locked(ctx), ctx.policy)
         for change in found:
-            if change.field.name == "uscc" and db.session.execute(select(Unit.id).where(
-                    Unit.uscc == change.new, Unit.id != ctx.unit_id)).first():
-                problems["uscc"] = "该统一社会信用代码已登记为其他单位，请核对"
+            if change.field.name == "uscc" and info_changes.uscc_taken(change.new, ctx.unit_id):
+                problems["uscc"] = info_changes.USCC_TAKEN
         if problems:
             raise RowError(problems)
         if not found:

@@ -45,17 +45,30 @@ def validate_manifest(ctx: HandlerContext, data: dict) -> dict:
     rows = list(manifest_rows.stream(ctx.instance_id))
     if not rows:
         raise BusinessRuleViolation("待变更清册为空，请先修改单位信息并点击【确定】，再完成办理")
-    errors = stale_rows(rows, info_changes.unit_values(ctx.unit_id))
+    errors = stale_rows(rows, info_changes.unit_values(ctx.unit_id)) + _taken(ctx, rows)
     if errors:
-        raise BusinessRuleViolation(f"待变更清册中有 {len(errors)} 项的原值已变化，请修改后再提交",
+        raise BusinessRuleViolation(f"待变更清册中有 {len(errors)} 项已不能变更，请修改后再提交",
                                     errors)
     return {"rows": len(rows), "fields": [row.values["field"] for row in rows]}
 
 
+def _taken(ctx: HandlerContext, rows: list[manifest_rows.Row]) -> list[dict]:
+    """Rows giving a 统一社会信用代码 another unit has registered since they were entered."""
+    return [{"row": row.position, "column": row.values["field_label"],
+             "message": info_changes.USCC_TAKEN} for row in rows
+            if row.values["field"] == "uscc"
+            and info_changes.uscc_taken(row.values["new_value"], ctx.unit_id)]
+
+
 @handler("unit_info_change.apply")
 def apply(ctx: HandlerContext, data: dict) -> dict:
-    """All rows in the action's one transaction; a field changed meanwhile refuses all."""
-    rows = [row.values for row in manifest_rows.stream(ctx.instance_id)]
+    """All rows in the action's one transaction; a field changed meanwhile refuses all, and
+    so does a 统一社会信用代码 another unit took during the review."""
+    stored = list(manifest_rows.stream(ctx.instance_id))
+    if errors := _taken(ctx, stored):
+        raise BusinessRuleViolation("统一社会信用代码已登记为其他单位，本次变更不能生效，"
+                                    "请退回单位修改", errors)
+    rows = [row.values for row in stored]
     info_changes.apply(Unit.__table__, ctx.unit_id, rows, info_changes.UNIT_BY_NAME,
                        get_unit(ctx.unit_id).policy,
                        Who(ctx.initiator, ctx.initiator_name, NAME, ctx.instance_id),

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import changes
 from .db import db, defer
@@ -256,13 +257,28 @@ def apply(table: Table, row_id: int, rows: list[dict], fields: dict[str, InfoFie
                            person_account_id=person_account_id)
 
 
+#: A 统一社会信用代码 is one unit's.
+USCC_TAKEN = "该统一社会信用代码已登记为其他单位，请核对"
+
+
+def uscc_taken(uscc: str, unit_id: int) -> bool:
+    """Whether another unit is registered under `uscc`."""
+    return db.session.execute(select(Unit.id).where(Unit.uscc == uscc, Unit.id != unit_id)
+                              ).first() is not None
+
+
 def _update_one(table: Table, row_id: int, field: InfoField, old: str, new: str,
                 whose: str) -> None:
     column = table.c[field.name]
     typed_old, typed_new = _typed(field, old), _typed(field, new)
     unchanged = column.is_(None) if typed_old is None else column == typed_old
-    done = db.session.execute(update(table).where(table.c.id == row_id, unchanged)
-                              .values({field.name: typed_new}))
+    try:
+        with db.session.begin_nested():  # a unique value another took since the checks
+            done = db.session.execute(update(table).where(table.c.id == row_id, unchanged)
+                                      .values({field.name: typed_new}))
+    except IntegrityError:
+        raise Conflict(f"{whose}{field.label}“{new}”刚刚已被其他{whose or '记录'}使用，"
+                       "本次变更未生效") from None
     if done.rowcount != 1:
         raise Conflict(f"{whose}{field.label}已被他人修改（申请时为“{old}”），本次变更未生效，"
                        "请删除该行后按当前信息重新录入")

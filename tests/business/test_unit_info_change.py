@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from services.db import db
-from services.models import Message, Unit
+from services.models import Message, Unit, UnitAccount
 from tests.money_helpers import unit_id_of
 
 from .helpers import decide
@@ -160,3 +160,34 @@ def test_a_field_changed_meanwhile_is_refused_and_nothing_is_lost(app, make_api,
     assert after.contact_name == "郑先到" and after.uscc != "91350100M000100Y43"
     assert records(app, "unit", "uscc") == []
     assert status(operator, instance_id) == "running"
+
+
+def test_two_units_asking_for_one_new_code_the_second_approval_is_refused_clearly(
+        app, make_api, demo):
+    """Both units entered the same new 统一社会信用代码 before either was approved: the
+    second approval says the code is taken (it used to fail with a 500), changes nothing
+    and the application stays with the reviewer to return."""
+    reviewer = make_api().login_reviewer()
+    code = "91350100M000100Y43"
+    applications = []
+    for which in (0, 1):
+        operator = make_api().login_operator(unit=which)
+        instance_id, task_id = start(operator, KEY)
+        assert add(operator, instance_id, uscc=code).status_code == 201
+        assert complete(operator, task_id).status_code == 200
+        applications.append((operator, instance_id))
+    decide(reviewer, applications[0][1], "approve", "同意")
+    queue = reviewer.get(f"{API}/tasks?list=group&per_page=100").json["items"]
+    review = next(t["task_id"] for t in queue if t["instance_id"] == applications[1][1])
+    assert reviewer.post(f"{API}/tasks/{review}/claim").status_code == 200
+    refused = reviewer.post(f"{API}/tasks/{review}/complete",
+                            {"data": {"decision": "approve", "opinion": "同意"}})
+    assert refused.status_code == 422, refused.json
+    assert "已登记为其他单位" in refused.json["message"] and "退回单位修改" in refused.json["message"]
+    assert unit(app, demo).uscc == code  # the first unit's
+    with app.app_context():
+        second = db.session.execute(select(UnitAccount.unit_id).where(
+            UnitAccount.account_no == demo["units"][1]["unit_account"])).scalar_one()
+        assert db.session.get(Unit, second).uscc != code
+        db.session.remove()
+    assert status(applications[1][0], applications[1][1]) == "running"
