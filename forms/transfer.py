@@ -40,8 +40,12 @@ class TransferManifest(ManifestSpec):
     business = "transfer"
     title = "缴存人单位调整清册"
     columns = (
-        Column("from_unit_account", "转出单位账号", kind="code", required=True, width=14,
-               note="转出单位的单位账号；也可输入单位名称（至少 2 个字）查找",
+        # Not a required column: a file may leave it out when the application was started
+        # with the 转出单位 (INTERFACES.md: rows need only 个人账号); a row then left
+        # without one is refused by `check_row`, by its row.
+        Column("from_unit_account", "转出单位账号", kind="code", width=14,
+               note="转出单位的单位账号（发起时已填写转出单位的可不填）；也可输入单位名称"
+                    "（至少 2 个字）查找",
                suggest=("api_transfer.find_units", "unit_account", "name")),
         Column("person_account", "个人账号", kind="code", required=True, width=18,
                note="转出单位中状态为封存的职工"),

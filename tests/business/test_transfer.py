@@ -7,10 +7,12 @@ out unit, the same unit on both sides, a person already in another open transfer
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 from functools import partial
 
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from services import ledger
@@ -251,3 +253,27 @@ def test_the_start_may_name_the_out_unit_for_rows_that_do_not(app, make_api, dem
     added = add(in_unit, started.json["instance_id"], person_account=sealed)
     assert added.status_code == 201, added.json
     assert added.json["from_unit_account"] == out_no
+
+    # a file of 个人账号 alone, as INTERFACES.md describes it; without the start's unit,
+    # each row says it lacks one
+    others = numbers(app, demo, "02")[1:3]
+    book = Workbook()
+    book.active.append(["个人账号"])
+    for number in others:
+        book.active.append([number])
+    content = io.BytesIO()
+    book.save(content)
+
+    def upload(instance_id: int):
+        return in_unit.client.post(f"{API}/instances/{instance_id}/manifest/import",
+                                   data={"file": (io.BytesIO(content.getvalue()), "调整.xlsx")},
+                                   headers={"X-CSRF-Token": in_unit.csrf()},
+                                   content_type="multipart/form-data")
+
+    imported = upload(started.json["instance_id"])
+    assert imported.status_code == 200 and imported.json["imported"] == len(others), imported.json
+    bare, _ = start(in_unit)
+    refused = upload(bare)
+    assert refused.status_code == 422
+    assert [(e["row"], e["column"]) for e in refused.json["errors"]] == [
+        (2, "转出单位账号"), (3, "转出单位账号")]
