@@ -367,10 +367,14 @@ def checked(problems: dict, name: str, header: str, values: dict, check):
 
 
 def code_of(options: list[tuple[str, str]], text: str) -> str | None:
-    """The code a typed value means: the code itself, its label, or both (“01 离职”)."""
+    """The code a typed value means: the code itself, its label, or both (“01 离职”); a
+    numeric code a spreadsheet cell turned into a number (01 → 1) too."""
     for value, label in options:
         if text in (value, label, f"{value} {label}"):
             return value
+    if text.isdigit():
+        return next((value for value, _ in options
+                     if value.isdigit() and value.lstrip("0") == text.lstrip("0")), None)
     return None
 
 
