@@ -59,7 +59,7 @@ class PersonInfoChangeManifest(ManifestSpec):
                ("field_label", "项目", "text"), ("old_text", "原值", "text"),
                ("new_text", "新值", "text"))
     picker = Picker(params=(), showback=(
-        ("name", "姓名", "text"), ("id_type", "证件类型", "text"),
+        ("name", "姓名", "text"), ("id_type_name", "证件类型", "text"),
         ("id_number", "证件号码", "text"), ("birth_date", "出生日期", "text"),
         ("status_name", "账户状态", "text")), empty="本单位没有符合条件的职工", fills=True)
     entry_label = "确定"

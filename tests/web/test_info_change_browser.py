@@ -66,7 +66,21 @@ def test_person_info_change_in_the_browser(browser, live, app, demo):
     start_application(page, "person_info_change")
     page.fill("#person-picker", person["person_account"])
     expect(page.locator("#showback [data-show=id_number]")).to_have_text(person["id_number"])
+    expect(page.locator("#showback [data-show=id_type_name]")).to_have_text("身份证")
     expect(page.locator("#entry-address")).to_have_value(person["address"])
+    # a refused entry comes back with what was typed, not the registered values again
+    married = "20" if person["marital_status"] != "20" else "40"
+    page.select_option("#entry-marital_status", married)
+    page.fill("#entry-postcode", "35")
+    page.click("#add-row")
+    expect(page.locator("#entry-form .notice--error")).to_contain_text("邮政编码")
+    expect(page.locator("#entry-marital_status")).to_have_value(married)
+    expect(page.locator("#entry-postcode")).to_have_value("35")
+    page.locator("#person-picker").focus()  # looking the person up again keeps them too
+    expect(page.locator("#showback [data-show=id_number]")).to_have_text(person["id_number"])
+    expect(page.locator("#entry-marital_status")).to_have_value(married)
+    page.fill("#entry-postcode", person["postcode"])
+    page.select_option("#entry-marital_status", person["marital_status"])
     page.select_option("#entry-education", "10")
     page.fill("#entry-phone", "0591-66668888")
     page.click("#add-row")

@@ -220,6 +220,9 @@
     var list = document.getElementById("person-options");
     var showback = document.getElementById("showback");
     var items = [], active = -1, timer, searched = false, lastQuery = null;
+    // Whose registered values the inputs hold: a page shown again after a refused entry
+    // keeps what was typed for the person it names; only picking another refills them.
+    var filledFor = picker.value.trim();
     function close() {
       list.hidden = true; picker.setAttribute("aria-expanded", "false"); active = -1;
       picker.removeAttribute("aria-activedescendant");
@@ -258,10 +261,13 @@
       var p = items[i];
       picker.value = p.person_account;
       close();
-      document.querySelectorAll("[data-fill]").forEach(function (el) {
-        var v = p[el.dataset.fill];
-        el.value = v === null || v === undefined ? "" : v;
-      });
+      if (p.person_account !== filledFor) {
+        filledFor = p.person_account;
+        document.querySelectorAll("[data-fill]").forEach(function (el) {
+          var v = p[el.dataset.fill];
+          el.value = v === null || v === undefined ? "" : v;
+        });
+      }
       if (!showback) return;
       showback.hidden = false;
       showback.querySelectorAll("[data-show]").forEach(function (el) {

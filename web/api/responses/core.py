@@ -206,6 +206,7 @@ class Person(Doc):
     person_account = Text(required=True)
     name = Text(required=True)
     id_type = maybe(Text())
+    id_type_name = maybe(Text(metadata={"description": "证件类型名称（如 身份证）"}))
     id_number = Text()
     id_number_masked = Text()
     status = Text(required=True)
