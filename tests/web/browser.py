@@ -126,3 +126,6 @@ def staff_login(page: Page, live: str, info: dict, landing: str) -> None:
     page.fill("#password", info["password"])
     page.click("button[type=submit]")
     expect(page.get_by_role("heading", name=landing)).to_be_visible()
+    # the heading shows before the stylesheet has laid the page out under load: what a
+    # test measures next (its width) must wait for the whole page
+    page.wait_for_load_state("load")
