@@ -300,7 +300,8 @@ class _Pdf(FPDF):
         y = self.get_y() + 4
         left = self.content * 0.55
         self.set_y(y)
-        self._paragraph(f"明细 {count} 行，明细摘要 {short_digest(digest)}", 8, GREY, left)
+        if self.layout.columns:  # a slip without a table has no 明细 to count
+            self._paragraph(f"明细 {count} 行，明细摘要 {short_digest(digest)}", 8, GREY, left)
         self._paragraph(f"本文件由{self.stamp.centre_name}网上业务大厅出具，扫描二维码或访问 "
                         f"{self.stamp.verify_url} 可查验真伪与内容。", 8, GREY, left)
         right_x = MARGIN + self.content - 62

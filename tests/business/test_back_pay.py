@@ -19,7 +19,7 @@ from services.ledger import PERSON_ROWS
 from services.models import Payable, PersonAccount, UnitAccount
 from services.months import YearMonth
 from tests.money_helpers import check_books, unit_id_of
-from tests.pdf import pdf_text
+from tests.pdf import check_code, pdf_text
 
 from . import helpers
 from .helpers import add, fill_template
@@ -151,6 +151,10 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     text = pdf_text(receipt.data)
     assert "补缴业务凭条" in text and "1,750.50" in text and "壹仟柒佰伍拾元零伍角整" in text
     assert f"{latest - 3}、{latest - 1}、{latest}" in text
+    # a slip without a table says nothing of 明细 (it said “明细 0 行”), nor does its check
+    assert "明细" not in text
+    verified = unit.client.get(f"/verify/{check_code(text)}").get_data(as_text=True)
+    assert "补缴业务凭条" in verified and "明细行数" not in verified
 
     queue = reviewer.get(f"{API}/tasks?list=group").json["items"]
     review_id = next(t["task_id"] for t in queue if t["instance_id"] == instance_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from services import documents
+from services.documents.layouts import LAYOUTS
 from services.documents.records import normalize
 from services.documents.render import short_digest
 
@@ -35,8 +36,10 @@ def verify_form():
 @bp.get("/verify/<code>")
 def verify_page(code: str):
     result = documents.verify(code)
+    layout = LAYOUTS.get(result.kind) if result else None
     page = render_template("documents/verify.html", result=result, code=code[:40], asked=True,
-                           short_digest=short_digest(result.rows_digest) if result else "")
+                           short_digest=short_digest(result.rows_digest) if result else "",
+                           has_table=bool(layout is None or layout.columns))
     return page, 200 if result else 404
 
 
