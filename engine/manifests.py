@@ -130,11 +130,6 @@ class Added(NamedTuple):
     count: int = 1
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
 def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | None = None,
             today: date | None = None) -> Added:
     """录入清册: one row by hand; errors come back by field."""
@@ -159,8 +154,8 @@ def add_row(instance_id: int, actor: Actor, values: dict, change_type: str | Non
             edit.totals = edit.totals.plus([row])
             stored.append(manifest_rows.add_row(instance_id, edit.spec.business, row,
                                                 edit.totals.count))
-        text = edit.spec.added_text.format_map(_Blank(stored[0].values, count=len(stored)))
-        return Added(stored[0], text, len(stored))
+        return Added(stored[0], edit.spec.added_message(stored[0].values, len(stored)),
+                     len(stored))
 
 
 def import_file(instance_id: int, actor: Actor, content: bytes, change_type: str | None = None,

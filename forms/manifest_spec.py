@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from services import clock, persons
 from services.errors import InvalidInput
 from services.identifiers import is_valid_person_account
 from services.manifest_rows import NewRow, left_out
+from services.money import fmt
 from services.months import YearMonth
 from services.policy import Policy
 from services.text import half_width
@@ -327,6 +328,13 @@ class ManifestSpec:
                               if (e["row"], e["column"]) not in read_badly)
         return checked, errors
 
+    def added_message(self, values: dict, count: int) -> str:
+        """`added_text` for a stored row, its money as the 清册 shows it (1,760.00)."""
+        money = {name for name, _, kind in self.display if kind == "money"}
+        shown = {name: _money_text(value) if name in money else value
+                 for name, value in values.items()}
+        return self.added_text.format_map(_Blank(shown, count=count))
+
     def row_errors(self, row_no: int, problems: dict[str, str]) -> list[dict]:
         headers = {c.name: c.header for c in self.columns}
         return [{"row": row_no, "column": headers.get(name, name), "message": message}
@@ -337,6 +345,20 @@ class ManifestSpec:
         errors.sort(key=lambda e: e["row"])
         return InvalidInput(f"导入文件有 {len({e['row'] for e in errors})} 行数据有误，"
                             "未导入任何数据，请修改后重新上传", errors)
+
+
+class _Blank(dict):
+    """Values for a text's fields; a field the row lacks is blank."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _money_text(value: object) -> object:
+    try:
+        return fmt(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return value
 
 
 def chosen_rows(rows: list, data: dict) -> list:

@@ -98,10 +98,11 @@ def test_single_entry_on_the_page_says_entered_with_the_amount(app, make_api, de
     person = persons(app, demo, "01")[1]
     page = unit.client.post(f"/instances/{instance_id}/manifest/rows", data={
         "csrf_token": unit.csrf(), "task_id": task_id, "person_account": person.account_no,
-        "reason": "02", "month": str(latest_month(app, demo)), "amount": "123.45"},
+        "reason": "02", "month": str(latest_month(app, demo)), "amount": "1234.50"},
         follow_redirects=True)
     text = page.get_data(as_text=True)
-    assert f"录入成功：{person.person.name} {latest_month(app, demo)} 补缴金额 123.45 元" in text
+    # money as the 清册 shows it
+    assert f"录入成功：{person.person.name} {latest_month(app, demo)} 补缴金额 1,234.50 元" in text
 
 
 def test_import_and_delete(app, make_api, demo):
