@@ -258,8 +258,9 @@ def test_the_reconciliation_names_who_joined_and_left_and_why(app, make_api, dem
 
 def test_a_transfer_shows_as_transfer_out_in_one_unit_and_transfer_in_in_the_other(
         app, make_api, demo, today):
-    """A person in unit A's verified month is sealed and, before A's next month, moved to
-    unit B by 缴存人单位调整 (approved by a reviewer): A's next reconciliation names them
+    """A person in unit A's verified month is sealed and, once that month is paid (a
+    transfer waits for it) and before A's next month, moved to unit B by 缴存人单位调整
+    (approved by a reviewer): A's next reconciliation names them
     under 减少 as 转出 (they are no longer A's at all, not merely sealed there), B's under
     增加 as 转入, each at that unit's amount; both months verify as reconciled."""
     unit_a, unit_b = make_api().login_operator(unit=0), make_api().login_operator(unit=1)
@@ -267,6 +268,10 @@ def test_a_transfer_shows_as_transfer_out_in_one_unit_and_transfer_in_in_the_oth
     a_id, b_id = unit_id_of(app, demo, 0), unit_id_of(app, demo, 1)
     first = unit_a.post(f"{API}/remittances", {}).json
     month = YearMonth.parse(first["month"])
+    assert make_api().login_finance().post(f"{API}/payments", {
+        "unit_account": demo["units"][0]["unit_account"], "amount": first["amount"],
+        "method": "transfer", "reference": "A-PAID", "idempotency_key": "a-month-paid"}
+    ).json["allocated"]
     with app.app_context():
         leaving = db.session.execute(select(PersonAccount).where(
             PersonAccount.unit_id == a_id, PersonAccount.status == "01")
