@@ -15,7 +15,14 @@ from services.models import Unit, UnitAccount
 
 from . import access, history, registry, store
 from .actors import EMPLOYER_LANE, ROLES, Actor
-from .models import READY, STATUS_NAMES, HumanTask, ProcessDefinition, ProcessInstance
+from .models import (
+    READY,
+    RUNNING,
+    STATUS_NAMES,
+    HumanTask,
+    ProcessDefinition,
+    ProcessInstance,
+)
 from .script_engine import SCRIPT_ENGINE
 from .serializer import load_workflow
 from .tasks import task_dict
@@ -33,7 +40,7 @@ _DETAIL = (select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInst
                   ProcessInstance.title, ProcessInstance.status, ProcessInstance.unit_id,
                   ProcessInstance.initiator_name, ProcessInstance.created_at,
                   ProcessInstance.ended_at, ProcessInstance.summary_json, Unit.name,
-                  UnitAccount.account_no)
+                  UnitAccount.account_no, ProcessInstance.active_elements)
            .join(Unit, Unit.id == ProcessInstance.unit_id)
            .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id)
            .where(ProcessInstance.id == bindparam("instance_id")))
@@ -45,17 +52,22 @@ def instance_detail_by_id(instance_id: int) -> dict:
     """The instance as the API shows it, read fresh in two prepared queries (every action
     answers with it)."""
     (_, definition_id, key, title, status, unit_id, initiator, created_at, ended_at, summary,
-     unit_name, unit_account) = query_direct(_DETAIL, {"instance_id": instance_id})[0]
+     unit_name, unit_account, active) = query_direct(_DETAIL, {"instance_id": instance_id})[0]
     ready = [store.TaskRow(*row) for row in query_direct(
         _READY_TASKS, {"instance_id": instance_id, "state": READY})]
+    definition = store.definition(definition_id)
+    # What else it waits for, by the diagram's names (e.g. 缴款到账): not a person's task
+    tasks = {t.element_id for t in ready}
+    waiting = [definition.element(e).get("name") or e for e in json.loads(active or "[]")
+               if e not in tasks] if status == RUNNING else []
     return {
         "instance_id": instance_id, "process_key": key, "business": title, "status": status,
         "status_name": STATUS_NAMES.get(status, status),
-        "version": store.definition(definition_id).version, "unit_id": unit_id,
+        "version": definition.version, "unit_id": unit_id,
         "unit_name": unit_name, "unit_account": unit_account or "", "initiator": initiator,
         "created_at": iso(created_at), "ended_at": iso(ended_at),
         "summary": json.loads(summary or "{}"),
-        "tasks": [task_dict(t, title) for t in ready],
+        "tasks": [task_dict(t, title) for t in ready], "waiting": waiting,
     }
 
 

@@ -179,6 +179,10 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     assert unit.get(f"{API}/instances/{instance_id}/manifest").json["count"] == 3
     printed = unit.client.post(f"/tasks/{todo['task_id']}", data={"csrf_token": unit.csrf()})
     assert f"/instances/{instance_id}?done=1" in printed.location
+    # printed, it waits for the money: the page says so rather than “当前环节 —”
+    shown = unit.get(f"{API}/instances/{instance_id}").json
+    assert (shown["status"], shown["tasks"], shown["waiting"]) == ("running", [], ["缴款到账"])
+    assert "等待：缴款到账" in unit.get(f"/instances/{instance_id}").get_data(as_text=True)
     notice = unit.get(f"/documents/back_pay_notice/{instance_id}.pdf")
     text = pdf_text(notice.data)
     assert "住房公积金补缴书" in text and "同意" not in text and "1,750.50" in text

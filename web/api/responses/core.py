@@ -112,6 +112,8 @@ class Instance(Doc):
     unit_name = maybe(Text())
     summary = maybe(fields.Dict(metadata={"description": "业务摘要（人数、合计）"}))
     tasks = fields.List(fields.Nested(Task), required=True)
+    waiting = fields.List(Text(), metadata={
+        "description": "办理中且不在任何人手中时所等待的环节（如 缴款到账），按流程图的名称"})
 
 
 class TaskDetail(Task):
