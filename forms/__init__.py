@@ -33,12 +33,16 @@ class FieldSpec:
     options: tuple[tuple[str, str], ...] = ()
     help: str = ""
     max_length: int | None = None
+    #: Required only while another field holds a value: (field, value, the message), so
+    #: the page asks for it before its confirmation (the schema checks it as well).
+    required_when: tuple[str, str, str] | None = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "label": self.label, "widget": self.widget,
                 "required": self.required, "readonly": self.readonly,
                 "options": [{"value": v, "label": label} for v, label in self.options],
-                "help": self.help, "max_length": self.max_length}
+                "help": self.help, "max_length": self.max_length,
+                "required_when": list(self.required_when) if self.required_when else None}
 
 
 #: `TaskForm.panel` of a task in which the unit edits the 清册.

@@ -9,6 +9,7 @@ from .fields import HallSchema, Str
 
 APPROVE, REJECT = "approve", "reject"
 DECISIONS = ((APPROVE, "审核通过"), (REJECT, "退回修改"))
+OPINION_ON_REJECT = "退回时须填写审批意见，告诉单位需要修改什么"
 
 
 class ReviewSchema(HallSchema):
@@ -20,7 +21,7 @@ class ReviewSchema(HallSchema):
     @validates_schema
     def opinion_required_on_reject(self, data, **kwargs):
         if data.get("decision") == REJECT and not data.get("opinion"):
-            raise ValidationError("退回时须填写审批意见，告诉单位需要修改什么", "opinion")
+            raise ValidationError(OPINION_ON_REJECT, "opinion")
 
 
 REVIEW = register(TaskForm(
@@ -30,7 +31,8 @@ REVIEW = register(TaskForm(
     layout=(
         FieldSpec("decision", "审批结果", widget="radio", required=True, options=DECISIONS),
         FieldSpec("opinion", "审批意见", widget="textarea", max_length=500,
-                  help="退回时必填；审核通过时可填写备注"),
+                  help="退回时必填；审核通过时可填写备注",
+                  required_when=("decision", REJECT, OPINION_ON_REJECT)),
     ),
     submit_label="提交审批结果",
     confirm="确定提交审批结果吗？",

@@ -62,6 +62,11 @@ def review(page: Page, live: str, decision: str, opinion: str) -> None:
     expect(page.locator("#unclaim")).to_be_visible()
     expect(page.locator("#manifest-rows")).to_be_visible()
     page.check(f"input[name=decision][value={decision}]")
+    if decision == "reject":  # no opinion: asked for on the page, before any confirmation
+        page.click("#submit-task")
+        expect(page.locator("#confirm-dialog[open]")).to_have_count(0)
+        assert "退回时须填写审批意见" in page.locator("#f-opinion").evaluate(
+            "el => el.validationMessage")
     page.fill("#f-opinion", opinion)
     page.click("#submit-task")  # the decision is confirmed first, named in the question
     label = "审核通过" if decision == "approve" else "退回修改"

@@ -89,8 +89,25 @@
     }
     return text;
   }
+  /* A field required only with another's value (an opinion when 退回修改): asked for
+     before the confirmation, not after the round trip. */
+  function missingConditional(form) {
+    var missing = null;
+    form.querySelectorAll("[data-required-when]").forEach(function (el) {
+      var rule = el.dataset.requiredWhen.split("="), other = form.elements[rule[0]];
+      var needed = other && other.value === rule[1] && !el.value.trim();
+      el.setCustomValidity(needed ? el.dataset.requiredMessage : "");
+      if (needed && !missing) missing = el;
+    });
+    if (missing) missing.reportValidity();
+    return missing;
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.dataset && e.target.dataset.requiredWhen) e.target.setCustomValidity("");
+  });
   document.addEventListener("submit", function (e) {
     var form = e.target;
+    if (missingConditional(form)) { e.preventDefault(); return; }
     if (form.dataset.confirm && !form._confirmed) {
       e.preventDefault();
       askConfirm(confirmText(form), function () { form._confirmed = true; form.submit(); });
