@@ -253,3 +253,9 @@ def test_a_date_at_the_calendars_edge_means_no_limit(app, make_api, edge):
         assert answer.status_code == 200, (joined, answer.status_code)
         if url.startswith("/api/"):
             assert answer.json["total"] == api.client.get(url).json["total"], joined
+
+
+def test_a_page_past_the_end_says_so_and_links_the_last(app, make_api):
+    api = make_api().login_operator()
+    page = api.client.get("/queries/persons?page=99").text
+    assert "（第 99 页已超出）" in page and "最后一页" in page and "第 99/" not in page
