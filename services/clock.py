@@ -29,7 +29,8 @@ def display(value: datetime | None, seconds: bool = False) -> str:
 
 def dates_from(args, *names: tuple[str, str]) -> tuple[dict[str, date | None], dict[str, str]]:
     """Dates typed into a query form, by (name, label): one that does not parse is left
-    out and named in the problems, for the page to say so."""
+    out and named in the problems, for the page to say so; so is a range (a start and an
+    end) that ends before it starts, which nothing can match."""
     dates: dict[str, date | None] = {}
     problems: dict[str, str] = {}
     for name, label in names:
@@ -39,6 +40,10 @@ def dates_from(args, *names: tuple[str, str]) -> tuple[dict[str, date | None], d
         except ValueError:
             dates[name] = None
             problems[name] = f"{label}格式应为 YYYY-MM-DD，已忽略该条件"
+    if len(names) == 2:
+        (start, start_label), (end, end_label) = names
+        if dates[start] and dates[end] and dates[start] > dates[end]:
+            problems[end] = f"{end_label}早于{start_label}，没有符合条件的记录，请检查日期"
     return dates, problems
 
 

@@ -259,3 +259,14 @@ def test_a_page_past_the_end_says_so_and_links_the_last(app, make_api):
     api = make_api().login_operator()
     page = api.client.get("/queries/persons?page=99").text
     assert "（第 99 页已超出）" in page and "最后一页" in page and "第 99/" not in page
+
+
+def test_a_range_that_ends_before_it_starts_says_so(app, make_api):
+    """Nothing can match it: the page says why the list is empty (it said nothing)."""
+    api = make_api().login_operator()
+    for url in ("/queries/unit?tab=ledger", "/queries/status-changes", "/tasks?list=done"):
+        page = api.client.get(f"{url}&since=2026-12-01&until=2026-11-01" if "?" in url
+                              else f"{url}?since=2026-12-01&until=2026-11-01").text
+        assert "结束日期早于开始日期，没有符合条件的记录" in page, url
+    account = api.client.get("/queries/unit?tab=account&since=2026-12-01&until=2026-11-01").text
+    assert "结束日期早于开始日期" not in account  # 8.2 puts the range right and says so

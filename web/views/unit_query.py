@@ -63,8 +63,8 @@ def account_tab(actor: Actor) -> tuple[str, dict]:
     dates, problems = _range()
     since, until, moved = unit_query.account_period(dates["since"], dates["until"],
                                                     clock.today())
-    if moved:
-        problems["since"] = moved
+    if moved:  # it says how the range was put right instead
+        problems = {**{k: v for k, v in problems.items() if k != "until"}, "since": moved}
     info = unit_query.account_info(actor.unit_id, since, until)
     return "unit_query/account.html", {"info": info, "problems": problems}
 
