@@ -108,6 +108,10 @@ def test_transfer_through_the_browser(browser, live, app, demo, tmp_path):
     operator_login(page, live, demo, unit=1)
     start_application(page, "transfer")
     expect(page.get_by_role("heading", name="缴存人单位调整清册")).to_be_visible()
+    # the unit is asked for before the person the picker finds in it
+    assert page.evaluate("document.querySelector('#entry-from_unit_account')"
+                         ".compareDocumentPosition(document.querySelector('#person-picker'))"
+                         " & Node.DOCUMENT_POSITION_FOLLOWING")
 
     # the transferring-out unit found by its name (manual 12.1.2), never a list of all
     page.fill("#entry-from_unit_account", demo["units"][0]["name"][:4])
