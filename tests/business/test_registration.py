@@ -390,3 +390,6 @@ def test_a_person_registered_after_the_months_verification_starts_the_month_afte
         ).scalar_one()
         db.session.remove()
     assert first == month + 1
+    # nothing paid yet: the query says so rather than leaving 缴至年月 blank
+    listed = unit.client.get(f"/queries/persons?q={resident_id(71)}").get_data(as_text=True)
+    assert "共 1 条" in listed and '<td data-label="缴至年月">尚未缴存</td>' in listed
