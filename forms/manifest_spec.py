@@ -396,7 +396,7 @@ def code_of(options: list[tuple[str, str]], text: str) -> str | None:
             return value
     if text.isdigit():
         return next((value for value, _ in options
-                     if value.isdigit() and value.lstrip("0") == text.lstrip("0")), None)
+                     if value.isdigit() and text.zfill(len(value)) == value), None)
     return None
 
 

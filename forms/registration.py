@@ -159,11 +159,9 @@ class RegistrationManifest(ManifestSpec):
 
 
 def _id_type(ctx: Context, text: str) -> str | None:
-    """The 证件类型 code a typed value means (None: none)."""
-    if text in ID_TYPES:
-        return text
-    # 01 typed into a spreadsheet cell comes back as the number 1
-    return code_of(_id_types(ctx), text.zfill(2) if text.isdigit() else text)
+    """The 证件类型 code a typed value means (None: none); `code_of` reads a code a
+    spreadsheet cell turned into a number (01 → 1) too."""
+    return code_of(_id_types(ctx), text)
 
 
 def _new_row(id_type: str, name: str, number: str, mobile: str, amounts: tuple) -> NewRow:
