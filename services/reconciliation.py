@@ -19,13 +19,14 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select, type_coer
 
 from .db import Money, db
 from .models import AccountEvent, BasePeriod, PayableLine, PersonAccount
+from .models.account_event import TRANSFER_IN, TRANSFER_OUT
 from .models.person import ACTIVE
 from .money import ZERO
 from .months import YearMonth
 
 #: Causes of a change, by account event kind; 基数调整 from base periods.
-JOIN_CAUSES = {"open": "登记", "unseal": "启封", "transfer_in": "转入"}
-LEAVE_CAUSES = {"seal": "封存", "transfer_out": "转出"}
+JOIN_CAUSES = {"open": "登记", "unseal": "启封", TRANSFER_IN: "转入"}
+LEAVE_CAUSES = {"seal": "封存", TRANSFER_OUT: "转出"}
 BASE, OTHER = "base", "other"
 LABELS = {**JOIN_CAUSES, **LEAVE_CAUSES, BASE: "基数调整", OTHER: "其他"}
 

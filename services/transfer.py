@@ -34,6 +34,7 @@ from .models import (
     Unit,
     UnitAccount,
 )
+from .models.account_event import TRANSFER_IN, TRANSFER_OUT
 from .models.money import REMIT, UNPAID
 from .models.person import ACTIVE, SEALED
 from .money import ZERO, fmt
@@ -182,8 +183,8 @@ def approve(to_unit_id: int, moves: list[Move], who: Who) -> dict:
                                   person_amount=person_amount, instance_id=who.instance_id))
         out_month = remittance.next_month(move.from_unit_id)
         for unit_id, change, from_status, to_status, month in (
-                (move.from_unit_id, "transfer_out", SEALED, SEALED, out_month),
-                (to_unit_id, "transfer_in", SEALED, ACTIVE, in_month)):
+                (move.from_unit_id, TRANSFER_OUT, SEALED, SEALED, out_month),
+                (to_unit_id, TRANSFER_IN, SEALED, ACTIVE, in_month)):
             db.session.add(AccountEvent(
                 unit_id=unit_id, person_account_id=account.id, change=change,
                 from_status=from_status, to_status=to_status, month=month, actor=who.actor,
