@@ -14,7 +14,12 @@ from marshmallow import validate
 
 from services import registration
 from services.contribution import check_base, check_rate, split_amounts
-from services.identifiers import ID_TYPES, all_valid_mobiles, all_valid_resident_ids
+from services.identifiers import (
+    ID_TYPES,
+    all_valid_mobiles,
+    all_valid_resident_ids,
+    id_type_name,
+)
 from services.manifest_rows import NewRow
 from services.money import percent
 from services.policy import Policy
@@ -171,7 +176,7 @@ def _new_row(id_type: str, name: str, number: str, mobile: str, amounts: tuple) 
     _, base, rate, total, total_text = amounts
     gender, birth = registration.derived(id_type, number)
     return NewRow(f"{id_type}:{number}", None, {
-        "name": name, "id_type": id_type, "id_type_name": ID_TYPES.get(id_type, id_type),
+        "name": name, "id_type": id_type, "id_type_name": id_type_name(id_type),
         "id_number": number, "gender_name": registration.GENDERS.get(gender, ""),
         "birth_date": _day_text(birth) if birth else "", "mobile": mobile,
         "base": base, "person_rate": rate, "monthly_amount": total_text,

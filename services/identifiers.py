@@ -27,6 +27,11 @@ _DIGITS = re.compile(r"^[0-9]+$")
 #: 证件类型 code list. Only 01 carries a checksum.
 ID_TYPES = {"01": "身份证", "02": "军官证", "04": "外国人永久居留证", "99": "护照"}
 
+
+def id_type_name(code: str) -> str:
+    """A 证件类型 as people read it (身份证); a code not in the list as it is."""
+    return ID_TYPES.get(code, code)
+
 UNIT_ACCOUNT_LENGTH = 10
 PERSON_ACCOUNT_LENGTH = 12
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .db import count_capped, db, one_of
-from .identifiers import ID_TYPES, mask_id_number
+from .identifiers import id_type_name, mask_id_number
 from .models import Person, PersonAccount
 from .models.person import PERSON_STATUSES
 from .months import YearMonth
@@ -86,7 +86,7 @@ def person_row(account: PersonAccount) -> dict:
         "person_account": account.account_no,
         "name": person.name,
         "id_type": person.id_type,
-        "id_type_name": ID_TYPES.get(person.id_type, person.id_type),
+        "id_type_name": id_type_name(person.id_type),
         "id_number": person.id_number,
         "id_number_masked": mask_id_number(person.id_number),
         "status": account.status,

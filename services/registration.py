@@ -107,10 +107,6 @@ def derived(id_type: str, number: str) -> tuple[str, date | None]:
     return ("1" if number[16] in "13579" else "2"), resident_id_birth_date(number)
 
 
-def id_type_name(code: str) -> str:
-    return ID_TYPES.get(code, code)
-
-
 @dataclass(frozen=True)
 class NewAccount:
     """A checked 开户清册 row."""
