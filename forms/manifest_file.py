@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
 
@@ -24,7 +26,7 @@ from services.months import YearMonth
 from services.spreadsheets import MAX_COLUMNS, read_sheet, safe_cell
 from services.text import half_width
 
-from .manifest_spec import ChangeType, Column, Context, FileRows, ManifestSpec
+from .manifest_spec import ChangeType, Column, Context, ManifestSpec
 
 MAX_IMPORT_ROWS = 100_000
 TEMPLATE_ROWS = 1000
@@ -97,11 +99,36 @@ def _instructions(spec: ManifestSpec, change_type: ChangeType, columns: list[Col
     return lines
 
 
+@dataclass
+class FileRows:
+    """A file's rows a column at a time: `numbers` their row numbers in the file, and each
+    column read, by name, its texts in the same order. Iterating gives each row as (row
+    number, {column name: text})."""
+
+    numbers: list[int]
+    columns: dict[str, list[str]]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        names = tuple(self.columns)
+        rows = zip(*self.columns.values(), strict=True)
+        for row_no, texts in zip(self.numbers, rows, strict=True):
+            yield row_no, dict(zip(names, texts, strict=True))
+
+    def column(self, name: str) -> list[str]:
+        """A column's texts; blanks for a column the file does not have."""
+        found = self.columns.get(name)
+        return found if found is not None else [""] * len(self.numbers)
+
+
 def read_rows(spec: ManifestSpec, content: bytes, change_type: ChangeType | None
               ) -> tuple[FileRows, int, list[dict], ChangeType]:
-    """The rows (`FileRows`: row numbers, and each column's texts), how many were skipped for carrying no
-    change, the problems found reading cells (row, column header, message), and the change
-    type read: `change_type`, or when none is given the one the file's columns are of."""
+    """The rows (`FileRows`: row numbers, and each column's texts), how many were skipped
+    for carrying no change, the problems found reading cells (row, column header,
+    message), and the change type read: `change_type`, or when none is given the one the
+    file's columns are of."""
     grid = read_sheet(content, spec.title).rows
     header = [_header_text(v) for v in (grid[0][:MAX_COLUMNS] if grid else [])]
     by_header = {c.header: c for c in spec.columns}

@@ -11,10 +11,11 @@ it names no business and no business's field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from services import clock, persons
 from services.errors import InvalidInput
@@ -24,6 +25,9 @@ from services.money import fmt
 from services.months import YearMonth
 from services.policy import Policy
 from services.text import half_width
+
+if TYPE_CHECKING:  # a file's rows as manifest_file reads them
+    from .manifest_file import FileRows
 
 #: How often (in rows) a file's check tells its progress.
 PROGRESS_ROWS = 1000
@@ -118,29 +122,6 @@ class Context:
     subjects: dict = field(default_factory=dict)
     #: Anything else a business reads once (e.g. the other unit of a transfer).
     extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class FileRows:
-    """A file's rows a column at a time: `numbers` their row numbers in the file, and each
-    column read, by name, its texts in the same order. Iterating gives each row as (row
-    number, {column name: text})."""
-
-    numbers: list[int]
-    columns: dict[str, list[str]]
-
-    def __len__(self) -> int:
-        return len(self.numbers)
-
-    def __iter__(self) -> Iterator[tuple[int, dict]]:
-        names = tuple(self.columns)
-        for row_no, texts in zip(self.numbers, zip(*self.columns.values(), strict=True), strict=True):
-            yield row_no, dict(zip(names, texts, strict=True))
-
-    def column(self, name: str) -> list[str]:
-        """A column's texts; blanks for a column the file does not have."""
-        found = self.columns.get(name)
-        return found if found is not None else [""] * len(self.numbers)
 
 
 class RowError(Exception):

@@ -27,12 +27,12 @@ from services.policy import Policy
 from . import FieldSpec, TaskForm, register, register_manifest
 from .base_adjustment import parse_rate
 from .fields import HallSchema, Str
+from .manifest_file import FileRows
 from .manifest_spec import (
     PROGRESS_ROWS,
     ChangeType,
     Column,
     Context,
-    FileRows,
     ManifestSpec,
     RowError,
     checked,

@@ -163,7 +163,8 @@ def test_a_file_checked_a_column_at_a_time_makes_what_row_by_row_makes(
     through that way (a 100,000-row import checks no row one by one), and whatever a file
     holds, the rows stored and the problems named are exactly those of checking row by
     row; any doubt sends the file row by row."""
-    from forms.manifest_spec import FileRows, build_context
+    from forms.manifest_file import FileRows
+    from forms.manifest_spec import build_context
     from forms.registration import MANIFEST
     from tests.business.test_registration import demo_person
     from tests.money_helpers import unit_id_of
