@@ -27,13 +27,14 @@ from sqlalchemy import (
     MetaData,
     any_,
     bindparam,
+    event,
     func,
     literal,
     literal_column,
     select,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from .months import YearMonth
@@ -91,6 +92,47 @@ def deferred_writes() -> Iterator[None]:
         _pending.reset(token)
     for action, args in pending:
         action(*args)
+
+
+#: `Session.info` key of a session that only reads (see `reading_only`).
+READ_ONLY = "hpf_read_only"
+
+
+class WriteWhileReading(RuntimeError):
+    """A write in a request declared to only read: a bug, refused before it runs (the
+    session has no transaction to roll it back)."""
+
+
+def reading_only() -> None:
+    """The rest of this session only reads: its statements run without a transaction
+    (autocommit). On PostgreSQL that saves a page the BEGIN and ROLLBACK round trips
+    (measured: 1.3 ms of a 6 ms home page); under READ COMMITTED every statement reads its
+    own snapshot either way, so what the page shows is the same. SQLite's driver opens no
+    transaction for a SELECT in the first place (switching would only add a PRAGMA when the
+    connection goes back to the pool). Call before the session's first statement. Writes in
+    such a session are refused (`WriteWhileReading`)."""
+    session = db.session()
+    if session.in_transaction():
+        raise RuntimeError("reading_only() must come before the session's first statement")
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[READ_ONLY] = True
+
+
+def check_may_write(session) -> None:
+    if session.info.get(READ_ONLY):
+        raise WriteWhileReading("this request only reads; it may not write")
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_while_reading(session, flush_context, instances) -> None:
+    check_may_write(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_write_while_reading(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        check_may_write(state.session)
 
 
 #: Memory a month-wide sort or hash may use before spilling to disk: a 50,000-person

@@ -16,7 +16,7 @@ from operator import itemgetter
 
 from sqlalchemy.exc import DBAPIError
 
-from .db import db
+from .db import check_may_write, db
 
 #: From this many rows, PostgreSQL takes them by COPY: one stream instead of a statement
 #: per row (a 10,000-row approval writes some 60,000 rows).
@@ -128,6 +128,7 @@ def update_by_key(model, key: str, names: tuple[str, ...], rows: list[tuple],
 def _copy_rows(connection, table, columns: list[str], rows: list[tuple]) -> None:
     """COPY … FROM STDIN on the session's connection (inside its transaction) of rows
     already converted as an INSERT would send them."""
+    check_may_write(db.session)
     dialect = connection.dialect
     quote = dialect.identifier_preparer
     sql = (f"COPY {quote.format_table(table)} "
@@ -255,6 +256,8 @@ def _convert(plan: _Compiled, values: dict, memo: dict | None = None):
 
 def _run(connection, plan: _Compiled, params, many: bool = False, fetch: bool = False):
     """Execute on the DBAPI cursor: rows if `fetch`, else the rowcount."""
+    if not fetch:
+        check_may_write(db.session)
     dbapi_connection = connection.connection.driver_connection
     cursor = dbapi_connection.cursor()
     try:

@@ -13,6 +13,7 @@ from services.db import db
 from services.errors import InvalidInput
 
 from ..auth import require_actor
+from ..reads import reads_only
 from . import responses as R
 from .jobs import queued
 from .schemas import DataSchema, TaskListArgs
@@ -22,6 +23,7 @@ blp = Blueprint("api_tasks", __name__, description="待办、已办、我发起�
 
 
 @blp.get("")
+@reads_only
 @blp.arguments(TaskListArgs, location="query")
 @blp.alt_response(200, schema=R.TaskPage, success=True)
 def tasks(args):

@@ -12,12 +12,14 @@ from services.db import db
 from .. import auth
 from ..money_actions import FINANCE_GROUP
 from ..query_args import page_number
+from ..reads import reads_only
 from . import bp
 
 PER_PAGE = 20
 
 
 @bp.get("/centre")
+@reads_only
 @auth.login_required(STAFF)
 def centre_desk():
     """The reviewers' desk. An analyst reviews nothing: 流程管理 is theirs."""

@@ -13,6 +13,7 @@ from services.units import account_summary
 
 from .. import auth
 from ..query_args import page_number
+from ..reads import reads_only
 from . import bp
 
 #: The module tiles of manual 1.2, in its order: (key, name, short description).
@@ -52,6 +53,7 @@ def tiles() -> list[dict]:
 
 
 @bp.get("/")
+@reads_only
 def home():
     actor = auth.current_actor()
     if actor is None:
@@ -70,6 +72,7 @@ def home():
 
 
 @bp.get("/messages")
+@reads_only
 @auth.login_required(OPERATOR)
 def message_list():
     actor = auth.current_actor()

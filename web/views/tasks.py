@@ -21,6 +21,7 @@ from services.errors import HallError, InvalidInput
 
 from .. import auth, printing
 from ..query_args import date_filters, page_number
+from ..reads import reads_only
 from . import bp
 
 LIST_TITLES = {"todo": "待办", "done": "已办", "initiated": "我发起的", "group": "任务池"}
@@ -29,6 +30,7 @@ MANIFEST_PER_PAGE = 50
 
 
 @bp.get("/tasks")
+@reads_only
 @auth.login_required()
 def task_list():
     actor = auth.current_actor()
