@@ -114,7 +114,10 @@ class BackPayManifest(ManifestSpec):
 
     def lookup(self, ctx: Context, keys: list[str]) -> dict:
         found = refs_by_account(ctx.unit_id, keys)
-        ctx.extra["histories"] = back_pay.histories([r.id for r in found.values()])
+        ids = [r.id for r in found.values()]
+        ctx.extra["histories"] = back_pay.histories(ids)
+        allowed = ctx.extra.get("window")
+        ctx.extra["covered"] = back_pay.covered_months(ids, allowed.first) if allowed else {}
         return found
 
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:
@@ -134,6 +137,9 @@ class BackPayManifest(ManifestSpec):
                 problem = back_pay.status_problem(ctx.extra["histories"].get(account.id), month)
             if problem:
                 problems["month"] = problem
+            elif reason == back_pay.MISSED and account is not None:
+                if problem := back_pay.missed_problem(ctx.extra["covered"], account.id, month):
+                    problems["reason"] = problem
         amount = checked(problems, "amount", "补缴金额", values,
                          lambda v: back_pay.check_amount(v, ctx.policy))
         if problems:

@@ -50,6 +50,8 @@ def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row]) ->
     正常 in), asked again since the world may have moved (a month paid, a transfer)."""
     accounts = persons.refs_by_ids([r.person_account_id for r in batch])
     history = back_pay.histories(list(accounts))
+    window = check.extra["window"]
+    covered = back_pay.covered_months(list(accounts), window.first) if window else {}
     errors = []
     for row in batch:
         month = YearMonth.parse(row.values["month"])
@@ -57,9 +59,11 @@ def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row]) ->
         if account is None or account.unit_id != ctx.unit_id:
             problem, column = "已不在本单位，请删除该行", "个人账号"
         else:
-            problem = back_pay.month_problem(month, check.extra["window"]) or \
+            problem = back_pay.month_problem(month, window) or \
                 back_pay.status_problem(history.get(account.id), month)
             column = "补缴年月"
+            if problem is None and row.values["reason"] == back_pay.MISSED:
+                problem, column = back_pay.missed_problem(covered, account.id, month), "补缴原因"
         if problem:
             errors.append({"row": row.position, "column": column,
                            "message": f"{row.values['name']}：{problem}"})

@@ -7,6 +7,9 @@ the 应缴 an approved back pay becomes.
   account event on or before the month left them in (or, before any event, the status the
   first later event started from; with no event at all, today's status), from their first
   month on.
+- 漏缴 (missed) only for a month the person was left out of: not one on that month's
+  standing 汇缴核定 (they are paid, or due, with it: an underpayment is 少缴), nor one an
+  approved 漏缴 already made up (it would be paid twice).
 - 补缴金额 above zero and at most one person-month's most (the policy's base ceiling at
   its top rates).
 """
@@ -17,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .db import db, one_of, utcnow
 from .direct_sql import insert_rows
 from .models import AccountEvent, Payable, PayableLine, PersonAccount
-from .models.money import BACK_PAY, UNPAID
+from .models.money import BACK_PAY, REMIT, UNPAID
 from .models.person import ACTIVE, PERSON_STATUSES
 from .money import ZERO, fmt, parse_money
 from .months import YearMonth
@@ -102,6 +105,35 @@ def status_problem(history: History | None, month: YearMonth) -> str | None:
         return f"该职工 {month} 尚未开户，不能补缴该月"
     return (f"该职工 {month} 的账户状态为「{PERSON_STATUSES.get(status, status)}」，"
             "只能补缴其状态正常的月份")
+
+
+#: 补缴原因 01 漏缴 (DOMAIN.md's code list).
+MISSED = "01"
+
+
+def covered_months(account_ids: list[int], since: YearMonth) -> dict[tuple[int, YearMonth], str]:
+    """(account, month) from `since` on that a 漏缴 may not make up, with what covers it:
+    REMIT (on the month's standing 汇缴核定) or BACK_PAY (an approved 漏缴)."""
+    if not account_ids:
+        return {}
+    rows = db.session.execute(
+        select(PayableLine.person_account_id, PayableLine.month, Payable.kind)
+        .join(Payable, Payable.id == PayableLine.payable_id)
+        .where(one_of(PayableLine.person_account_id, set(account_ids)),
+               PayableLine.month >= since, Payable.active.is_(True),
+               or_(Payable.kind == REMIT, PayableLine.reason == MISSED))).all()
+    return {(account_id, month): kind for account_id, month, kind in rows}
+
+
+def missed_problem(covered: dict[tuple[int, YearMonth], str], account_id: int,
+                   month: YearMonth) -> str | None:
+    kind = covered.get((account_id, month))
+    if kind == REMIT:
+        return (f"该职工 {month} 已在当月汇缴中缴存，不属于漏缴；"
+                "缴存额不足请选择补缴原因「02 少缴」")
+    if kind == BACK_PAY:
+        return f"该职工 {month} 的漏缴已补缴过，不能重复补缴"
+    return None
 
 
 def check_amount(text: object, policy: Policy) -> Decimal:

@@ -51,11 +51,11 @@ def test_entries_are_checked_against_the_window_the_status_and_the_amount(app, m
     latest = latest_month(app, demo)
     active, sealed = persons(app, demo, "01")[0], persons(app, demo, "02")[0]
 
-    added = add(unit, instance_id, person_account=active.account_no, reason="01",
+    added = add(unit, instance_id, person_account=active.account_no, reason="02",
                 month=str(latest), amount="500")
     assert added.status_code == 201, added.json
     assert (added.json["name"], added.json["id_number"], added.json["reason_name"],
-            added.json["amount"]) == (active.person.name, active.person.id_number, "漏缴", "500.00")
+            added.json["amount"]) == (active.person.name, active.person.id_number, "少缴", "500.00")
     twice = add(unit, instance_id, person_account=active.account_no, reason="02",
                 month=str(latest), amount="10")
     assert twice.status_code == 422 and "已在清册中" in twice.json["message"]
@@ -112,7 +112,7 @@ def test_import_and_delete(app, make_api, demo):
     people = persons(app, demo, "01")
     template = unit.get(f"{API}/processes/back_pay/template.xlsx").data
     filled = fill_template(template, [
-        {"个人账号": people[0].account_no, "补缴原因": "漏缴", "补缴年月": str(latest),
+        {"个人账号": people[0].account_no, "补缴原因": "少缴", "补缴年月": str(latest),
          "补缴金额": "300"},
         {"个人账号": people[1].account_no, "补缴原因": "03", "补缴年月": str(latest - 2),
          "补缴金额": "88.8"}])
@@ -124,7 +124,7 @@ def test_import_and_delete(app, make_api, demo):
     assert imported.json["imported"] == 2
     rows = unit.get(f"{API}/instances/{instance_id}/manifest").json
     assert rows["total_amount"] == "388.80"
-    assert [r["reason_name"] for r in rows["items"]] == ["漏缴", "基数调整补差"]
+    assert [r["reason_name"] for r in rows["items"]] == ["少缴", "基数调整补差"]
     deleted = unit.delete(f"{API}/instances/{instance_id}/manifest/rows/{rows['items'][0]['row_id']}")
     assert deleted.status_code == 200
     assert unit.get(f"{API}/instances/{instance_id}/manifest").json["total_amount"] == "88.80"
@@ -140,7 +140,7 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
     instance_id, task_id = start(unit)
     for person, month, amount in ((people[0], latest, "500.00"), (people[0], latest - 1, "250.50"),
                                   (people[1], latest - 3, "1000")):
-        assert add(unit, instance_id, person_account=person.account_no, reason="01",
+        assert add(unit, instance_id, person_account=person.account_no, reason="02",
                    month=str(month), amount=amount).status_code == 201
 
     done = unit.client.post(f"/tasks/{task_id}", data={"csrf_token": unit.csrf(), "remark": "补缴"})
@@ -199,9 +199,9 @@ def test_approved_printed_paid_and_allocated_as_back_pay(app, make_api, demo):
             PERSON_ROWS.c.unit_id == unit_id, PERSON_ROWS.c.biz_type == "back_pay")
             .order_by(PERSON_ROWS.c.month)).all()
         assert [(r.month, r.amount, r.summary) for r in rows] == [
-            (latest - 3, Decimal("1000.00"), f"{latest - 3} 补缴（漏缴）"),
-            (latest - 1, Decimal("250.50"), f"{latest - 1} 补缴（漏缴）"),
-            (latest, Decimal("500.00"), f"{latest} 补缴（漏缴）")]
+            (latest - 3, Decimal("1000.00"), f"{latest - 3} 补缴（少缴）"),
+            (latest - 1, Decimal("250.50"), f"{latest - 1} 补缴（少缴）"),
+            (latest, Decimal("500.00"), f"{latest} 补缴（少缴）")]
     assert "补缴款 1,750.50 元已到账" in unit.get(f"{API}/messages").json["items"][0]["content"]
     check_books(app, unit_id, unit)
     assert unit.post(f"{API}/processes/back_pay/instances", {"data": {}}).status_code == 201
@@ -211,7 +211,7 @@ def submitted(app, demo, unit, month: YearMonth, amount: str) -> int:
     """A back pay of one 正常 person's `month` for `amount`, 完成办理 (with the centre now)."""
     active = persons(app, demo, "01")[0]
     instance_id, task_id = start(unit)
-    assert add(unit, instance_id, person_account=active.account_no, reason="01",
+    assert add(unit, instance_id, person_account=active.account_no, reason="02",
                month=str(month), amount=amount).status_code == 201
     assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
     return instance_id
@@ -301,4 +301,50 @@ def test_a_months_amount_pays_that_month_before_an_older_back_pay(app, make_api,
     assert "暂未分配（单位未分配金额 5.00 元，不足以缴纳补缴（20.00 元））" in short["message"]
     rest = pay("15.00", "back-pay-rest")
     assert [(p["kind"], p["amount"]) for p in rest["allocated"]] == [("back_pay", "20.00")]
+    check_books(app, unit_id_of(app, demo), unit)
+
+
+def test_a_missed_month_is_one_the_person_was_left_out_of_and_is_made_up_once(
+        app, make_api, demo):
+    """漏缴 for a month the person was remitted in would pay it twice (an underpayment is
+    少缴); a person left out of a month can make it up as 漏缴, once."""
+    unit = make_api().login_operator()
+    reviewer, finance = make_api().login_reviewer(), make_api().login_finance()
+    latest = latest_month(app, demo)
+    active = persons(app, demo, "01")[0]
+    with app.app_context():  # opened from last month on, after that month was remitted
+        from tests.money_helpers import register_person
+        left_out = register_person(unit_id_of(app, demo), latest - 1, "5000.00", "补录职工")
+        db.session.commit()
+        account_no = db.session.get(PersonAccount, left_out).account_no
+        db.session.remove()
+
+    instance_id, task_id = start(unit)
+    remitted = add(unit, instance_id, person_account=active.account_no, reason="01",
+                   month=str(latest), amount="500")
+    assert remitted.status_code == 422, remitted.json
+    assert remitted.json["errors"] == {"reason": [
+        f"该职工 {latest} 已在当月汇缴中缴存，不属于漏缴；缴存额不足请选择补缴原因「02 少缴」"]}
+    assert add(unit, instance_id, person_account=active.account_no, reason="02",
+               month=str(latest), amount="500").status_code == 201
+    missed = add(unit, instance_id, person_account=account_no, reason="01",
+                 month=str(latest - 1), amount="1200")
+    assert missed.status_code == 201, missed.json
+    assert unit.post(f"{API}/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    helpers.decide(reviewer, instance_id, opinion="同意补缴")
+    todo = next(t for t in unit.get(f"{API}/tasks?list=todo").json["items"]
+                if t["instance_id"] == instance_id)
+    assert unit.post(f"{API}/tasks/{todo['task_id']}/complete", {"data": {}}).status_code == 200
+    paid = finance.post(f"{API}/payments", {
+        "unit_account": demo["units"][0]["unit_account"], "amount": "1700.00",
+        "method": "transfer", "reference": "BP-2", "idempotency_key": "back-pay-missed"}).json
+    assert [p["kind"] for p in paid["allocated"]] == ["back_pay"]
+
+    second, _ = start(unit)  # the first is done: the month it made up is not missed again
+    again = add(unit, second, person_account=account_no, reason="01", month=str(latest - 1),
+                amount="1200")
+    assert again.status_code == 422
+    assert again.json["errors"] == {"reason": [f"该职工 {latest - 1} 的漏缴已补缴过，不能重复补缴"]}
+    assert add(unit, second, person_account=account_no, reason="01", month=str(latest),
+               amount="1200").status_code == 201  # still left out of that one
     check_books(app, unit_id_of(app, demo), unit)

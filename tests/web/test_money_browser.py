@@ -161,7 +161,7 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     person = operator.request.get(f"{live}/api/v1/persons?status=01&per_page=2").json()["items"][1]
     operator.fill("#person-picker", person["person_account"])
     expect(operator.locator("#showback [data-show=name]")).to_have_text(person["name"])
-    operator.select_option("#entry-reason", "01")
+    operator.select_option("#entry-reason", "02")
     operator.select_option("#entry-month", str(month2))
     operator.fill("#entry-amount", "456.70")
     operator.click("#add-row")
