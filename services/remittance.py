@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import column, func, insert, literal, select, table
+from sqlalchemy import bindparam, column, func, insert, literal, select, table
 from sqlalchemy.exc import IntegrityError
 
 from . import ledger
@@ -56,19 +56,36 @@ def latest_verified(unit_id: int) -> Payable | None:
         .order_by(Payable.month.desc()).limit(1)).scalar_one_or_none()
 
 
+#: The unit's 应汇缴年月 and its latest verified month, in one read: every action on a
+#: 基数调整 asks (`verified_through`), as do registration, seals and transfers.
+_DUE_AND_LATEST = (
+    select(UnitAccount.paid_through, UnitAccount.first_month,
+           select(func.max(Payable.month)).where(
+               Payable.unit_id == bindparam("unit_id"), Payable.kind == REMIT,
+               Payable.active.is_(True)).scalar_subquery())
+    .where(UnitAccount.unit_id == bindparam("unit_id")))
+
+
+def _due_and_latest(unit_id: int) -> tuple[YearMonth, YearMonth | None]:
+    found = db.session.execute(_DUE_AND_LATEST, {"unit_id": unit_id}).first()
+    if found is None:
+        raise NotFound("单位不存在")
+    paid_through, first_month, latest = found
+    return UnitAccount.due_of(paid_through, first_month), latest
+
+
 def verified_through(unit_id: int) -> YearMonth | None:
     """The latest month whose 汇缴核定 stands unpaid (its persons and amounts fixed until
     it is paid or deleted), or None."""
-    month = next_month(unit_id)
-    return month - 1 if month > _account(unit_id).due_month else None
+    due, latest = _due_and_latest(unit_id)
+    return latest if latest is not None and latest >= due else None
 
 
 def next_month(unit_id: int) -> YearMonth:
     """The month 汇缴核定 opens on: the 应汇缴年月, or the month after the latest one
     verified and not yet paid."""
-    due = _account(unit_id).due_month
-    latest = latest_verified(unit_id)
-    return max(due, latest.month + 1) if latest else due
+    due, latest = _due_and_latest(unit_id)
+    return max(due, latest + 1) if latest is not None else due
 
 
 def refusal(unit_id: int, month: YearMonth, today: date, count_persons: bool = True

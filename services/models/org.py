@@ -87,8 +87,12 @@ class UnitAccount(Base):
 
     @property
     def due_month(self) -> YearMonth:
+        return self.due_of(self.paid_through, self.first_month)
+
+    @staticmethod
+    def due_of(paid_through: YearMonth | None, first_month: YearMonth) -> YearMonth:
         """应汇缴年月: 缴至年月 + 1, or 首次汇缴年月 for a unit that never paid."""
-        return self.paid_through + 1 if self.paid_through else self.first_month
+        return paid_through + 1 if paid_through else first_month
 
 
 class LoginState:

@@ -174,6 +174,22 @@ def test_a_manifest_edit_runs_the_same_statements_however_long_the_manifest(app,
     assert add_and_delete(people[0]) == small
 
 
+def test_a_base_adjustment_entry_reads_the_due_and_verified_months_in_one_statement(
+        app, make_api):
+    """Every 基数调整 action asks which month a verification holds (its 生效年月 must come
+    after it): the unit's 应汇缴年月 and its latest verified month are one read."""
+    operator = make_api().login_operator()
+    started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}}).json
+    person = operator.get(f"{API}/persons?status=01&per_page=1").json["items"][0]
+    with statements(app) as seen:
+        added = operator.post(f"{API}/instances/{started['instance_id']}/manifest/rows", {
+            "person_account": person["person_account"], "new_base": "6000"})
+    assert added.status_code == 201, added.json
+    [months] = [s for s in seen if "FROM payable" in s]
+    assert "FROM unit_account" in months
+    assert sum("FROM unit_account" in s for s in seen) == 1, seen
+
+
 def test_every_list_query_reads_an_index_in_order(app, make_api):
     operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
     finished_application(operator, reviewer)
