@@ -28,7 +28,7 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import access, registry, store
 from .actors import EMPLOYER_LANE, Actor
-from .models import READY, RUNNING, HumanTask, ProcessInstance
+from .models import READY, RUNNING, HumanTask
 
 CLASH = "刚刚有其他申请录入了同一缴存人，本次未做任何更改，请刷新后重试"
 
@@ -50,17 +50,12 @@ class Editing:
     start_data: dict
 
 
-_TOTALS = select(ProcessInstance.manifest_count, ProcessInstance.manifest_amount,
-                 ProcessInstance.manifest_amount_before)
-
-
 @contextmanager
 def editing(instance_id: int, actor: Actor) -> Iterator[Editing]:
-    instance = check_editable(instance_id, actor)
-    count, amount, before = db.session.execute(
-        _TOTALS.where(ProcessInstance.id == instance.id)).one()
+    instance = check_editable(instance_id, actor)  # its totals read with the lock
     spec = spec_for(instance.process_key)
-    edit = Editing(instance, spec, manifest_rows.Totals(count, amount, before), {})
+    edit = Editing(instance, spec, manifest_rows.Totals(
+        instance.manifest_count, instance.manifest_amount, instance.manifest_amount_before), {})
     try:
         yield edit
         db.session.flush()

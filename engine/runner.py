@@ -46,9 +46,9 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
     business = registry.business(process_key, definition.name)
     if data and business.start_data is None:
         raise InvalidInput("发起时不需要提交数据", {f"data.{k}": ["不允许的字段"] for k in data})
+    # One open application per unit of a single-open business: the unique index on
+    # (unit_id, open_key) decides, with no read before the insert (see below).
     open_key = process_key if business.single_open else None
-    if open_key:
-        _refuse_second_open(unit_id, business)
     now = utcnow()
     row = ProcessInstance(definition_id=definition.id, process_key=process_key,
                           unit_id=unit_id, status=RUNNING, title=definition.name, state="",
@@ -58,8 +58,9 @@ def start(process_key: str, unit_id: int, actor: Actor, data: dict | None = None
     try:
         db.session.flush()
     except IntegrityError:
-        # Another start of the same business for this unit won the race: the unique index
-        # on (unit_id, open_key) refused ours. Starting is the whole action: undo it.
+        # The unit has an open one (or another start won the race): the unique index on
+        # (unit_id, open_key) refused ours. Starting is the whole action: undo it, and say
+        # which application is open.
         db.session.rollback()
         _refuse_second_open(unit_id, business)
         raise Conflict(store.CONFLICT_MESSAGE) from None

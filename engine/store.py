@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import aliased
 
 from services.db import db
 from services.direct_sql import execute_direct, query_direct
@@ -81,6 +82,9 @@ class InstanceRow:
     initiator: str = ""
     initiator_name: str = ""
     manifest_count: int = 0
+    #: The 清册's kept totals (an edit adds to them without summing the rows).
+    manifest_amount: object = None
+    manifest_amount_before: object = None
     state: str | None = None
     ended_at: object = None
 
@@ -88,7 +92,8 @@ class InstanceRow:
 _COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.process_key,
             ProcessInstance.unit_id, ProcessInstance.status, ProcessInstance.title,
             ProcessInstance.revision, ProcessInstance.initiator, ProcessInstance.initiator_name,
-            ProcessInstance.manifest_count)
+            ProcessInstance.manifest_count, ProcessInstance.manifest_amount,
+            ProcessInstance.manifest_amount_before)
 _TASK_COLUMNS = tuple(HumanTask.__table__.c)
 _TASK_NAMES = tuple(c.name for c in _TASK_COLUMNS)
 
@@ -99,8 +104,12 @@ _LOCK = {
     .where(ProcessInstance.id == bindparam("instance_id")).with_for_update(of=ProcessInstance)
     for with_state in (True, False)
 }
-_LOCK_BY_TASK = (select(*_TASK_COLUMNS, *_COLUMNS, ProcessInstance.state)
+#: The instance again, not locked: its revision as the statement first saw it, beside the
+#: locked row's (see `lock_by_task`).
+_SEEN = aliased(ProcessInstance)
+_LOCK_BY_TASK = (select(*_TASK_COLUMNS, *_COLUMNS, ProcessInstance.state, _SEEN.revision)
                  .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                 .join(_SEEN, _SEEN.id == HumanTask.instance_id)
                  .where(HumanTask.id == bindparam("task_id"))
                  .with_for_update(of=ProcessInstance))
 
@@ -118,19 +127,21 @@ def lock_instance(instance_id: int, with_state: bool = True) -> InstanceRow:
 
 
 def lock_by_task(task_id: str):
-    """A human task and its instance, the instance locked: one round trip on SQLite, a
-    second on databases that can make us wait for the lock."""
+    """A human task and its instance, the instance locked, in one round trip.
+
+    Where a statement can wait for the lock (PostgreSQL), the locked row it returns is the
+    newest, but the joined task row is as the statement first saw it. Every change to a
+    task bumps its instance's revision under that lock, so the task row is current unless
+    the locked revision differs from the one first seen; only then is it read again."""
     rows = query_direct(_LOCK_BY_TASK, {"task_id": str(task_id)})
     if not rows:
         raise NotFound("任务不存在")
     row = rows[0]
     split = len(_TASK_COLUMNS)
-    task = row[:split]
-    if db.session.connection().dialect.name != "sqlite":
-        # Having waited for the lock, the instance row is the newest but the joined task
-        # row is as the statement first saw it: read it again (SQLite never waits here).
+    task, instance = row[:split], InstanceRow(*row[split:-1])
+    if instance.revision != row[-1]:
         task = query_direct(_TASK_BY_ID, {"task_id": str(task_id)})[0]
-    return TaskRow(**dict(zip(_TASK_NAMES, task, strict=True))), InstanceRow(*row[split:])
+    return TaskRow(**dict(zip(_TASK_NAMES, task, strict=True))), instance
 
 
 @dataclass

@@ -188,6 +188,22 @@ def test_a_base_adjustment_entry_reads_the_due_and_verified_months_in_one_statem
     [months] = [s for s in seen if "FROM payable" in s]
     assert "FROM unit_account" in months
     assert sum("FROM unit_account" in s for s in seen) == 1, seen
+    # the application is read once, locked, with the 清册's kept totals
+    [instance] = [s for s in seen if "FROM process_instance" in s]
+    assert "manifest_amount_before" in instance
+
+
+def test_starting_a_single_open_business_leaves_the_rule_to_the_index(app, make_api):
+    """No read of the unit's open applications before the insert: the unique index on
+    (unit_id, open_key) refuses a second one, which is then named (409)."""
+    operator = make_api().login_operator()
+    with statements(app) as seen:
+        started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert started.status_code == 201, started.json
+    assert not any(s.startswith("SELECT") and "open_key =" in s for s in seen), seen
+    again = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}})
+    assert again.status_code == 409
+    assert again.json["instance_id"] == started.json["instance_id"]
 
 
 def test_every_list_query_reads_an_index_in_order(app, make_api):
