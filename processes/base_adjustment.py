@@ -13,7 +13,7 @@ from services.eligibility import effective_month_problem, no_effective_month, st
 from services.errors import BusinessRuleViolation
 from services.models.person import ACTIVE
 from services.months import YearMonth
-from services.units import get_unit, unit_rate
+from services.units import get_unit
 
 from . import Business, handler, register_business
 from .context import HandlerContext
@@ -89,8 +89,8 @@ def apply(ctx: HandlerContext, data: dict) -> dict:
     operator who applied. Every row is checked again first: a person sealed or moved to
     another unit, or a 生效年月 already paid, since the submission refuses the approval
     (the reviewer returns the application to the unit) and nothing is applied."""
-    rate = unit_rate(ctx.unit_id)
     check = build_context(MANIFEST, ctx.unit_id, ctx.instance_id, today=ctx.now.date())
+    rate = check.unit_rate
     who = Who(ctx.initiator, ctx.initiator_name, "基数调整", ctx.instance_id)
     count, first_month, errors = 0, None, []
     for batch in manifest_rows.batches(ctx.instance_id):

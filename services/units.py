@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, select, true
 
 from .db import db
 from .errors import NotFound
-from .models import PersonAccount, Unit, UnitAccount, UnitBalance
+from .models import PersonAccount, Unit, UnitBalance
 from .models.person import ACTIVE
 from .money import ZERO
 from .months import YearMonth
@@ -72,17 +72,6 @@ def get_unit(unit_id: int) -> Unit:
     if unit is None:
         raise NotFound("单位不存在")
     return unit
-
-
-_UNIT_RATE = select(UnitAccount.unit_rate).where(UnitAccount.unit_id == bindparam("unit_id"))
-
-
-def unit_rate(unit_id: int):
-    """单位缴存比例, in one prepared read (every approval that sets amounts asks)."""
-    rate = db.session.execute(_UNIT_RATE, {"unit_id": unit_id}).scalar_one_or_none()
-    if rate is None:
-        raise NotFound("单位不存在")
-    return rate
 
 
 def account_summary(unit_id: int) -> AccountSummary:

@@ -206,6 +206,22 @@ def test_starting_a_single_open_business_leaves_the_rule_to_the_index(app, make_
     assert again.json["instance_id"] == started.json["instance_id"]
 
 
+def test_an_action_reads_its_answer_before_it_commits(app, make_api):
+    """The application as the answer shows it is read in the action's own transaction: after
+    the commit it would take another (BEGIN and ROLLBACK round trips on PostgreSQL)."""
+    operator = make_api().login_operator()
+    with statements(app) as started_seen:
+        started = operator.post(f"{API}/processes/base_adjustment/instances", {"data": {}}).json
+    person = operator.get(f"{API}/persons?status=01&per_page=1").json["items"][0]
+    operator.post(f"{API}/instances/{started['instance_id']}/manifest/rows", {
+        "person_account": person["person_account"], "new_base": "6000"})
+    with statements(app) as submitted_seen:
+        submitted = operator.post(f"{API}/tasks/{started['tasks'][0]['task_id']}/complete",
+                                  {"data": {}})
+    assert submitted.status_code == 200 and submitted.json["tasks"][0]["lane"] != "employer"
+    assert started_seen[-1] == "COMMIT" and submitted_seen[-1] == "COMMIT"
+
+
 def test_every_list_query_reads_an_index_in_order(app, make_api):
     operator, reviewer = make_api().login_operator(), make_api().login_reviewer()
     finished_application(operator, reviewer)

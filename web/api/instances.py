@@ -56,8 +56,9 @@ def flowchart(instance_id: int):
 def terminate(args, instance_id: int):
     """结束流程（申请在单位手中时）。"""
     runner.terminate(instance_id, require_actor(), args["reason"])
+    detail = instance_detail_by_id(instance_id)  # in the action's transaction, not a new one
     db.session.commit()
-    return instance_detail_by_id(instance_id)
+    return detail
 
 
 @blp.get("/<int:instance_id>/manifest")

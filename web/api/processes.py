@@ -50,8 +50,9 @@ def start(args, key: str):
     """发起业务：返回申请号和当前待办任务。"""
     actor = require_actor(OPERATOR)
     instance = runner.start(key, actor.unit_id, actor, args["data"])
-    db.session.commit()
+    # read in the action's transaction: after the commit it would be another one
     detail = instance_detail_by_id(instance.id)
+    db.session.commit()
     return {"instance_id": instance.id, "tasks": detail["tasks"]}, 201
 
 

@@ -76,5 +76,6 @@ def complete(args, task_id: str):
         if isinstance(exc.errors, dict):  # form fields sit under "data" in the request
             exc.errors = {f"data.{name}": messages for name, messages in exc.errors.items()}
         raise
+    detail = instance_detail_by_id(instance.id)  # in the action's transaction, not a new one
     db.session.commit()
-    return instance_detail_by_id(instance.id)
+    return detail
