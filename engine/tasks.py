@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import defer
+from sqlalchemy import bindparam, null, select
+from sqlalchemy.orm import aliased, defer
 
 from services.clock import day_bounds, iso
 from services.db import db, page_statements, prepared, run_page
@@ -75,33 +75,53 @@ def _shape(actor: Actor, which: str, filters: Filters) -> tuple:
             bool(filters.until))
 
 
+#: The application's latest opinion (e.g. why it was returned), beside each waiting task.
+_DECIDED = aliased(HumanTask)
+_LATEST_OPINION = (
+    select(_DECIDED.opinion)
+    .where(_DECIDED.instance_id == HumanTask.instance_id, _DECIDED.opinion.is_not(None),
+           _DECIDED.decision.is_not(None))
+    .order_by(_DECIDED.completed_at.desc()).limit(1).correlate(HumanTask).scalar_subquery())
+
+
 def list_tasks(actor: Actor, which: str, page: int = 1, per_page: int = 10,
                filters: Filters | None = None, count: bool = True
                ) -> tuple[list[dict], int | None]:
     """A page of a list and how many it holds (up to LIST_COUNT_CAP; None with count=False,
     for previews that show no total). Each list's statements are built once per process
-    (`prepared`); a request only binds its values."""
+    (`prepared`); a request only binds its values. What a row shows besides its task (the
+    latest opinion of a waiting one; for centre staff the business and the applying unit)
+    comes in the same statement."""
     filters = filters or Filters()
     if which == "initiated":
         return _initiated(actor, page, per_page, filters, count)
+    waiting = which in ("todo", "group")
 
     def build():  # an unknown list is refused here (task_query), and nothing is kept
         query, order = task_query(actor, which)
-        return page_statements(_filtered(query, order, filters, HumanTask.process_key),
-                               order.desc(), HumanTask.id.desc())
+        query = _filtered(query, order, filters, HumanTask.process_key)
+        listed = query.add_columns(_LATEST_OPINION if waiting else null())
+        if not actor.is_operator:
+            listed = (listed.add_columns(ProcessInstance.title, Unit.name, UnitAccount.account_no)
+                      .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                      .join(Unit, Unit.id == ProcessInstance.unit_id)
+                      .outerjoin(UnitAccount, UnitAccount.unit_id == Unit.id))
+        return page_statements(listed, order.desc(), HumanTask.id.desc(), counted=query)
 
     rows, total = run_page(prepared(_shape(actor, which, filters), build),
-                           _params(actor, filters), page, per_page, count)
-    names = _own_names(rows) if actor.is_operator else \
-        _business_names({r.instance_id for r in rows})
+                           _params(actor, filters), page, per_page, count, whole_rows=True)
+    if actor.is_operator:
+        names = _own_names([r[0] for r in rows])
+    else:
+        names = {r[0].instance_id: (r[2], r[3], r[4] or "") for r in rows}
     result = []
     for r in rows:
-        business, unit_name, unit_account = names.get(r.instance_id, ("", "", ""))
-        result.append(task_dict(r, business, (unit_name, unit_account)))
-    if which in ("todo", "group"):
-        opinions = _latest_opinions({r.instance_id for r in rows})
-        for item in result:
-            item["opinion"] = opinions.get(item["instance_id"])
+        task, opinion = r[0], r[1]
+        business, unit_name, unit_account = names.get(task.instance_id, ("", "", ""))
+        item = task_dict(task, business, (unit_name, unit_account))
+        if waiting:
+            item["opinion"] = opinion
+        result.append(item)
     return result, total
 
 
@@ -114,8 +134,15 @@ def task_dict(row: HumanTask, business: str = "", unit: tuple[str, str] = ("", "
             "decision": row.decision, "opinion": row.opinion}
 
 
+#: The application's latest task, beside it in 我发起的.
+_LATEST = aliased(HumanTask)
+_LATEST_TASK = (select(_LATEST.id).where(_LATEST.instance_id == ProcessInstance.id)
+                .order_by(_LATEST.created_at.desc(), _LATEST.id.desc()).limit(1)
+                .correlate(ProcessInstance).scalar_subquery())
+
+
 def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: bool):
-    """我发起的: the unit's applications, one row per instance."""
+    """我发起的: the unit's applications, one row per instance, each with its latest task."""
 
     def build():
         # Without the workflow state: a list never runs it, and an open one is kilobytes.
@@ -123,15 +150,14 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: 
             ProcessInstance.unit_id == bindparam("unit_id"))
         query = _filtered(query, ProcessInstance.created_at, filters,
                           ProcessInstance.process_key)
-        return page_statements(query, ProcessInstance.created_at.desc(),
-                               ProcessInstance.id.desc())
+        listed = query.add_columns(HumanTask).outerjoin(HumanTask, HumanTask.id == _LATEST_TASK)
+        return page_statements(listed, ProcessInstance.created_at.desc(),
+                               ProcessInstance.id.desc(), counted=query)
 
     rows, total = run_page(prepared(_shape(actor, "initiated", filters), build),
-                           _params(actor, filters), page, per_page, count)
-    latest = _latest_tasks([r.id for r in rows])
+                           _params(actor, filters), page, per_page, count, whole_rows=True)
     result = []
-    for instance in rows:
-        task = latest.get(instance.id)
+    for instance, task in rows:
         result.append({
             "task_id": task.id if task else None, "instance_id": instance.id,
             "process_key": instance.process_key, "business": instance.title,
@@ -147,29 +173,6 @@ def _initiated(actor: Actor, page: int, per_page: int, filters: Filters, count: 
             "opinion": task.opinion if task else None,
             "summary": json.loads(instance.summary_json or "{}")})
     return result, total
-
-
-def _latest_tasks(instance_ids: list[int]) -> dict[int, HumanTask]:
-    if not instance_ids:
-        return {}
-    statement = prepared((__name__, "latest"), lambda: select(HumanTask).where(
-        HumanTask.instance_id.in_(bindparam("ids", expanding=True)))
-        .order_by(HumanTask.created_at))
-    rows = db.session.execute(statement, {"ids": instance_ids}).scalars()
-    return {row.instance_id: row for row in rows}
-
-
-def _latest_opinions(instance_ids: set[int]) -> dict[int, str]:
-    """The latest opinion written in each application (e.g. why it was returned)."""
-    if not instance_ids:
-        return {}
-    statement = prepared((__name__, "opinions"), lambda: select(
-        HumanTask.instance_id, HumanTask.opinion).where(
-        HumanTask.instance_id.in_(bindparam("ids", expanding=True)),
-        HumanTask.opinion.is_not(None), HumanTask.decision.is_not(None))
-        .order_by(HumanTask.completed_at))
-    rows = db.session.execute(statement, {"ids": sorted(instance_ids)}).all()
-    return dict(rows)
 
 
 def _own_names(rows: list[HumanTask]) -> dict[int, tuple[str, str, str]]:

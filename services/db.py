@@ -232,22 +232,25 @@ class PageStatements(NamedTuple):
     cap: int
 
 
-def page_statements(query, *order, cap: int = LIST_COUNT_CAP) -> PageStatements:
+def page_statements(query, *order, cap: int = LIST_COUNT_CAP, counted=None) -> PageStatements:
     """`query`'s count to `cap` and a page of it in `order` (LIMIT and OFFSET bound by
-    `run_page`)."""
-    return PageStatements(capped_count(query, cap), query.order_by(*order).limit(
-        bindparam("limit")).offset(bindparam("offset")), cap)
+    `run_page`). `counted`: the query to count, where `query` adds to each row what its page
+    shows (joins that do not change which rows match)."""
+    return PageStatements(capped_count(query if counted is None else counted, cap),
+                          query.order_by(*order).limit(bindparam("limit"))
+                          .offset(bindparam("offset")), cap)
 
 
 def run_page(statements: PageStatements, params: dict, page: int, per_page: int,
-             count: bool = True) -> tuple[list, int | None]:
-    """One page of `page_statements` with `params` bound: its rows (ORM objects) and the
-    count (None with count=False). A page that is not full ends the list, so its count is
-    known without counting (most lists fit on their first page); a full one, or an empty
-    one past the first, is counted."""
+             count: bool = True, whole_rows: bool = False) -> tuple[list, int | None]:
+    """One page of `page_statements` with `params` bound: its rows (ORM objects; with
+    `whole_rows`, every column of each) and the count (None with count=False). A page that
+    is not full ends the list, so its count is known without counting (most lists fit on
+    their first page); a full one, or an empty one past the first, is counted."""
     offset = (page - 1) * per_page
     params = {**params, "limit": per_page, "offset": offset}
-    rows = db.session.execute(statements.listing, params).scalars().all()
+    result = db.session.execute(statements.listing, params)
+    rows = result.all() if whole_rows else result.scalars().all()
     if not count:
         return rows, None
     if (rows or page == 1) and len(rows) < per_page and offset + len(rows) < statements.cap:
