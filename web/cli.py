@@ -125,6 +125,7 @@ def serve(host: str | None, demo_ukey: bool, production: bool) -> None:
     port = config.port()
     stack = _demo_ukey(host, port) if demo_ukey else None
     _start_background_work(app)
+    serving.settle_heap()
     click.echo(f"网上业务大厅已启动：http://{host}:{port}/ （中心入口 /centre/login）")
     click.echo(f"示范登录账号见 {config.instance_dir() / 'demo.json'}")
     try:

@@ -21,6 +21,7 @@ already does for kept-alive ones, and closes those silent for HPF_KEEPALIVE seco
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import selectors
 import shutil
@@ -106,7 +107,20 @@ def wsgi():
     if not config.database_url(config.instance_dir()).startswith("sqlite"):
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": threads + 1, "max_overflow": 4,
                                                   "pool_recycle": 1800}
-    return create_app(overrides)
+    app = create_app(overrides)
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Once the app is built, before it serves: what building it made (modules, mappers,
+    compiled statements, templates, parsed diagrams) lives as long as the process, so the
+    cyclic garbage collector is told not to walk it again (`gc.freeze`). Measured on home:
+    a full collection walked about 211,000 such objects and held every thread of the
+    process for about 100 ms, a pause every few thousand requests that lands in the
+    slowest percentile; frozen, the collector walks only what requests leave behind."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_production(host: str | None = None) -> None:

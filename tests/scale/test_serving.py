@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 
 from sqlalchemy import func, select
@@ -39,6 +40,20 @@ def test_every_server_setting_comes_from_the_environment(monkeypatch):
     assert settings["worker_class"] == "web.serving.HallThreadWorker"
     assert settings["accesslog"] == "/var/log/hpf/access.log"
     assert "%(M)s" in settings["access_log_format"]  # request time, in milliseconds
+
+
+def test_a_serving_process_leaves_what_startup_made_out_of_full_collections():
+    """`settle_heap` (called by `hpf serve` and by every gunicorn worker once the app is
+    built): the objects made so far are frozen, what requests make later is collected."""
+    startup = [["模块", "模板"]]
+    gc.unfreeze()
+    try:
+        serving.settle_heap()
+        later = [["请求"]]
+        walked = {id(o) for o in gc.get_objects()}
+        assert id(startup) not in walked and id(later) in walked
+    finally:
+        gc.unfreeze()
 
 
 def test_seeded_applications_are_copies_of_one_the_engine_finished(ctx, demo):
