@@ -9,7 +9,6 @@ from services import back_pay
 from services.manifest_rows import NewRow
 from services.months import YearMonth
 from services.persons import refs_by_account
-from services.units import get_unit
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .fields import HallSchema, Str
@@ -109,8 +108,7 @@ class BackPayManifest(ManifestSpec):
     empty_text = "清册为空：请单个录入或批量导入需要补缴的职工"
 
     def prepare(self, ctx: Context, start_data: dict) -> None:
-        ctx.extra["window"] = back_pay.window(get_unit(ctx.unit_id).account.paid_through,
-                                              ctx.policy)
+        ctx.extra["window"] = back_pay.window(ctx.paid_through, ctx.policy)
 
     def lookup(self, ctx: Context, keys: list[str]) -> dict:
         found = refs_by_account(ctx.unit_id, keys)

@@ -14,7 +14,7 @@ from services.models.person import ACTIVE
 from services.money import parse_decimal
 from services.months import YearMonth
 from services.persons import PersonRef
-from services.remittance import verified_through
+from services.remittance import standing_month
 
 from . import FieldSpec, TaskForm, register, register_manifest
 from .fields import HallSchema, Str
@@ -109,7 +109,7 @@ class BaseAdjustmentManifest(ManifestSpec):
     prefillable = True
 
     def prepare(self, ctx: Context, start_data: dict) -> None:
-        ctx.extra["verified"] = verified_through(ctx.unit_id)
+        ctx.extra["verified"] = standing_month(ctx.due_month, ctx.latest_verified)
 
     def prefill(self, ctx: Context) -> list[dict]:
         from services.persons import refs_of_unit

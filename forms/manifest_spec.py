@@ -115,6 +115,9 @@ class Context:
     unit_status: str
     policy: Policy
     due_month: YearMonth
+    #: 缴至年月, and the latest month verified (汇缴核定), paid or not.
+    paid_through: YearMonth | None
+    latest_verified: YearMonth | None
     current_month: YearMonth
     today: date
     instance_id: int | None
@@ -384,13 +387,13 @@ def code_of(options: list[tuple[str, str]], text: str) -> str | None:
 def build_context(spec: ManifestSpec, unit_id: int, instance_id: int | None,
                   start_data: dict | None = None, today: date | None = None) -> Context:
     """The unit's policy, rates and months, read once for a batch of rows."""
-    from services.units import get_unit
+    from services.units import unit_facts
 
-    unit = get_unit(unit_id)
+    unit = unit_facts(unit_id)
     day = today or clock.today()
-    ctx = Context(unit_id=unit_id, unit_rate=unit.account.unit_rate,
-                  unit_person_rate=unit.account.person_rate, unit_status=unit.account.status,
-                  policy=unit.policy, due_month=unit.account.due_month,
+    ctx = Context(unit_id=unit_id, unit_rate=unit.unit_rate, unit_person_rate=unit.person_rate,
+                  unit_status=unit.status, policy=unit.policy, due_month=unit.due_month,
+                  paid_through=unit.paid_through, latest_verified=unit.latest_verified,
                   current_month=YearMonth.of(day), today=day, instance_id=instance_id)
     spec.prepare(ctx, start_data or {})
     return ctx

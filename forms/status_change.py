@@ -97,7 +97,7 @@ class StatusChangeManifest(ManifestSpec):
     empty_text = "清册为空：请选择封存或启封，单个录入或批量导入职工"
 
     def prepare(self, ctx: Context, start_data: dict) -> None:
-        ctx.extra["month"] = remittance.next_month(ctx.unit_id)
+        ctx.extra["month"] = remittance.month_after(ctx.due_month, ctx.latest_verified)
 
     def lookup(self, ctx: Context, keys: list[str]) -> dict:
         found = refs_by_account(ctx.unit_id, keys)

@@ -56,14 +56,19 @@ def latest_verified(unit_id: int) -> Payable | None:
         .order_by(Payable.month.desc()).limit(1)).scalar_one_or_none()
 
 
-#: The unit's 应汇缴年月 and its latest verified month, in one read: every action on a
-#: 基数调整 asks (`verified_through`), as do registration, seals and transfers.
-_DUE_AND_LATEST = (
-    select(UnitAccount.paid_through, UnitAccount.first_month,
-           select(func.max(Payable.month)).where(
-               Payable.unit_id == bindparam("unit_id"), Payable.kind == REMIT,
-               Payable.active.is_(True)).scalar_subquery())
-    .where(UnitAccount.unit_id == bindparam("unit_id")))
+def latest_verified_month():
+    """The unit's (bindparam `unit_id`) latest verified month, as a scalar subquery: one
+    more column of a statement that reads the unit anyway."""
+    return (select(func.max(Payable.month))
+            .where(Payable.unit_id == bindparam("unit_id"), Payable.kind == REMIT,
+                   Payable.active.is_(True)).scalar_subquery())
+
+
+#: The unit's 应汇缴年月 and its latest verified month, in one read (registration, seals,
+#: transfers; a 清册's checks read them with the unit: services.units.unit_facts).
+_DUE_AND_LATEST = (select(UnitAccount.paid_through, UnitAccount.first_month,
+                          latest_verified_month())
+                   .where(UnitAccount.unit_id == bindparam("unit_id")))
 
 
 def _due_and_latest(unit_id: int) -> tuple[YearMonth, YearMonth | None]:
@@ -74,18 +79,26 @@ def _due_and_latest(unit_id: int) -> tuple[YearMonth, YearMonth | None]:
     return UnitAccount.due_of(paid_through, first_month), latest
 
 
-def verified_through(unit_id: int) -> YearMonth | None:
+def standing_month(due: YearMonth, latest: YearMonth | None) -> YearMonth | None:
     """The latest month whose 汇缴核定 stands unpaid (its persons and amounts fixed until
-    it is paid or deleted), or None."""
-    due, latest = _due_and_latest(unit_id)
+    it is paid or deleted), or None: from the 应汇缴年月 and the latest verified month."""
     return latest if latest is not None and latest >= due else None
 
 
-def next_month(unit_id: int) -> YearMonth:
+def verified_through(unit_id: int) -> YearMonth | None:
+    """`standing_month` of the unit."""
+    return standing_month(*_due_and_latest(unit_id))
+
+
+def month_after(due: YearMonth, latest: YearMonth | None) -> YearMonth:
     """The month 汇缴核定 opens on: the 应汇缴年月, or the month after the latest one
     verified and not yet paid."""
-    due, latest = _due_and_latest(unit_id)
     return max(due, latest + 1) if latest is not None else due
+
+
+def next_month(unit_id: int) -> YearMonth:
+    """`month_after` of the unit."""
+    return month_after(*_due_and_latest(unit_id))
 
 
 def refusal(unit_id: int, month: YearMonth, today: date, count_persons: bool = True
