@@ -71,13 +71,7 @@ def import_manifest(ctx: jobs.JobContext) -> dict:
     return {**result, "instance_id": payload["instance_id"]}
 
 
-def completes_in_background(task_id: str, limit: int) -> bool:
-    """Whether completing the task works through more than `limit` rows: its 清册's, or
-    what its business counts (`Business.work_size`)."""
-    return _work_size(task_id) > limit
-
-
-#: Asked before every completion over HTTP: built once, only bound per call.
+#: The work a queued completion will do, for its progress: built once, bound per call.
 _SIZE = (select(ProcessInstance.process_key, ProcessInstance.unit_id,
                 ProcessInstance.manifest_count)
          .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
@@ -87,7 +81,7 @@ _SIZE = (select(ProcessInstance.process_key, ProcessInstance.unit_id,
 def _work_size(task_id: str) -> int:
     found = db.session.execute(_SIZE, {"task_id": str(task_id)}).first()
     if found is None:
-        return 0  # completing refuses it, in the request
+        return 0
     key, unit_id, rows = found
     business = registry.business(key)
     return business.work_size(unit_id) if business.work_size else rows or 0

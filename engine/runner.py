@@ -99,9 +99,25 @@ def _refuse_second_open(unit_id: int, business) -> None:
         raise Conflict(message, {"key": [message]}, instance_id=open_id)
 
 
-def complete(task_id: str, actor: Actor, data: object) -> store.InstanceRow:
-    """办理: validate the form, complete the task, run on to the next wait state."""
-    row, run, task, form, values = _checked_completion(task_id, actor, data)
+class TooLargeForRequest(Exception):
+    """Raised by `complete` (before any work) when the completion works through more rows
+    than it may in a request: the caller queues it as a job (engine.jobs)."""
+
+
+def work_size(instance: store.InstanceRow) -> int:
+    """How many rows completing a task of the application works through: its 清册's, or
+    what its business counts (`Business.work_size`)."""
+    business = registry.business(instance.process_key)
+    return business.work_size(instance.unit_id) if business.work_size else \
+        instance.manifest_count or 0
+
+
+def complete(task_id: str, actor: Actor, data: object,
+             request_limit: int | None = None) -> store.InstanceRow:
+    """办理: validate the form, complete the task, run on to the next wait state.
+    `request_limit`: above so many rows, raise TooLargeForRequest instead (asked of the
+    locked application, so a request reads nothing more for it)."""
+    row, run, task, form, values = _checked_completion(task_id, actor, data, request_limit)
     row.state, row.completed_at = DONE, run.now
     row.completed_by, row.completed_by_name = actor.key, actor.name
     if form.is_review:
@@ -131,8 +147,11 @@ def check_completion(task_id: str, actor: Actor, data: object) -> None:
     _checked_completion(task_id, actor, data)
 
 
-def _checked_completion(task_id: str, actor: Actor, data: object):
+def _checked_completion(task_id: str, actor: Actor, data: object,
+                        request_limit: int | None = None):
     row, instance = _locked_task(task_id, actor)
+    if request_limit is not None and work_size(instance) > request_limit:
+        raise TooLargeForRequest()
     access.check_can_act(row, actor)
     run = Run.load(instance, actor)
     task = run.wf.get_task_from_id(UUID(row.id))

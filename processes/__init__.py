@@ -37,7 +37,7 @@ class Business:
     start_data: Callable[[HandlerContext, dict], dict] | None = None
     #: How many rows completing a task of a unit's application works through, when it is
     #: not its 清册's rows (汇缴核定 writes a line per person in 正常): above ASYNC_ROWS
-    #: the completion runs as a job (`engine.jobs.completes_in_background`).
+    #: the completion runs as a job (`engine.runner.TooLargeForRequest`).
     work_size: Callable[[int], int] | None = None
     #: Why an application waiting on the unit cannot be ended (结束流程) any more, given its
     #: id (e.g. an approved 补缴 is money owed); None: it can be.

@@ -13,7 +13,7 @@ from services.eligibility import effective_month_problem, no_effective_month, st
 from services.errors import BusinessRuleViolation
 from services.models.person import ACTIVE
 from services.months import YearMonth
-from services.units import get_unit
+from services.units import unit_facts
 
 from . import Business, handler, register_business
 from .context import HandlerContext
@@ -23,12 +23,13 @@ KEY = "base_adjustment"
 
 
 def initial_data(ctx: HandlerContext) -> dict:
-    unit = get_unit(ctx.unit_id)
-    if problem := no_effective_month(unit.account.due_month, YearMonth.of(ctx.now.date()),
-                                     remittance.verified_through(ctx.unit_id)):
+    unit = unit_facts(ctx.unit_id)
+    if problem := no_effective_month(unit.due_month, YearMonth.of(ctx.now.date()),
+                                     remittance.standing_month(unit.due_month,
+                                                               unit.latest_verified)):
         raise BusinessRuleViolation(problem)  # an application no row could be entered into
-    return {"unit_account": unit.account.account_no, "unit_name": unit.name,
-            "due_month": str(unit.account.due_month)}
+    return {"unit_account": unit.account_no, "unit_name": unit.name,
+            "due_month": str(unit.due_month)}
 
 
 def summary(totals: manifest_rows.Totals) -> dict:

@@ -21,6 +21,8 @@ from .policy import Policy
 class UnitFacts:
     """What a 清册's row checks read of their unit (forms.manifest_spec.build_context)."""
 
+    name: str
+    account_no: str
     unit_rate: Decimal
     person_rate: Decimal
     status: str
@@ -33,7 +35,8 @@ class UnitFacts:
 
 #: One small row, asked by every 清册 action: no ORM objects for the unit, its account
 #: and its city (loading them cost more than the statement).
-_FACTS = (select(UnitAccount.unit_rate, UnitAccount.person_rate, UnitAccount.status,
+_FACTS = (select(Unit.name, UnitAccount.account_no, UnitAccount.unit_rate,
+                 UnitAccount.person_rate, UnitAccount.status,
                  UnitAccount.paid_through, UnitAccount.first_month,
                  remittance.latest_verified_month(), City.policy_json)
           .join(Unit, Unit.id == UnitAccount.unit_id).join(City, City.id == Unit.city_id)
@@ -44,8 +47,9 @@ def unit_facts(unit_id: int) -> UnitFacts:
     found = db.session.execute(_FACTS, {"unit_id": unit_id}).first()
     if found is None:
         raise NotFound("单位不存在")
-    rate, person_rate, status, paid_through, first_month, latest, policy_json = found
-    return UnitFacts(rate, person_rate, status, paid_through,
+    name, account_no, rate, person_rate, status, paid_through, first_month, latest, \
+        policy_json = found
+    return UnitFacts(name, account_no, rate, person_rate, status, paid_through,
                      UnitAccount.due_of(paid_through, first_month), latest,
                      Policy.from_json(policy_json))
 

@@ -6,7 +6,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from engine import runner
-from engine.jobs import completes_in_background, submit_completion
+from engine.jobs import submit_completion
 from engine.queries import instance_detail_by_id, task_view
 from engine.tasks import Filters, list_tasks, task_dict
 from services.db import db
@@ -67,11 +67,14 @@ def complete(args, task_id: str):
     """办理任务。审核任务提交 {"decision": "approve"|"reject", "opinion": "..."}。
     清册超过数千行的申请转入后台任务：校验通过后返回 202 与 job_id，结果见 GET /api/v1/jobs/{job_id}。"""
     try:
-        if completes_in_background(task_id, current_app.config["ASYNC_ROWS"]):
+        try:
+            instance = runner.complete(task_id, require_actor(), args["data"],
+                                       request_limit=current_app.config["ASYNC_ROWS"])
+        except runner.TooLargeForRequest:
+            db.session.rollback()
             job_id = submit_completion(task_id, require_actor(), args["data"])
             db.session.commit()
             return queued(job_id)
-        instance = runner.complete(task_id, require_actor(), args["data"])
     except InvalidInput as exc:
         if isinstance(exc.errors, dict):  # form fields sit under "data" in the request
             exc.errors = {f"data.{name}": messages for name, messages in exc.errors.items()}

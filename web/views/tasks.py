@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from engine import access, manifests, runner
 from engine.deploy import latest_versions
-from engine.jobs import completes_in_background, submit_completion
+from engine.jobs import submit_completion
 from engine.models import COMPLETED, READY, RUNNING, HumanTask
 from engine.queries import instance_detail, instance_for, task_view, trail
 from engine.tasks import Filters, list_tasks
@@ -55,11 +55,14 @@ def task_detail(task_id: str):
                 for k in request.form if k != "csrf_token"}
         asks = actor.is_operator and printing.asks_when_done(task_id)
         try:
-            if completes_in_background(task_id, current_app.config["ASYNC_ROWS"]):
+            try:
+                instance = runner.complete(task_id, actor, data,
+                                           request_limit=current_app.config["ASYNC_ROWS"])
+            except runner.TooLargeForRequest:
+                db.session.rollback()
                 job_id = submit_completion(task_id, actor, data)
                 db.session.commit()
                 return redirect(url_for("views.job_page", job_id=job_id), code=303)
-            instance = runner.complete(task_id, actor, data)
             db.session.commit()
         except HallError as exc:
             db.session.rollback()
