@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from .db import db, one_of, utcnow
 from .direct_sql import insert_rows
@@ -111,9 +111,11 @@ def status_problem(history: History | None, month: YearMonth) -> str | None:
 MISSED = "01"
 
 
-def covered_months(account_ids: list[int], since: YearMonth) -> dict[tuple[int, YearMonth], str]:
+def covered_months(account_ids: list[int], since: YearMonth, instance_id: int | None
+                   ) -> dict[tuple[int, YearMonth], str]:
     """(account, month) from `since` on that a 漏缴 may not make up, with what covers it:
-    REMIT (on the month's standing 汇缴核定) or BACK_PAY (an approved 漏缴)."""
+    REMIT (on the month's standing 汇缴核定) or BACK_PAY (an approved 漏缴 of another
+    application than `instance_id`: a dry run replays an approved one against its own)."""
     if not account_ids:
         return {}
     rows = db.session.execute(
@@ -121,7 +123,9 @@ def covered_months(account_ids: list[int], since: YearMonth) -> dict[tuple[int, 
         .join(Payable, Payable.id == PayableLine.payable_id)
         .where(one_of(PayableLine.person_account_id, set(account_ids)),
                PayableLine.month >= since, Payable.active.is_(True),
-               or_(Payable.kind == REMIT, PayableLine.reason == MISSED))).all()
+               or_(Payable.kind == REMIT, and_(PayableLine.reason == MISSED,
+                                               Payable.instance_id != (instance_id or 0))))
+    ).all()
     return {(account_id, month): kind for account_id, month, kind in rows}
 
 

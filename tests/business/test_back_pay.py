@@ -340,6 +340,13 @@ def test_a_missed_month_is_one_the_person_was_left_out_of_and_is_made_up_once(
         "method": "transfer", "reference": "BP-2", "idempotency_key": "back-pay-missed"}).json
     assert [p["kind"] for p in paid["allocated"]] == ["back_pay"]
 
+    with app.app_context():  # its own 漏缴 does not cover it (a dry run replays it)
+        from services import back_pay
+        assert back_pay.covered_months([left_out], latest - 3, instance_id) == {}
+        assert back_pay.covered_months([left_out], latest - 3, None) == {
+            (left_out, latest - 1): "back_pay"}
+        db.session.remove()
+
     second, _ = start(unit)  # the first is done: the month it made up is not missed again
     again = add(unit, second, person_account=account_no, reason="01", month=str(latest - 1),
                 amount="1200")
