@@ -176,6 +176,9 @@ def _update_task_statement(names: tuple[str, ...]):
 
 
 def update_task(task_id: str, **values) -> None:
+    """Change a task row. Only under its instance's lock, in a transaction that also
+    `save`s the instance (bumping its revision): `lock_by_task` trusts a task row read
+    with an unchanged revision."""
     statement = _update_task_statement(tuple(sorted(values)))
     execute_direct(statement, {"b_task_id": task_id, **{f"b_{k}": v for k, v in values.items()}})
 
