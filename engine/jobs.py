@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from services import jobs
 from services.db import db
 
-from . import manifests, registry, runner
+from . import manifests, runner
 from .actors import Actor
 from .models import COMPLETED, HumanTask, ProcessInstance
 
@@ -82,9 +82,7 @@ def _work_size(task_id: str) -> int:
     found = db.session.execute(_SIZE, {"task_id": str(task_id)}).first()
     if found is None:
         return 0
-    key, unit_id, rows = found
-    business = registry.business(key)
-    return business.work_size(unit_id) if business.work_size else rows or 0
+    return runner.work_size(*found)
 
 
 def submit_completion(task_id: str, actor: Actor, data: dict, message: str | None = None,

@@ -104,12 +104,11 @@ class TooLargeForRequest(Exception):
     than it may in a request: the caller queues it as a job (engine.jobs)."""
 
 
-def work_size(instance: store.InstanceRow) -> int:
-    """How many rows completing a task of the application works through: its 清册's, or
-    what its business counts (`Business.work_size`)."""
-    business = registry.business(instance.process_key)
-    return business.work_size(instance.unit_id) if business.work_size else \
-        instance.manifest_count or 0
+def work_size(process_key: str, unit_id: int, manifest_count: int | None) -> int:
+    """How many rows completing a task of a unit's application works through: its 清册's,
+    or what its business counts (`Business.work_size`)."""
+    business = registry.business(process_key)
+    return business.work_size(unit_id) if business.work_size else manifest_count or 0
 
 
 def complete(task_id: str, actor: Actor, data: object,
@@ -150,7 +149,8 @@ def check_completion(task_id: str, actor: Actor, data: object) -> None:
 def _checked_completion(task_id: str, actor: Actor, data: object,
                         request_limit: int | None = None):
     row, instance = _locked_task(task_id, actor)
-    if request_limit is not None and work_size(instance) > request_limit:
+    if request_limit is not None and work_size(
+            instance.process_key, instance.unit_id, instance.manifest_count) > request_limit:
         raise TooLargeForRequest()
     access.check_can_act(row, actor)
     run = Run.load(instance, actor)
