@@ -114,9 +114,8 @@ class BackPayManifest(ManifestSpec):
         found = refs_by_account(ctx.unit_id, keys)
         ids = [r.id for r in found.values()]
         ctx.extra["histories"] = back_pay.histories(ids)
-        allowed = ctx.extra.get("window")
-        ctx.extra["covered"] = back_pay.covered_months(ids, allowed.first, ctx.instance_id) \
-            if allowed else {}
+        ctx.extra["covered"] = back_pay.covered_months(ids, ctx.extra.get("window"),
+                                                       ctx.instance_id)
         return found
 
     def check_row(self, ctx: Context, values: dict, change_type: ChangeType) -> NewRow:

@@ -51,8 +51,7 @@ def _row_problems(ctx: HandlerContext, check, batch: list[manifest_rows.Row]) ->
     accounts = persons.refs_by_ids([r.person_account_id for r in batch])
     history = back_pay.histories(list(accounts))
     window = check.extra["window"]
-    covered = back_pay.covered_months(list(accounts), window.first, ctx.instance_id) \
-        if window else {}
+    covered = back_pay.covered_months(list(accounts), window, ctx.instance_id)
     errors = []
     for row in batch:
         month = YearMonth.parse(row.values["month"])

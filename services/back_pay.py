@@ -111,18 +111,18 @@ def status_problem(history: History | None, month: YearMonth) -> str | None:
 MISSED = "01"
 
 
-def covered_months(account_ids: list[int], since: YearMonth, instance_id: int | None
+def covered_months(account_ids: list[int], allowed: Window | None, instance_id: int | None
                    ) -> dict[tuple[int, YearMonth], str]:
-    """(account, month) from `since` on that a 漏缴 may not make up, with what covers it:
+    """(account, month) within the window that a 漏缴 may not make up, with what covers it:
     REMIT (on the month's standing 汇缴核定) or BACK_PAY (an approved 漏缴 of another
     application than `instance_id`: a dry run replays an approved one against its own)."""
-    if not account_ids:
+    if not account_ids or allowed is None:
         return {}
     rows = db.session.execute(
         select(PayableLine.person_account_id, PayableLine.month, Payable.kind)
         .join(Payable, Payable.id == PayableLine.payable_id)
         .where(one_of(PayableLine.person_account_id, set(account_ids)),
-               PayableLine.month >= since, Payable.active.is_(True),
+               PayableLine.month >= allowed.first, Payable.active.is_(True),
                or_(Payable.kind == REMIT, and_(PayableLine.reason == MISSED,
                                                Payable.instance_id != (instance_id or 0))))
     ).all()

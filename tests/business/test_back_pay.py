@@ -342,8 +342,9 @@ def test_a_missed_month_is_one_the_person_was_left_out_of_and_is_made_up_once(
 
     with app.app_context():  # its own 漏缴 does not cover it (a dry run replays it)
         from services import back_pay
-        assert back_pay.covered_months([left_out], latest - 3, instance_id) == {}
-        assert back_pay.covered_months([left_out], latest - 3, None) == {
+        window = back_pay.Window(latest - 3, latest)
+        assert back_pay.covered_months([left_out], window, instance_id) == {}
+        assert back_pay.covered_months([left_out], window, None) == {
             (left_out, latest - 1): "back_pay"}
         db.session.remove()
 
