@@ -176,6 +176,10 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     reviewer = new_page(browser)
     staff_login(reviewer, live, demo["reviewers"][0], "审核工作台")
     reviewer.locator("#desk-group tbody tr").first.get_by_role("button", name="认领").click()
+    # the claimed task's page, with its scripts: a click on 提交 before they answer would
+    # post the form without the confirmation this test presses
+    expect(reviewer.locator("#unclaim")).to_be_visible()
+    reviewer.wait_for_load_state("load")
     reviewer.check("input[name=decision][value=approve]")
     reviewer.click("#submit-task")
     confirm(reviewer)
@@ -184,6 +188,9 @@ def test_three_months_of_money_in_the_browser(browser, live, app, demo, monkeypa
     operator.goto(f"{live}/")
     operator.click("#tab-todo")
     operator.locator("#panel-todo tbody tr", has_text="打印补缴书").first.dblclick()
+    operator.wait_for_url("**/tasks/**")  # the task's page, not home, answers what follows
+    operator.wait_for_load_state("load")
+    expect(operator.locator("#submit-task")).to_be_visible()
     expect(operator.locator("#terminate")).to_have_count(0)  # approved: money owed
     operator.click("#submit-task")
     expect(operator.locator("#done-prompt")).to_contain_text("请打印补缴书")
